@@ -1,0 +1,8 @@
+"""Robots from MuJoCo Menagerie for Isaac Lab: lookup, MJCF -> USD, articulation configs.
+
+Importing this package does not import the simulator; ``robot_cfg`` does.
+"""
+
+from .menagerie import MENAGERIE_DIR_ENV, MenagerieNotFoundError, menagerie_robot_dir
+from .mjcf import MjcfError, load_mjcf
+from .robots import ROBOTS, RobotSpec, UnknownRobotError, get_robot_spec

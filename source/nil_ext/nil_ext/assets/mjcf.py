@@ -1,0 +1,144 @@
+"""Read what Isaac Lab needs from a robot's MJCF: actuated joints, their limits and gains, the start pose."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import mujoco
+import numpy as np
+
+from .robots import RobotSpec
+
+# MJCF rarely states joint speed limits; this bound only guards the solver against blow-ups.
+DEFAULT_VELOCITY_LIMIT = 100.0
+
+
+class MjcfError(ValueError):
+    """An MJCF file that MuJoCo cannot load, or that lacks what NIL needs."""
+
+
+def load_mjcf(path: str | Path) -> mujoco.MjModel:
+    """Compile an MJCF file; a broken file is reported with its path."""
+    path = Path(path)
+    if not path.is_file():
+        raise MjcfError(f"MJCF file not found: {path}")
+    try:
+        return mujoco.MjModel.from_xml_path(str(path))
+    except Exception as err:
+        raise MjcfError(f"Cannot load the MJCF file {path}: {err}") from err
+
+
+@dataclass
+class RobotModelInfo:
+    """Per actuated joint (in MJCF actuator order) limits and gains, and the start pose."""
+
+    joint_names: list[str]
+    effort_limit: dict[str, float]
+    velocity_limit: dict[str, float]
+    stiffness: dict[str, float]
+    damping: dict[str, float]
+    joint_pos: dict[str, float]
+    base_pos: tuple[float, float, float]
+    base_quat_xyzw: tuple[float, float, float, float]
+
+
+def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
+    model = load_mjcf(robot_dir / spec.mjcf)
+    joints, efforts = _actuated_joints(model, robot_dir / spec.mjcf)
+    if spec.gains_file:
+        kp = _position_gains(load_mjcf(robot_dir / spec.gains_file))
+        missing = [j for j in joints if j not in kp]
+        if missing:
+            raise MjcfError(f"{spec.gains_file} has no position actuator for joints {missing}")
+    else:
+        kp = {j: spec.kp_per_effort * efforts[j] for j in joints}
+
+    qpos = _start_qpos(spec, model, robot_dir)
+    joint_pos = {}
+    for j in range(model.njnt):
+        name = model.joint(j).name
+        if model.jnt_type[j] not in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE)):
+            continue
+        value = qpos[model.jnt_qposadr[j]]
+        for pattern, override in spec.pose_overrides.items():
+            if re.fullmatch(pattern, name):
+                value = override
+        if model.jnt_limited[j]:  # some Menagerie keyframes sit just outside their joint ranges
+            value = float(np.clip(value, *model.jnt_range[j]))
+        qpos[model.jnt_qposadr[j]] = value
+        joint_pos[name] = float(value)
+    quat = qpos[3:7] / np.linalg.norm(qpos[3:7])  # TALOS' walk_pose has a zero quaternion
+    qpos[3:7] = quat
+    qpos[2] = qpos[2] - _lowest_point(model, qpos) + 0.005  # stand on the ground, not in or above it
+
+    return RobotModelInfo(
+        joint_names=joints,
+        effort_limit=efforts,
+        velocity_limit={j: DEFAULT_VELOCITY_LIMIT for j in joints},
+        stiffness=kp,
+        damping={j: spec.kd_per_kp * kp[j] for j in joints},
+        joint_pos={j: joint_pos[j] for j in joints},
+        base_pos=(float(qpos[0]), float(qpos[1]), float(qpos[2])),
+        base_quat_xyzw=(float(quat[1]), float(quat[2]), float(quat[3]), float(quat[0])),
+    )
+
+
+def _actuated_joints(model: mujoco.MjModel, path: Path) -> tuple[list[str], dict[str, float]]:
+    """Joints driven by an actuator and their torque limits (ctrlrange x gear, or forcerange)."""
+    joints, efforts = [], {}
+    for a in range(model.nu):
+        if model.actuator_trntype[a] != int(mujoco.mjtTrn.mjTRN_JOINT):
+            continue
+        j = model.actuator_trnid[a, 0]
+        name = model.joint(j).name
+        if model.actuator_forcelimited[a]:
+            limit = float(np.abs(model.actuator_forcerange[a]).max())
+        elif model.jnt_actfrclimited[j]:
+            limit = float(np.abs(model.jnt_actfrcrange[j]).max())
+        else:
+            limit = float(np.abs(model.actuator_ctrlrange[a]).max() * abs(model.actuator_gear[a, 0]))
+        if limit <= 0:
+            raise MjcfError(f"{path}: actuator '{model.actuator(a).name}' has no torque limit")
+        joints.append(name)
+        efforts[name] = limit
+    if not joints:
+        raise MjcfError(f"{path} has no joint actuators: NIL needs a torque-actuated robot model")
+    return joints, efforts
+
+
+def _position_gains(model: mujoco.MjModel) -> dict[str, float]:
+    """kp of each position actuator (gainprm[0]) by joint name."""
+    return {
+        model.joint(model.actuator_trnid[a, 0]).name: float(model.actuator_gainprm[a, 0])
+        for a in range(model.nu)
+        if model.actuator_trntype[a] == int(mujoco.mjtTrn.mjTRN_JOINT)
+    }
+
+
+def _start_qpos(spec: RobotSpec, model: mujoco.MjModel, robot_dir: Path) -> np.ndarray:
+    if spec.keyframe is None:
+        return model.qpos0.copy()
+    source = load_mjcf(robot_dir / spec.keyframe_file) if spec.keyframe_file else model
+    if source.nkey == 0:
+        raise MjcfError(f"{spec.keyframe_file or spec.mjcf} has no keyframe; set keyframe=None to use qpos0")
+    try:
+        key = source.key(spec.keyframe)
+    except (KeyError, IndexError) as err:
+        names = [source.key(i).name for i in range(source.nkey)]
+        raise MjcfError(f"keyframe '{spec.keyframe}' not found; the file has {names}") from err
+    if source.nq != model.nq:
+        raise MjcfError(f"keyframe file {spec.keyframe_file} has {source.nq} qpos entries, the robot {model.nq}")
+    return np.array(key.qpos, dtype=np.float64)
+
+
+def _lowest_point(model: mujoco.MjModel, qpos: np.ndarray) -> float:
+    """World z of the lowest point of the collision geometry, from each geom's bounding box."""
+    data = mujoco.MjData(model)
+    data.qpos[:] = qpos
+    mujoco.mj_kinematics(model, data)
+    collide = (model.geom_contype != 0) | (model.geom_conaffinity != 0)
+    centre = data.geom_xpos + np.einsum("gij,gj->gi", data.geom_xmat.reshape(-1, 3, 3), model.geom_aabb[:, :3])
+    extent = np.einsum("gj,gj->g", np.abs(data.geom_xmat.reshape(-1, 3, 3)[:, 2, :]), model.geom_aabb[:, 3:])
+    return float((centre[:, 2] - extent)[collide].min())

@@ -1,0 +1,63 @@
+"""Isaac Lab ``ArticulationCfg`` of a Menagerie robot: USD converted from its MJCF, PD actuators, start pose."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import isaaclab.sim as sim_utils
+from isaaclab.actuators import ImplicitActuatorCfg
+from isaaclab.assets import ArticulationCfg
+
+from .menagerie import menagerie_robot_dir
+from .mjcf import RobotModelInfo, read_robot_info
+from .robots import get_robot_spec
+from .usd_conversion import mjcf_to_usd
+
+ROBOT_SEMANTIC_CLASS = "robot"
+
+
+@cache
+def robot_model_info(name: str) -> RobotModelInfo:
+    spec = get_robot_spec(name)
+    return read_robot_info(spec, menagerie_robot_dir(spec.menagerie_name))
+
+
+def _joint_key(mjcf_name: str) -> str:
+    # The USD converter renames a joint whose name clashes with a body (H1's "torso" -> "torso_1").
+    return rf"{re.escape(mjcf_name)}(_\d+)?"
+
+
+def _per_joint(values: dict[str, float]) -> dict[str, float]:
+    return {_joint_key(name): value for name, value in values.items()}
+
+
+def robot_articulation_cfg(name: str, prim_path: str = "{ENV_REGEX_NS}/Robot") -> ArticulationCfg:
+    """The robot as an Isaac Lab articulation held by implicit PD at its start pose."""
+    spec = get_robot_spec(name)
+    info = robot_model_info(name)
+    usd_path = mjcf_to_usd(menagerie_robot_dir(spec.menagerie_name) / spec.mjcf)
+    return ArticulationCfg(
+        prim_path=prim_path,
+        spawn=sim_utils.UsdFileCfg(
+            usd_path=str(usd_path),
+            activate_contact_sensors=True,
+            # One segmentation class for all of the robot's shapes: its mask is one id per env.
+            semantic_tags=[("class", ROBOT_SEMANTIC_CLASS)],
+        ),
+        init_state=ArticulationCfg.InitialStateCfg(
+            pos=info.base_pos,
+            rot=info.base_quat_xyzw,
+            joint_pos=_per_joint(info.joint_pos),
+            joint_vel={".*": 0.0},
+        ),
+        actuators={
+            "joints": ImplicitActuatorCfg(
+                joint_names_expr=[_joint_key(j) for j in info.joint_names],
+                effort_limit_sim=_per_joint(info.effort_limit),
+                velocity_limit_sim=_per_joint(info.velocity_limit),
+                stiffness=_per_joint(info.stiffness),
+                damping=_per_joint(info.damping),
+            )
+        },
+    )
