@@ -71,7 +71,7 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
         joint_pos[name] = float(value)
     quat = qpos[3:7] / np.linalg.norm(qpos[3:7])  # TALOS' walk_pose has a zero quaternion
     qpos[3:7] = quat
-    qpos[2] = qpos[2] - _lowest_point(model, qpos) + 0.005  # stand on the ground, not in or above it
+    qpos[2] -= _lowest_point(model, qpos)  # feet on the ground (a box bound: a few mm high at most)
 
     return RobotModelInfo(
         joint_names=joints,

@@ -1,8 +1,10 @@
 """MJCF -> USD for Isaac Lab's Newton backend, done once per robot and cached by content hash.
 
 The conversion uses the ``mujoco-usd-converter`` package (``python -m mujoco_usd_converter``), run in a
-subprocess so a converter crash cannot take the simulation down with it. Meshes mirrored with a negative
-``scale`` (TALOS' right limbs) are baked into mirrored mesh files first: Newton rejects negative scales.
+subprocess so a converter crash cannot take the simulation down with it. Before converting, the MJCF is
+normalised: the root body moves to the origin (Isaac Lab's ``init_state.pos`` then is the base position, not an
+offset added to the MJCF's own), and meshes mirrored with a negative ``scale`` (TALOS' right limbs) are baked
+into mirrored mesh files, since Newton rejects negative scales.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 from .mjcf import MjcfError, load_mjcf
 
 CACHE_DIR_ENV = "NIL_CACHE_DIR"
-_CONVERSION_VERSION = "1"  # bump when the baking below changes, to invalidate old caches
+_CONVERSION_VERSION = "2"  # bump when the baking below changes, to invalidate old caches
 
 
 def cache_root() -> Path:
@@ -44,7 +46,7 @@ def mjcf_to_usd(mjcf_path: Path) -> Path:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
-        source = _bake_mirrored_meshes(mjcf_path, work / "mjcf")
+        source = _normalised_mjcf(mjcf_path, work / "mjcf")
         result = subprocess.run(
             [sys.executable, "-m", "mujoco_usd_converter", str(source), str(work / "usd"), "--no-physics-scene"],
             capture_output=True,
@@ -73,26 +75,28 @@ def _content_hash(robot_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _bake_mirrored_meshes(mjcf_path: Path, out_dir: Path) -> Path:
-    """The MJCF itself, or a copy whose negatively scaled meshes are mirrored files with scale 1."""
+def _normalised_mjcf(mjcf_path: Path, out_dir: Path) -> Path:
+    """A copy of the MJCF with its root body at the origin and negatively scaled meshes baked."""
     spec = mujoco.MjSpec.from_file(str(mjcf_path))
-    mirrored = [m for m in spec.meshes if np.any(np.asarray(m.scale) < 0)]
-    if not mirrored:
-        return mjcf_path
-    out_dir.mkdir(parents=True)
     mesh_dir = (mjcf_path.parent / (spec.meshdir or "")).resolve()
-    for mesh in mirrored:
+    spec.meshdir = str(mesh_dir)
+    root = spec.worldbody.first_body()
+    root.pos = [0.0, 0.0, 0.0]
+    root.quat = [1.0, 0.0, 0.0, 0.0]
+    for mesh in spec.meshes:
+        if np.all(np.asarray(mesh.scale) > 0):
+            continue
         if not mesh.file.lower().endswith(".stl"):
             raise MjcfError(f"{mjcf_path}: mirrored mesh '{mesh.file}' is not an STL file; cannot bake it")
         target = out_dir / "mirrored" / f"{mesh.name or Path(mesh.file).stem}.stl"
         _write_scaled_stl(mesh_dir / mesh.file, target, np.asarray(mesh.scale, dtype=np.float64))
         mesh.file = str(target)
         mesh.scale = [1.0, 1.0, 1.0]
-    spec.meshdir = str(mesh_dir)
     spec.compile()
-    baked = out_dir / mjcf_path.name
-    baked.write_text(spec.to_xml())
-    return baked
+    out_dir.mkdir(parents=True, exist_ok=True)
+    normalised = out_dir / mjcf_path.name
+    normalised.write_text(spec.to_xml())
+    return normalised
 
 
 def _write_scaled_stl(source: Path, target: Path, scale: np.ndarray) -> None:
