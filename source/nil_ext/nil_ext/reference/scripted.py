@@ -1,0 +1,112 @@
+"""A reference that needs no generative model: the robot driven kinematically through a simple gait.
+
+It walks forward at a constant speed while its legs swing sinusoidally, rendered by the task's camera. It is
+SYNTHETIC: the offline demo reference for the quickstart and the tests, not a substitute for a generated video.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+SOURCE_FPS = 25.0  # like a generated video; the pipeline retimes it to the control rate
+
+
+@dataclass(frozen=True)
+class Gait:
+    speed: float
+    """Forward speed, m/s."""
+    frequency: float
+    """Strides per second."""
+    swing: dict[str, tuple[float, float]]
+    """Joint regex -> (amplitude rad, phase rad). Left and right legs (or diagonal pairs) differ by pi."""
+
+
+_HUMANOID_SWING = {
+    "left_hip_pitch.*": (0.35, 0.0),
+    "right_hip_pitch.*": (0.35, math.pi),
+    "left_knee.*": (0.35, -math.pi / 2),
+    "right_knee.*": (0.35, math.pi / 2),
+    "left_shoulder_pitch.*": (0.3, math.pi),
+    "right_shoulder_pitch.*": (0.3, 0.0),
+}
+GAITS: dict[str, Gait] = {
+    "h1": Gait(speed=1.0, frequency=1.0, swing=_HUMANOID_SWING),
+    "g1": Gait(speed=0.8, frequency=1.2, swing=_HUMANOID_SWING),
+    "talos": Gait(
+        speed=0.8,
+        frequency=0.9,
+        swing={
+            "leg_left_3_joint": (0.35, 0.0),
+            "leg_right_3_joint": (0.35, math.pi),
+            "leg_left_4_joint": (0.35, -math.pi / 2),
+            "leg_right_4_joint": (0.35, math.pi / 2),
+        },
+    ),
+    # Trot: diagonal legs together.
+    "a1": Gait(
+        speed=0.5,
+        frequency=2.0,
+        swing={
+            "(FL|RR)_thigh_joint": (0.3, 0.0),
+            "(FR|RL)_thigh_joint": (0.3, math.pi),
+            "(FL|RR)_calf_joint": (0.3, -math.pi / 2),
+            "(FR|RL)_calf_joint": (0.3, math.pi / 2),
+        },
+    ),
+}
+
+
+def gait_offsets(gait: Gait, joint_names: list[str], times: torch.Tensor) -> torch.Tensor:
+    """Joint offsets (T, J) from the start pose at the given times (s)."""
+    amplitude = torch.zeros(len(joint_names))
+    phase = torch.zeros(len(joint_names))
+    for pattern, (amp, ph) in gait.swing.items():
+        for j, name in enumerate(joint_names):
+            if re.fullmatch(pattern, name):
+                amplitude[j], phase[j] = amp, ph
+    return amplitude * torch.sin(2 * math.pi * gait.frequency * times[:, None] + phase)
+
+
+def render_scripted_reference(robot: str, camera_cfg, skill: str | None = None, num_frames: int | None = None,
+                              seed: int = 0, device: str = "cpu"):
+    """(frames (T,H,W,3) uint8, masks (T,H,W) bool, source fps, camera dict, camera path (T,4) x,y,z,yaw).
+
+    The motion is deterministic; ``seed`` is accepted for the generator interface and unused.
+    """
+    if skill and "walk" not in skill.lower():
+        raise ValueError(f"The scripted generator only walks; for '{skill}' use a video generator or --video.")
+    num_frames = num_frames or 50
+    from ..assets.robot_cfg import robot_model_info
+    from ..scene.robot_scene import open_robot_scene
+
+    if robot not in GAITS:
+        raise ValueError(f"No scripted gait for '{robot}'; known: {', '.join(GAITS)}")
+    gait = GAITS[robot]
+    times = torch.arange(num_frames) / SOURCE_FPS
+    frames, masks, path = [], [], []
+    with open_robot_scene(robot, num_envs=1, camera=camera_cfg, device=device) as scene:
+        data = scene.robot.data
+        start_pose = data.root_pose_w.torch.clone()
+        start_joints = data.default_joint_pos.torch.clone()
+        offsets = gait_offsets(gait, scene.robot.joint_names, times).to(scene.device)
+        low, high = data.joint_pos_limits.torch[0, :, 0], data.joint_pos_limits.torch[0, :, 1]
+        for t in range(num_frames):
+            pose = start_pose.clone()
+            pose[:, 0] += gait.speed * times[t].item()
+            scene.robot.write_root_pose_to_sim_index(root_pose=pose)
+            joints = torch.clamp(start_joints + offsets[t], low, high)
+            scene.robot.write_joint_position_to_sim_index(position=joints)
+            scene.sim.forward()
+            scene.scene.update(0.0)
+            rgb, mask = scene.render()
+            frames.append(rgb[0].cpu().numpy())
+            masks.append(mask[0].cpu().numpy())
+            eye = (pose[0, :3] + scene.camera_offset).cpu().numpy()
+            path.append([*eye, math.radians(camera_cfg.yaw_deg) + math.pi])  # heading: looking back at the robot
+    camera = camera_cfg.to_dict(robot_model_info(robot).base_pos[2])
+    return np.stack(frames), np.stack(masks), SOURCE_FPS, camera, np.asarray(path, dtype=np.float64)
