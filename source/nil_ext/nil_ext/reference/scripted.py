@@ -34,12 +34,14 @@ _HUMANOID_SWING = {
     "left_shoulder_pitch.*": (0.3, math.pi),
     "right_shoulder_pitch.*": (0.3, 0.0),
 }
+# Speeds are the evaluation's targets (1.25 m/s humanoids, 0.5 m/s A1): imitating the reference perfectly
+# scores the expert's environment reward.
 GAITS: dict[str, Gait] = {
-    "h1": Gait(speed=1.0, frequency=1.0, swing=_HUMANOID_SWING),
-    "g1": Gait(speed=0.8, frequency=1.2, swing=_HUMANOID_SWING),
+    "h1": Gait(speed=1.25, frequency=1.4, swing=_HUMANOID_SWING),
+    "g1": Gait(speed=1.25, frequency=1.7, swing=_HUMANOID_SWING),
     "talos": Gait(
-        speed=0.8,
-        frequency=0.9,
+        speed=1.25,
+        frequency=1.4,
         swing={
             "leg_left_3_joint": (0.35, 0.0),
             "leg_right_3_joint": (0.35, math.pi),
@@ -80,7 +82,7 @@ def render_scripted_reference(robot: str, camera_cfg, skill: str | None = None, 
     """
     if skill and "walk" not in skill.lower():
         raise ValueError(f"The scripted generator only walks; for '{skill}' use a video generator or --video.")
-    num_frames = num_frames or 50
+    num_frames = num_frames or 101  # 4 s at 25 fps: 401 control steps at 100 Hz, the paper's episode
     from ..assets.robot_cfg import robot_model_info
     from ..scene.robot_scene import open_robot_scene
 
@@ -110,3 +112,24 @@ def render_scripted_reference(robot: str, camera_cfg, skill: str | None = None, 
             path.append([*eye, math.radians(camera_cfg.yaw_deg) + math.pi])  # heading: looking back at the robot
     camera = camera_cfg.to_dict(robot_model_info(robot).base_pos[2])
     return np.stack(frames), np.stack(masks), SOURCE_FPS, camera, np.asarray(path, dtype=np.float64)
+
+
+def make_scripted_bundle(robot: str, camera_cfg, out, num_frames: int | None = None, device: str = "cpu"):
+    """Render the scripted walk and save it as a reference bundle (retimed to 100 Hz) at ``out``."""
+    from .pipeline import bundle_from_frames
+
+    frames, masks, fps, camera, path = render_scripted_reference(robot, camera_cfg, num_frames=num_frames, device=device)
+    meta = {"source": "scripted", "skill": "walking", "generator": "scripted"}
+    return bundle_from_frames(frames, masks, fps, robot=robot, camera=camera, camera_path=path, meta=meta,
+                              synthetic=True, out=out, progress=False)
+
+
+if __name__ == "__main__":  # python -m nil_ext.reference.scripted ROBOT CAMERA_JSON OUT (used by the tasks)
+    import json
+    import sys
+
+    from ..scene.camera import FollowCameraCfg
+
+    _robot, _camera, _out = sys.argv[1:4]
+    fields = {k: v for k, v in json.loads(_camera).items() if k in FollowCameraCfg.__dataclass_fields__}
+    make_scripted_bundle(_robot, FollowCameraCfg(**fields), _out)

@@ -1,0 +1,14 @@
+"""MDP terms of the NIL tasks: Isaac Lab's own, plus the imitation reward wired to the camera."""
+
+from isaaclab.envs.mdp import *  # noqa: F401, F403
+
+from .imitation import (  # noqa: F401
+    ImitationCfg,
+    imitation_state,
+    nil_iou,
+    nil_penalty,
+    nil_video,
+    reference_finished,
+    reference_phase,
+    reset_imitation,
+)

@@ -1,0 +1,166 @@
+"""The NIL imitation reward inside a manager-based env.
+
+One :class:`ImitationState` per env (created on first use) holds the reference, the reward of
+``nil_ext.rewards`` and the robot-mask lookup. Once per control step it aims the camera, renders rgb and the
+robot mask for all envs, and computes every term; the reward terms below only read its result, so each stream
+(video, IoU, penalties) is its own ``RewardTermCfg`` and its own TensorBoard curve.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import torch
+from isaaclab.envs import ManagerBasedRLEnv
+
+from ...assets.robots import get_robot_spec
+from ...reference.bundle import ReferenceBundle
+from ...rewards import NilReward, NilRewardCfg
+from ...rewards.penalties import PenaltyInputs
+from ...scene.camera import FollowCameraCfg, RobotMasks, aim_camera
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ImitationCfg:
+    reference: str | None = None
+    """Reference bundle folder. Set by the task factory (default: the robot's scripted demo for this camera)."""
+    reward: NilRewardCfg = field(default_factory=NilRewardCfg)
+    camera: FollowCameraCfg = field(default_factory=FollowCameraCfg)
+    foot_contact_height: float = 0.03
+    """A foot counts as in contact when its height is within this of its start height (metres)."""
+
+
+class ImitationState:
+    def __init__(self, env: ManagerBasedRLEnv):
+        cfg: ImitationCfg = env.cfg.imitation
+        self.env = env
+        self.robot = env.scene["robot"]
+        self.camera = env.scene["camera"]
+        spec = get_robot_spec(env.cfg.robot_name)
+        if cfg.reference is None:
+            raise ValueError("ImitationCfg.reference is not set: give a reference bundle folder (--reference PATH)")
+        bundle = ReferenceBundle.load(cfg.reference)
+        base_height = float(self.robot.data.default_root_pose.torch[0, 2])
+        bundle.check_compatible(spec.name, cfg.camera.to_dict(base_height))
+        self.bundle = bundle
+
+        reward_cfg = cfg.reward
+        reward_cfg.control_fps = 1.0 / env.step_dt
+        reward_cfg.source_fps = float(bundle.meta.get("source_fps") or reward_cfg.source_fps)
+        self.reward = NilReward(
+            reward_cfg,
+            torch.from_numpy(bundle.frames),
+            torch.from_numpy(bundle.masks),
+            env.num_envs,
+            env.device,
+            ref_embeddings=self._cached_embeddings(reward_cfg),
+        )
+        self._store_embeddings()
+
+        self.masks = RobotMasks(env.num_envs, env.device)
+        self.camera_offset = torch.tensor(cfg.camera.offset(base_height), device=env.device)
+        self.follow = cfg.camera.mode == "follow_agent"
+        self.foot_ids, _ = self.robot.find_bodies(spec.foot_bodies)
+        if not self.foot_ids:
+            raise ValueError(f"No body of {spec.name} matches foot_bodies='{spec.foot_bodies}'")
+        self.foot_z0 = self.robot.data.body_pos_w.torch[0, self.foot_ids, 2].clone()
+        self.contact_height = cfg.foot_contact_height
+        self.terms: dict[str, torch.Tensor] = {}
+        self.rgb = self.mask = None
+        self._computed_at = -1
+
+    def _cached_embeddings(self, cfg: NilRewardCfg) -> torch.Tensor | None:
+        if not cfg.use_video:
+            return None
+        for key, value in self.bundle.embeddings.items():
+            if key.startswith(f"{cfg.encoder_id}@") and key.endswith(f"/clip{cfg.clip_len}/stride{cfg.stride}"):
+                return value
+        return None
+
+    def _store_embeddings(self) -> None:
+        """Cache freshly computed reference embeddings in the bundle, so the next run skips the encoder pass."""
+        key = self.reward.cache_key
+        if key is None or key in self.bundle.embeddings:
+            return
+        self.bundle.embeddings[key] = self.reward.ref_embeddings.cpu()
+        try:
+            self.bundle.save(self.env.cfg.imitation.reference, overwrite=True)
+        except OSError as err:  # a read-only bundle still trains; it just recomputes next time
+            logger.warning("Could not cache reference embeddings in %s: %s", self.env.cfg.imitation.reference, err)
+
+    def aim(self, env_ids=None) -> None:
+        base = self.robot.data.root_pos_w.torch
+        if env_ids is not None:
+            base = base[env_ids]
+        aim_camera(self.camera, base, self.camera_offset, env_ids=env_ids)
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        """All reward terms for this control step, computed once however many terms ask."""
+        if self._computed_at == self.env.common_step_counter:
+            return self.terms
+        if self.follow:
+            self.aim()
+        self.camera.update(0.0, force_recompute=True)
+        self.rgb = self.camera.data.output["rgb"].torch
+        self.mask = self.masks(self.camera)
+        data = self.robot.data
+        foot_z = data.body_pos_w.torch[:, self.foot_ids, 2]
+        inputs = PenaltyInputs(
+            torques=self.robot.actuators.applied_effort.torch,
+            effort_limit=data.joint_effort_limits.torch,
+            action=self.env.action_manager.action,
+            prev_action=self.env.action_manager.prev_action,
+            ang_vel_b=data.root_ang_vel_b.torch,
+            foot_vel_w=data.body_lin_vel_w.torch[:, self.foot_ids],
+            foot_contact=foot_z < self.foot_z0 + self.contact_height,
+            projected_gravity_b=data.projected_gravity_b.torch,
+        )
+        self.terms = self.reward.step(self.rgb, self.mask, inputs)
+        self._computed_at = self.env.common_step_counter
+        return self.terms
+
+
+def imitation_state(env: ManagerBasedRLEnv) -> ImitationState:
+    state = getattr(env, "_nil_imitation", None)
+    if state is None:
+        state = env._nil_imitation = ImitationState(env)
+    return state
+
+
+def nil_video(env: ManagerBasedRLEnv) -> torch.Tensor:
+    """zeta * S_video: cosine similarity of the agent's and the reference's clip embeddings."""
+    return imitation_state(env).compute()["weighted/video"]
+
+
+def nil_iou(env: ManagerBasedRLEnv) -> torch.Tensor:
+    """beta * S_iou: IoU of the agent's and the reference's robot masks."""
+    return imitation_state(env).compute()["weighted/iou"]
+
+
+def nil_penalty(env: ManagerBasedRLEnv) -> torch.Tensor:
+    """eta * P_t (<= 0): torques, action change, angular velocity, foot slip, tilt."""
+    return imitation_state(env).compute()["weighted/penalty"]
+
+
+def reset_imitation(env: ManagerBasedRLEnv, env_ids: torch.Tensor) -> None:
+    """Restart reference time and clip history of the reset envs, and aim their cameras."""
+    state = imitation_state(env)
+    if isinstance(env_ids, slice):  # Isaac Lab passes slice(None) for "all envs"
+        env_ids = None
+    state.reward.reset(env_ids)
+    state.aim(env_ids)
+
+
+def reference_finished(env: ManagerBasedRLEnv) -> torch.Tensor:
+    """The env has been compared with every reference frame (a time-out, not a failure)."""
+    return imitation_state(env).reward.done_mask()
+
+
+def reference_phase(env: ManagerBasedRLEnv) -> torch.Tensor:
+    """(N, 1) progress through the reference in [0, 1]."""
+    reward = imitation_state(env).reward
+    return (reward.t.float() / max(reward.num_ref_frames - 1, 1)).clamp(max=1.0).unsqueeze(1)
+

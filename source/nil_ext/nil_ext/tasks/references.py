@@ -1,0 +1,38 @@
+"""Where a task finds its reference bundle: the one the user gives, or the robot's scripted demo."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from ..assets.usd_conversion import cache_root
+
+
+def scripted_reference_path(robot: str, camera: dict) -> Path:
+    """Cache folder of the scripted walk of ``robot`` seen by ``camera`` (one per camera and gait)."""
+    from ..reference.scripted import GAITS, SOURCE_FPS
+
+    key = hashlib.sha256((json.dumps(camera, sort_keys=True) + repr(GAITS.get(robot)) + str(SOURCE_FPS)).encode())
+    key = key.hexdigest()[:12]
+    return cache_root() / "references" / f"{robot}-walk-scripted-{key}"
+
+
+def ensure_scripted_reference(robot: str, camera: dict) -> Path:
+    """The scripted demo bundle, rendered in a separate process on first use (the caller may hold a simulation)."""
+    path = scripted_reference_path(robot, camera)
+    if (path / "bundle.json").is_file():
+        return path
+    print(
+        f"[nil_ext] No reference given: rendering the SYNTHETIC scripted walk of '{robot}' to {path} (once).\n"
+        "          For a real one: scripts/generate_reference.py --robot ROBOT --skill walking --out DIR, "
+        "then --reference DIR.",
+        flush=True,
+    )
+    cmd = [sys.executable, "-m", "nil_ext.reference.scripted", robot, json.dumps(camera), str(path)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0 or not (path / "bundle.json").is_file():
+        raise RuntimeError(f"Rendering the scripted reference failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+    return path

@@ -1,0 +1,1 @@
+"""NIL walking tasks: imitate a reference video of the robot walking forward."""

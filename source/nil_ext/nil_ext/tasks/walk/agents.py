@@ -1,0 +1,57 @@
+"""Agent configs of the walk tasks, per preset."""
+
+from __future__ import annotations
+
+from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlOnPolicyRunnerCfg, RslRlPpoAlgorithmCfg
+
+from ...agents.bro.config import BroCfg, BroRunnerCfg
+
+
+def bro_walk_cfg(robot: str, preset: str = "gpu") -> BroRunnerCfg:
+    if preset == "cpu-smoke":
+        # Small networks and one update per vectorised step: a few minutes on 2 CPU cores.
+        return BroRunnerCfg(
+            experiment_name=f"nil_{robot}_walk",
+            device="cpu",
+            max_iterations=1500,
+            save_interval=500,
+            log_interval=50,
+            learning_starts=200,
+            buffer_size=200_000,
+            reset_at_env_steps=(),
+            algorithm=BroCfg(critic_width=256, critic_blocks=1, actor_width=128, actor_blocks=1, num_quantiles=32,
+                             batch_size=256, updates_per_step=1),
+        )
+    # Thousands of envs on a GPU: FastTD3's scaling (wide nets, big batches, few updates per vectorised step).
+    return BroRunnerCfg(
+        experiment_name=f"nil_{robot}_walk",
+        device="cuda:0",
+        max_iterations=50_000,
+        save_interval=2_000,
+        learning_starts=10,
+        buffer_size=4_096 * 256,
+        reset_at_env_steps=(),
+        algorithm=BroCfg(critic_width=1024, actor_width=512, batch_size=32_768, updates_per_step=2, weight_decay=0.1),
+    )
+
+
+def ppo_walk_cfg(robot: str, preset: str = "gpu") -> RslRlOnPolicyRunnerCfg:
+    return RslRlOnPolicyRunnerCfg(
+        num_steps_per_env=24,
+        max_iterations=60 if preset == "cpu-smoke" else 5_000,
+        save_interval=50,
+        experiment_name=f"nil_{robot}_walk",
+        obs_groups={"actor": ["policy"], "critic": ["policy"]},
+        actor=RslRlMLPModelCfg(
+            hidden_dims=[256, 128],
+            activation="elu",
+            obs_normalization=True,
+            distribution_cfg=RslRlMLPModelCfg.GaussianDistributionCfg(init_std=1.0),
+        ),
+        critic=RslRlMLPModelCfg(hidden_dims=[256, 128], activation="elu", obs_normalization=True),
+        algorithm=RslRlPpoAlgorithmCfg(
+            value_loss_coef=1.0, use_clipped_value_loss=True, clip_param=0.2, entropy_coef=0.005,
+            num_learning_epochs=5, num_mini_batches=4, learning_rate=1e-3, schedule="adaptive",
+            gamma=0.99, lam=0.95, desired_kl=0.01, max_grad_norm=1.0,
+        ),
+    )

@@ -1,0 +1,138 @@
+"""The walk task shared by every robot: imitate a reference video, no hand-written task reward.
+
+Built by :func:`walk_env_cfg` (one call per robot and preset), in mjlab's style of factories rather than
+subclass chains. Observations: joint positions and velocities (the paper's), plus base orientation (projected
+gravity), base linear and angular velocity and the reference phase, which the policy needs to know where in
+the reference it is. Actions: PD joint-position offsets around the start pose (default) or joint torques.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, field
+
+from isaaclab.envs import ManagerBasedRLEnvCfg
+from isaaclab.managers import EventTermCfg as EventTerm
+from isaaclab.managers import ObservationGroupCfg as ObsGroup
+from isaaclab.managers import ObservationTermCfg as ObsTerm
+from isaaclab.managers import RewardTermCfg as RewTerm
+from isaaclab.managers import TerminationTermCfg as DoneTerm
+from isaaclab.utils import configclass
+
+from ...assets.robot_cfg import robot_model_info
+from ...rewards import NilRewardCfg
+from ...scene.camera import FollowCameraCfg
+from ...scene.physics import newton_sim_cfg
+from ...scene.scene_cfg import NilSceneCfg, robot_scene_cfg
+from .. import mdp
+from ..references import ensure_scripted_reference
+
+CONTROL_DT = 0.01  # 100 Hz control, as in the paper
+PHYSICS_DT = 0.005
+PRESETS = ("gpu", "cpu-smoke")
+
+
+@configclass
+class ObservationsCfg:
+    @configclass
+    class PolicyCfg(ObsGroup):
+        joint_pos = ObsTerm(func=mdp.joint_pos_rel)
+        joint_vel = ObsTerm(func=mdp.joint_vel_rel, scale=0.05)
+        projected_gravity = ObsTerm(func=mdp.projected_gravity)
+        base_lin_vel = ObsTerm(func=mdp.base_lin_vel)
+        base_ang_vel = ObsTerm(func=mdp.base_ang_vel, scale=0.25)
+        phase = ObsTerm(func=mdp.reference_phase)
+        last_action = ObsTerm(func=mdp.last_action)
+
+        def __post_init__(self):
+            self.concatenate_terms = True
+            self.enable_corruption = False
+
+    policy: PolicyCfg = PolicyCfg()
+
+
+@configclass
+class ActionsCfg:
+    joint = mdp.JointPositionActionCfg(asset_name="robot", joint_names=[".*"], scale=0.5, use_default_offset=True)
+
+
+@configclass
+class RewardsCfg:
+    """R_t = zeta S_video + beta S_iou + eta P_t, with zeta, beta, eta in NilRewardCfg.
+
+    Isaac Lab multiplies every term by the control step (0.01 s); a weight of 1 / step undoes that, so the
+    reward the agent sees is the paper's per-step R_t (in [-1, 2]).
+    """
+
+    video = RewTerm(func=mdp.nil_video, weight=1.0 / CONTROL_DT)
+    iou = RewTerm(func=mdp.nil_iou, weight=1.0 / CONTROL_DT)
+    penalty = RewTerm(func=mdp.nil_penalty, weight=1.0 / CONTROL_DT)
+
+
+@configclass
+class TerminationsCfg:
+    reference_end = DoneTerm(func=mdp.reference_finished, time_out=True)
+    fell = DoneTerm(func=mdp.root_height_below_minimum, params={"minimum_height": MISSING})
+    tilted = DoneTerm(func=mdp.bad_orientation, params={"limit_angle": 1.0})
+
+
+@configclass
+class EventsCfg:
+    reset_base = EventTerm(
+        func=mdp.reset_root_state_uniform,
+        mode="reset",
+        params={"pose_range": {"yaw": (-0.05, 0.05)}, "velocity_range": {}},
+    )
+    reset_joints = EventTerm(
+        func=mdp.reset_joints_by_offset, mode="reset", params={"position_range": (-0.02, 0.02), "velocity_range": (0.0, 0.0)}
+    )
+    reset_imitation = EventTerm(func=mdp.reset_imitation, mode="reset")
+
+
+@configclass
+class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
+    robot_name: str = MISSING
+    preset: str = "gpu"
+    imitation: mdp.ImitationCfg = field(default_factory=mdp.ImitationCfg)
+    scene: NilSceneCfg = MISSING
+    observations: ObservationsCfg = ObservationsCfg()
+    actions: ActionsCfg = ActionsCfg()
+    rewards: RewardsCfg = RewardsCfg()
+    terminations: TerminationsCfg = TerminationsCfg()
+    events: EventsCfg = EventsCfg()
+
+    def set_reference(self, path: str | None) -> None:
+        """Use this reference bundle (None: the robot's scripted demo for this camera, rendered once)."""
+        if path is None:
+            camera = self.imitation.camera.to_dict(robot_model_info(self.robot_name).base_pos[2])
+            path = str(ensure_scripted_reference(self.robot_name, camera))
+        self.imitation.reference = path
+
+
+def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, device: str | None = None,
+                 torque_actions: bool = False) -> NilWalkEnvCfg:
+    """The walk task of ``robot`` with a preset: ``gpu`` (4096 envs, 224 px, TimeSformer-base in bf16) or
+    ``cpu-smoke`` (4 envs, 64 px, video term off, runs on a laptop CPU in minutes)."""
+    if preset not in PRESETS:
+        raise ValueError(f"Unknown preset '{preset}'; known: {', '.join(PRESETS)}")
+    smoke = preset == "cpu-smoke"
+    device = device or ("cpu" if smoke else "cuda:0")
+    num_envs = num_envs or (4 if smoke else 4096)
+    camera = FollowCameraCfg(width=64, height=64) if smoke else FollowCameraCfg()
+    reward = NilRewardCfg(ablation="no_video") if smoke else NilRewardCfg()
+
+    cfg = NilWalkEnvCfg(robot_name=robot, preset=preset, scene=robot_scene_cfg(robot, num_envs, camera, env_spacing=4.0))
+    cfg.imitation = mdp.ImitationCfg(reward=reward, camera=camera)
+    cfg.sim = newton_sim_cfg(device, dt=PHYSICS_DT)
+    cfg.decimation = round(CONTROL_DT / PHYSICS_DT)
+    cfg.sim.render_interval = cfg.decimation
+    cfg.episode_length_s = 10.0  # a bound; episodes end with the reference (reference_end)
+    start_height = robot_model_info(robot).base_pos[2]
+    cfg.terminations.fell.params["minimum_height"] = 0.5 * start_height
+    if torque_actions:
+        info = robot_model_info(robot)
+        cfg.actions.joint = mdp.JointEffortActionCfg(asset_name="robot", joint_names=[".*"], scale=1.0)
+        cfg.actions.joint.scale = {f"{j}(_\\d+)?": info.effort_limit[j] for j in info.joint_names}
+        cfg.scene.robot.actuators["joints"].stiffness = 0.0
+        cfg.scene.robot.actuators["joints"].damping = 0.0
+    return cfg
+
