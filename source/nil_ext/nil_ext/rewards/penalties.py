@@ -1,0 +1,90 @@
+"""Regularisation terms P_t. Each takes plain tensors, returns (N,) in [-1, 0], and is 0 at rest.
+
+Every term is a mean of squared, normalised quantities, clipped at -1 so that a fall cannot
+swamp the imitation terms (S_video + S_iou is at most 2). The coefficients in `PenaltyCfg`
+then set each term's share directly. The paper names the terms but not their weights or
+normalisation: the scales and coefficients below are ours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class PenaltyCfg:
+    torque: float = 0.1
+    action_rate: float = 0.1
+    ang_vel: float = 0.1
+    foot_slip: float = 0.1
+    tilt: float = 0.1
+    ang_vel_scale: float = 2.0  # rad/s at which the angular-velocity term saturates at -1
+    foot_slip_scale: float = 0.5  # m/s of horizontal foot speed in contact at which the slip term saturates
+
+
+@dataclass
+class PenaltyInputs:
+    """What the env hands to the penalties; a field left None switches its term off (reads 0)."""
+
+    torques: torch.Tensor | None = None  # (N,J) applied joint torques, N m
+    effort_limit: torch.Tensor | None = None  # (J,) or (N,J) joint effort limits, N m
+    action: torch.Tensor | None = None  # (N,A) current action, in [-1, 1]
+    prev_action: torch.Tensor | None = None  # (N,A) previous action
+    ang_vel_b: torch.Tensor | None = None  # (N,3) base angular velocity, rad/s
+    foot_vel_w: torch.Tensor | None = None  # (N,F,3) or (N,F,2) foot linear velocity in the world frame, m/s
+    foot_contact: torch.Tensor | None = None  # (N,F) bool, foot touches the ground
+    projected_gravity_b: torch.Tensor | None = None  # (N,3) gravity direction in the base frame
+
+
+def joint_torque_penalty(torques: torch.Tensor, effort_limit: torch.Tensor) -> torch.Tensor:
+    """-mean_j (tau_j / limit_j)^2: -1 when every joint pushes at its limit."""
+    return -(torques / effort_limit.clamp(min=1e-6)).square().mean(-1).clamp(max=1.0)
+
+
+def action_rate_penalty(action: torch.Tensor, prev_action: torch.Tensor) -> torch.Tensor:
+    """-mean_j ((a_t - a_{t-1}) / 2)^2: -1 when every action flips from one bound to the other."""
+    return -((action - prev_action) / 2).square().mean(-1).clamp(max=1.0)
+
+
+def ang_vel_penalty(ang_vel_b: torch.Tensor, scale: float = 2.0) -> torch.Tensor:
+    """-|omega|^2 / scale^2, clipped at -1."""
+    return -(ang_vel_b.square().sum(-1) / scale**2).clamp(max=1.0)
+
+
+def foot_slip_penalty(foot_vel_w: torch.Tensor, foot_contact: torch.Tensor, scale: float = 0.5) -> torch.Tensor:
+    """-mean over feet of contact * |v_xy|^2 / scale^2, clipped at -1: feet on the ground should not slide."""
+    slip = foot_vel_w[..., :2].square().sum(-1) * foot_contact.float()
+    return -(slip.mean(-1) / scale**2).clamp(max=1.0)
+
+
+def tilt_penalty(projected_gravity_b: torch.Tensor) -> torch.Tensor:
+    """-(1 - cos(tilt)) / 2 from gravity in the base frame: 0 upright, -0.5 lying flat, -1 upside down."""
+    g = projected_gravity_b / projected_gravity_b.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+    return -(1.0 + g[..., 2]) / 2
+
+
+PENALTY_NAMES = ("torque", "action_rate", "ang_vel", "foot_slip", "tilt")
+
+
+def compute_penalties(inputs: PenaltyInputs, cfg: PenaltyCfg, num_envs: int, device) -> dict[str, torch.Tensor]:
+    """Raw (unweighted) terms by name; a term whose inputs are missing reads zeros."""
+    i = inputs
+    terms = {name: torch.zeros(num_envs, device=device) for name in PENALTY_NAMES}
+    if i.torques is not None and i.effort_limit is not None:
+        terms["torque"] = joint_torque_penalty(i.torques, i.effort_limit)
+    if i.action is not None and i.prev_action is not None:
+        terms["action_rate"] = action_rate_penalty(i.action, i.prev_action)
+    if i.ang_vel_b is not None:
+        terms["ang_vel"] = ang_vel_penalty(i.ang_vel_b, cfg.ang_vel_scale)
+    if i.foot_vel_w is not None and i.foot_contact is not None:
+        terms["foot_slip"] = foot_slip_penalty(i.foot_vel_w, i.foot_contact, cfg.foot_slip_scale)
+    if i.projected_gravity_b is not None:
+        terms["tilt"] = tilt_penalty(i.projected_gravity_b)
+    return terms
+
+
+def weighted_sum(terms: dict[str, torch.Tensor], cfg: PenaltyCfg) -> torch.Tensor:
+    """P_t = sum_k coef_k * term_k (<= 0)."""
+    return sum(getattr(cfg, name) * terms[name] for name in PENALTY_NAMES)

@@ -1,0 +1,85 @@
+"""S_video, S_iou and the penalties on controlled inputs."""
+
+import pytest
+import torch
+from nil_ext.rewards import (
+    action_rate_penalty,
+    ang_vel_penalty,
+    foot_slip_penalty,
+    joint_torque_penalty,
+    mask_iou,
+    tilt_penalty,
+    video_similarity,
+)
+from nil_ext.rewards.similarity import resize_mask
+from reward_helpers import render_walker, tiny_encoder
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory):
+    return tiny_encoder(tmp_path_factory)
+
+
+def test_identical_clips_give_video_similarity_one(encoder):
+    frames, masks = render_walker(8, 64)
+    clip, clip_mask = frames[None].repeat(3, 1, 1, 1, 1), masks[None].repeat(3, 1, 1, 1)
+    emb = encoder(clip, clip_mask)
+    ref = encoder(frames[None], masks[None]).expand(3, -1)
+    assert torch.allclose(video_similarity(emb, ref), torch.ones(3), atol=1e-5)
+    assert torch.allclose(video_similarity(emb, -emb), -torch.ones(3), atol=1e-5)
+
+
+def test_mask_iou_cases():
+    a = torch.zeros(4, 8, 8, dtype=torch.bool)
+    b = torch.zeros_like(a)
+    a[0, :4], b[0, :4] = True, True  # identical
+    a[1, :4], b[1, 4:] = True, True  # disjoint
+    a[2, :4], b[2, :2] = True, True  # b inside a: 16 / 32
+    # a[3], b[3] both empty
+    iou = mask_iou(a, b)
+    assert iou.shape == (4,) and iou.dtype == torch.float32
+    assert torch.allclose(iou, torch.tensor([1.0, 0.0, 0.5, 1.0]))
+
+
+def test_resize_mask_keeps_iou_of_upsampled_masks():
+    a = torch.rand(2, 16, 16) > 0.5
+    up = a.repeat_interleave(4, 1).repeat_interleave(4, 2)
+    assert torch.equal(resize_mask(up, (16, 16)), a)
+
+
+def test_penalties_are_zero_at_rest_and_nonpositive():
+    n, j = 64, 12
+    g = torch.Generator().manual_seed(0)
+    limit = torch.full((j,), 50.0)
+    rest = {
+        "torque": joint_torque_penalty(torch.zeros(n, j), limit),
+        "action_rate": action_rate_penalty(torch.full((n, j), 0.3), torch.full((n, j), 0.3)),
+        "ang_vel": ang_vel_penalty(torch.zeros(n, 3)),
+        "foot_slip": foot_slip_penalty(torch.randn(n, 4, 3, generator=g), torch.zeros(n, 4, dtype=torch.bool)),
+        "tilt": tilt_penalty(torch.tensor([0.0, 0.0, -1.0]).expand(n, 3)),
+    }
+    for name, value in rest.items():
+        assert value.shape == (n,) and torch.all(value == 0), name
+
+    moving = {
+        "torque": joint_torque_penalty(torch.randn(n, j, generator=g) * 200, limit),
+        "action_rate": action_rate_penalty(
+            torch.rand(n, j, generator=g) * 2 - 1, torch.rand(n, j, generator=g) * 2 - 1
+        ),
+        "ang_vel": ang_vel_penalty(torch.randn(n, 3, generator=g) * 10),
+        "foot_slip": foot_slip_penalty(torch.randn(n, 4, 3, generator=g) * 5, torch.ones(n, 4, dtype=torch.bool)),
+        "tilt": tilt_penalty(torch.randn(n, 3, generator=g)),
+    }
+    for name, value in moving.items():
+        assert torch.all(value <= 0) and torch.all(value >= -1) and torch.any(value < 0), name
+
+
+def test_penalty_scales():
+    assert torch.allclose(joint_torque_penalty(torch.full((1, 3), 50.0), torch.full((3,), 50.0)), torch.tensor([-1.0]))
+    assert torch.allclose(action_rate_penalty(torch.ones(1, 2), -torch.ones(1, 2)), torch.tensor([-1.0]))
+    assert torch.allclose(tilt_penalty(torch.tensor([[1.0, 0.0, 0.0]])), torch.tensor([-0.5]))
+    assert torch.allclose(tilt_penalty(torch.tensor([[0.0, 0.0, 1.0]])), torch.tensor([-1.0]))
+    # Vertical foot motion is not slip; horizontal motion of a foot in the air is not slip either.
+    vel = torch.tensor([[[0.0, 0.0, 3.0], [0.5, 0.0, 0.0]]])
+    assert torch.allclose(foot_slip_penalty(vel, torch.tensor([[True, False]])), torch.tensor([0.0]))
+    assert torch.allclose(foot_slip_penalty(vel, torch.tensor([[False, True]]), scale=0.5), torch.tensor([-0.5]))
