@@ -56,3 +56,33 @@ def test_reference_of_another_robot_is_refused(launched, menagerie_available):
     with pytest.raises(BundleError) as err:
         make_env("NIL-H1-Walk", reference=str(a1_reference))
     assert "a1" in str(err.value) and "h1" in str(err.value)
+
+
+def test_video_term_runs_in_the_env_and_caches_reference_embeddings(launched, menagerie_available, tmp_path):
+    """The video stream end to end, with a tiny random TimeSformer (plumbing; IoU carries the meaning tests)."""
+    import shutil
+
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    from nil_ext.reference.bundle import ReferenceBundle
+    from nil_ext.rewards import NilRewardCfg
+    from nil_ext.rewards.tiny_models import save_tiny_timesformer
+
+    cfg = gym.spec("NIL-H1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", num_envs=2)
+    cfg.set_reference(None)
+    reference = tmp_path / "reference"
+    shutil.copytree(cfg.imitation.reference, reference)
+    cfg.imitation.reference = str(reference)
+    encoder = save_tiny_timesformer(tmp_path / "tiny_timesformer", image_size=64)
+    cfg.imitation.reward = NilRewardCfg(encoder_id=str(encoder), image_size=64)
+    env = ManagerBasedRLEnv(cfg)
+    try:
+        env.reset()
+        for _ in range(3):
+            _, reward, *_ = env.step(torch.zeros(2, env.action_manager.total_action_dim))
+        video = env._nil_imitation.terms["raw/video"]
+        assert torch.isfinite(reward).all() and (video.abs() <= 1.0 + 1e-5).all() and (video != 0).all()
+    finally:
+        env.close()
+    cached = ReferenceBundle.load(reference).embeddings
+    assert len(cached) == 1 and next(iter(cached.values())).shape[0] == len(ReferenceBundle.load(reference).frames)

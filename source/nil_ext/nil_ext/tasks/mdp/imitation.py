@@ -16,7 +16,7 @@ from isaaclab.envs import ManagerBasedRLEnv
 
 from ...assets.robots import get_robot_spec
 from ...reference.bundle import ReferenceBundle
-from ...rewards import NilReward, NilRewardCfg
+from ...rewards import NilReward, NilRewardCfg, VideoEncoder, embedding_cache_key
 from ...rewards.penalties import PenaltyInputs
 from ...scene.camera import FollowCameraCfg, RobotMasks, aim_camera
 
@@ -50,15 +50,22 @@ class ImitationState:
         reward_cfg = cfg.reward
         reward_cfg.control_fps = 1.0 / env.step_dt
         reward_cfg.source_fps = float(bundle.meta.get("source_fps") or reward_cfg.source_fps)
+        encoder = self._encoder(reward_cfg, env.device)
+        cache_key = None
+        if encoder is not None:
+            size = encoder.image_size
+            cache_key = embedding_cache_key(encoder.model_id, size, size, reward_cfg.clip_len, reward_cfg.stride)
         self.reward = NilReward(
             reward_cfg,
             torch.from_numpy(bundle.frames),
             torch.from_numpy(bundle.masks),
             env.num_envs,
             env.device,
-            ref_embeddings=self._cached_embeddings(reward_cfg),
+            encoder=encoder,
+            ref_embeddings=bundle.embeddings.get(cache_key),
         )
-        self._store_embeddings()
+        if cache_key is not None and cache_key not in bundle.embeddings:
+            self._store_embeddings(cache_key)
 
         self.masks = RobotMasks(env.num_envs, env.device)
         self.camera_offset = torch.tensor(cfg.camera.offset(base_height), device=env.device)
@@ -72,19 +79,15 @@ class ImitationState:
         self.rgb = self.mask = None
         self._computed_at = -1
 
-    def _cached_embeddings(self, cfg: NilRewardCfg) -> torch.Tensor | None:
+    @staticmethod
+    def _encoder(cfg: NilRewardCfg, device) -> VideoEncoder | None:
         if not cfg.use_video:
             return None
-        for key, value in self.bundle.embeddings.items():
-            if key.startswith(f"{cfg.encoder_id}@") and key.endswith(f"/clip{cfg.clip_len}/stride{cfg.stride}"):
-                return value
-        return None
+        return VideoEncoder(cfg.encoder_id, image_size=cfg.image_size, num_frames=cfg.clip_len, device=device,
+                            dtype=cfg.encoder_dtype, background=cfg.background, compile=cfg.compile_encoder)
 
-    def _store_embeddings(self) -> None:
+    def _store_embeddings(self, key: str) -> None:
         """Cache freshly computed reference embeddings in the bundle, so the next run skips the encoder pass."""
-        key = self.reward.cache_key
-        if key is None or key in self.bundle.embeddings:
-            return
         self.bundle.embeddings[key] = self.reward.ref_embeddings.cpu()
         try:
             self.bundle.save(self.env.cfg.imitation.reference, overwrite=True)
