@@ -1,0 +1,164 @@
+"""Train an agent on a registered task: BRO (default; nil_ext's off-policy runner) or PPO (rsl_rl).
+
+    python scripts/train.py --task <Gym-Id> [--agent bro|ppo] [--num_envs N] [--max_iterations K] [--seed S]
+    python scripts/train.py --task <Gym-Id> --resume [--checkpoint logs/bro/<experiment>/<run>/model_1000.pt]
+    torchrun --nproc_per_node=2 scripts/train.py --task <Gym-Id> --distributed
+
+Tasks come from the ``isaaclab.tasks`` entry points (nil_ext registers its tasks there) or, written as
+``module:Gym-Id``, from importing ``module`` first. A task's gym kwargs name its configs:
+``env_cfg_entry_point``, ``bro_cfg_entry_point`` and ``rsl_rl_cfg_entry_point``. Runs are logged under
+``logs/<agent>/<experiment>/<timestamp>/`` with the resolved configs in ``params/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import importlib.metadata
+import json
+import os
+import re
+from datetime import datetime
+
+import gymnasium as gym
+import torch
+from isaaclab.app import add_launcher_args, launch_simulation
+from isaaclab.envs import DirectRLEnvCfg, ManagerBasedRLEnvCfg
+
+from nil_ext.agents.bro import OffPolicyRunner
+from nil_ext.agents.bro.runner import check_checkpoint
+from nil_ext.agents.vec_env import IsaacLabVecEnv
+
+CFG_ENTRY_POINTS = {"bro": "bro_cfg_entry_point", "ppo": "rsl_rl_cfg_entry_point"}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", required=True, help="Gym id, or module:Gym-Id to import module first.")
+    parser.add_argument("--agent", choices=sorted(CFG_ENTRY_POINTS), default="bro")
+    parser.add_argument("--num_envs", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--max_iterations", type=int, default=None)
+    parser.add_argument("--resume", action="store_true", help="Continue from --checkpoint, else the latest one.")
+    parser.add_argument("--checkpoint", default=None, help="Checkpoint file to resume from (implies --resume).")
+    parser.add_argument("--headless", action="store_true", help="Accepted for habit: runs are headless unless --viz.")
+    parser.add_argument("--video", action="store_true", help="Record videos (Isaac Lab envs).")
+    parser.add_argument("--video_length", type=int, default=None)
+    parser.add_argument("--video_interval", type=int, default=None)
+    parser.add_argument("--distributed", action="store_true", help="One process per GPU under torchrun.")
+    add_launcher_args(parser)  # --device, --viz, ...
+    return parser.parse_args(argv)
+
+
+def load_cfg(task_id: str, key: str):
+    """The config a task names under ``key``: "module:attr" or an object; classes and factories are called."""
+    spec = gym.spec(task_id)
+    entry = spec.kwargs.get(key)
+    if entry is None:
+        offered = [k for k in spec.kwargs if k.endswith("_entry_point")]
+        raise ValueError(f"Task '{task_id}' has no '{key}'; it names {offered}.")
+    if isinstance(entry, str):
+        module, attr = entry.split(":")
+        entry = getattr(importlib.import_module(module), attr)
+    return entry() if callable(entry) else entry
+
+
+def latest_checkpoint(experiment_dir: str) -> str:
+    """The highest-numbered model_*.pt of the latest run that has one."""
+    runs = sorted(d.path for d in os.scandir(experiment_dir) if d.is_dir()) if os.path.isdir(experiment_dir) else []
+    for run in reversed(runs):
+        models = [f for f in os.listdir(run) if re.fullmatch(r"model_\d+\.pt", f)]
+        if models:
+            return os.path.join(run, max(models, key=lambda f: int(f[6:-3])))
+    raise FileNotFoundError(f"No checkpoint to resume from in '{experiment_dir}'.")
+
+
+def make_env(task_id: str, env_cfg, args: argparse.Namespace, log_dir: str):
+    """Create the task and return it as a vectorised env (nil_ext.agents.vec_env's interface)."""
+    if args.video and isinstance(env_cfg, (ManagerBasedRLEnvCfg, DirectRLEnvCfg)):
+        from isaaclab_rl.entrypoints.common import apply_video_recording  # Isaac Lab's own recorder setup
+
+        apply_video_recording(env_cfg, log_dir, args)
+    elif args.video:
+        print("[WARN] --video records Isaac Lab envs only; ignored for this task.")
+    env = gym.make(task_id, cfg=env_cfg)
+    if hasattr(env.unwrapped, "get_observations"):  # already vectorised in our interface (test tasks)
+        return env.unwrapped
+    return IsaacLabVecEnv(env)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    module, _, task_id = args.task.rpartition(":")
+    if module:
+        importlib.import_module(module)
+    for entry_point in importlib.metadata.entry_points(group="isaaclab.tasks"):
+        entry_point.load()
+
+    env_cfg = load_cfg(task_id, "env_cfg_entry_point")
+    agent_cfg = load_cfg(task_id, CFG_ENTRY_POINTS[args.agent])
+    rank = int(os.getenv("RANK", "0")) if args.distributed else 0
+    if args.num_envs is not None:
+        env_cfg.scene.num_envs = args.num_envs
+    if args.seed is not None:
+        agent_cfg.seed = args.seed
+    if args.max_iterations is not None:
+        agent_cfg.max_iterations = args.max_iterations
+    device = args.device or agent_cfg.device
+    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        print(f"[WARN] No CUDA device: running on the CPU instead of '{device}'.")
+        device = "cpu"
+    if args.distributed and torch.device(device).type == "cuda":
+        device = f"cuda:{int(os.getenv('LOCAL_RANK', '0'))}"
+    agent_cfg.device = env_cfg.sim.device = device
+    env_cfg.seed = agent_cfg.seed + rank  # different envs on every process; the runner offsets its own seed
+    if hasattr(env_cfg, "compute_final_obs"):
+        env_cfg.compute_final_obs = True  # bootstrap time-outs from the true last observation
+
+    experiment_dir = os.path.abspath(os.path.join("logs", args.agent, agent_cfg.experiment_name))
+    log_dir = os.path.join(experiment_dir, datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
+    if agent_cfg.run_name:
+        log_dir += f"_{agent_cfg.run_name}"
+    resume_path = args.checkpoint or (latest_checkpoint(experiment_dir) if args.resume else None)
+
+    is_isaaclab_env = isinstance(env_cfg, (ManagerBasedRLEnvCfg, DirectRLEnvCfg))  # test tasks need no simulator
+    with launch_simulation(env_cfg, args) if is_isaaclab_env else contextlib.nullcontext():
+        env = make_env(task_id, env_cfg, args, log_dir)
+        if args.agent == "bro":
+            agent_cfg.task_name = task_id
+            runner = OffPolicyRunner(env, agent_cfg, log_dir=log_dir, device=device)
+        else:
+            from isaaclab_rl.rsl_rl import check_rsl_rl_version, create_rsl_rl_runner, handle_deprecated_rsl_rl_cfg
+
+            agent_cfg = handle_deprecated_rsl_rl_cfg(agent_cfg, check_rsl_rl_version())
+            runner = create_rsl_rl_runner(env, agent_cfg, log_dir=log_dir)
+        if resume_path is not None:
+            print(f"[INFO] Resuming from {resume_path}")
+            if args.agent == "ppo":  # rsl_rl would fail on a BRO checkpoint with a KeyError; say why instead
+                state = torch.load(resume_path, map_location="cpu", weights_only=False)
+                check_checkpoint(state, resume_path, task="", agent="ppo")
+            runner.load(resume_path)
+        if rank == 0:
+            save_configs(log_dir, env_cfg, agent_cfg)
+        runner.learn(num_learning_iterations=agent_cfg.max_iterations)
+        if args.agent == "bro" and rank == 0:
+            print(f"[INFO] Exported policy: {runner.export_policy(os.path.join(log_dir, 'exported'))}")
+        env.close()
+
+
+def save_configs(log_dir: str, env_cfg, agent_cfg) -> None:
+    """Write the resolved configs as JSON (and YAML, with Isaac Lab's writer) into ``log_dir/params``."""
+    from isaaclab.utils.io import dump_yaml
+
+    params = os.path.join(log_dir, "params")
+    os.makedirs(params, exist_ok=True)
+    for name, cfg in (("env", env_cfg), ("agent", agent_cfg)):
+        data = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(vars(cfg))
+        with open(os.path.join(params, f"{name}.json"), "w") as f:
+            json.dump(data, f, indent=2, default=str)
+        dump_yaml(os.path.join(params, f"{name}.yaml"), data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,361 @@
+"""Off-policy runner for BRO, shaped like rsl_rl's ``OnPolicyRunner``: it owns the env loop, the replay
+buffer, observation statistics, logging, checkpoints and export; :class:`~.algorithm.BRO` owns the update.
+
+The env it drives is rsl_rl-style and vectorised (see :mod:`nil_ext.agents.vec_env`): ``num_envs``,
+``num_actions``, ``device``, ``get_observations()`` and ``step(actions) -> (obs, rewards, dones, extras)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import threading
+import time
+from collections import defaultdict, deque
+
+import torch
+from torch import nn
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+from ..vec_env import policy_obs
+from . import distributed
+from .algorithm import BRO
+from .config import BroRunnerCfg
+from .normalizer import RunningNormalizer
+from .replay_buffer import ReplayBuffer
+
+AGENT_NAME = "bro"
+REPLAY_BUFFER_FILE = "replay_buffer.pt"
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint written for another task or by another agent."""
+
+
+def check_checkpoint(state: dict, path: str, task: str, agent: str) -> None:
+    """Refuse a checkpoint from another agent or task, naming both."""
+    if "agent" in state:
+        saved_agent = state["agent"]
+    elif "actor_state_dict" in state or "model_state_dict" in state:
+        saved_agent = "ppo"  # rsl_rl's checkpoints carry no agent name
+    else:
+        saved_agent = "unknown"
+    saved_task = state.get("task") or "unknown"
+    if saved_agent != agent or (task and saved_task not in (task, "unknown")):
+        raise CheckpointMismatchError(
+            f"Checkpoint '{path}' was written by agent '{saved_agent}' for task '{saved_task}', "
+            f"but this run is agent '{agent}' on task '{task or 'unknown'}'."
+        )
+
+
+def atomic_save(obj: object, path: str) -> None:
+    """torch.save to a temporary file, then rename: a crash never leaves a half-written checkpoint."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+class DeterministicPolicy(nn.Module):
+    """Deployment policy: normalise the observation, return tanh(mean) of the conservative actor."""
+
+    def __init__(self, normalizer: RunningNormalizer, actor: nn.Module):
+        super().__init__()
+        # a disabled normaliser keeps mean 0 and var 1: the same formula then passes observations through
+        self.register_buffer("obs_mean", normalizer.mean.float())
+        self.register_buffer("obs_std", torch.sqrt(normalizer.var + normalizer.eps).float())
+        self.actor = actor
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        mean, _ = self.actor((obs - self.obs_mean) / self.obs_std)
+        return torch.tanh(mean)
+
+
+class OffPolicyRunner:
+    """Collects transitions with BRO's optimistic actor, replays them, logs, checkpoints and exports.
+
+    One iteration = one vectorised step of ``num_envs`` envs (per process) + ``updates_per_step`` updates.
+    Multi-process (torchrun): each process steps its own envs and keeps its own replay buffer; gradients and
+    observation statistics are averaged over processes; rank 0 logs and writes checkpoints.
+    """
+
+    def __init__(self, env, train_cfg: BroRunnerCfg | dict, log_dir: str | None = None, device: str = "cpu"):
+        if isinstance(train_cfg, dict):
+            cfg = BroRunnerCfg()
+            cfg.from_dict(train_cfg)
+            train_cfg = cfg
+        self.cfg = train_cfg
+        self.device = distributed.init_from_env(str(device))
+        self.rank, self.world_size = distributed.rank(), distributed.world_size()
+        torch.manual_seed(self.cfg.seed + self.rank)
+        self.env = env
+        self.log_dir = log_dir if self.rank == 0 else None
+
+        obs = self._observations()
+        obs_dim, act_dim = obs.shape[-1], env.num_actions
+        self.alg = BRO(obs_dim, act_dim, self.cfg.algorithm, self.device)
+        self.normalizer = RunningNormalizer(obs_dim, self.cfg.observation_normalization).to(self.device)
+        self.buffer = ReplayBuffer(self.cfg.buffer_size, obs_dim, act_dim, self.device)
+
+        self.iteration = 0  # vectorised env steps taken (all learn() calls)
+        self.transitions = 0  # transitions collected by all processes
+        self.tb_step = 0
+        self.counters = {"nonfinite_env_steps": 0, "dropped_truncations": 0, "resets": 0}
+        self.writer: SummaryWriter | None = None
+        # running episodes (the env is not reset between learn() calls) and the last 100 finished ones
+        self._ep_return = torch.zeros(env.num_envs, device=self.device)
+        self._ep_length = torch.zeros(env.num_envs, device=self.device)
+        self._episodes: deque[tuple[float, float]] = deque(maxlen=100)
+        self.last_log: dict[str, float] = {}  # the scalars of the last log, for scripts and tests
+        self._stop_requested = False
+        self._buffer_ready = False
+
+    # ------------------------------------------------------------------ the loop
+
+    def learn(self, num_learning_iterations: int) -> None:
+        """Run ``num_learning_iterations`` more iterations (vectorised env steps), then save a checkpoint.
+
+        SIGTERM / SIGINT finish the current iteration, write a last checkpoint and return.
+        """
+        cfg, n = self.cfg, self.env.num_envs
+        if self.log_dir is not None and self.writer is None:
+            self.writer = SummaryWriter(self.log_dir)
+        obs = self._observations()
+        invalid = ~torch.isfinite(obs).all(-1)  # envs whose current observation cannot be trusted
+        self._metric_sums: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros((), device=self.device))
+        self._env_logs: dict[str, list[float]] = defaultdict(list)
+        self._num_updates, self._log_time, self._log_transitions = 0, time.time(), self.transitions
+
+        end = self.iteration + num_learning_iterations
+        self._stop_requested = False
+        previous_handlers = self._install_signal_handlers()
+        bar = tqdm(total=num_learning_iterations, disable=self.rank != 0 or not cfg.progress_bar, mininterval=2.0)
+        try:
+            while self.iteration < end and not distributed.any_rank(self._stop_requested, self.device):
+                actions = self._act(obs)
+                next_obs, rewards, dones, extras = self.env.step(actions.to(self.env.device))
+                obs, invalid = self._process_step(obs, invalid, actions, next_obs, rewards, dones, extras)
+                self.iteration += 1
+                self.transitions += n * self.world_size
+                if self.iteration in cfg.reset_at_env_steps:
+                    self.alg.reset()
+                    self.counters["resets"] += 1
+                if self._ready_to_update():
+                    self._update()
+                if self.iteration % cfg.log_interval == 0:
+                    self._log(bar)
+                if self.iteration % cfg.save_interval == 0 and self.log_dir is not None:
+                    self.save(self._checkpoint_path())
+                bar.update(1)
+            if self._stop_requested and self.rank == 0:
+                print(f"[INFO] Stop requested: writing a last checkpoint at iteration {self.iteration}.")
+            if self.log_dir is not None:
+                self.save(self._checkpoint_path())
+        finally:
+            bar.close()
+            for sig, handler in previous_handlers.items():
+                signal.signal(sig, handler)
+            if self.writer is not None:
+                self.writer.flush()
+
+    def _act(self, obs: torch.Tensor) -> torch.Tensor:
+        if self.iteration < self.cfg.learning_starts:
+            return torch.rand(obs.shape[0], self.alg.act_dim, device=self.device) * 2.0 - 1.0
+        obs = torch.nan_to_num(obs, nan=0.0, posinf=0.0, neginf=0.0)  # broken envs still get some action
+        return self.alg.act(self.normalizer(obs), mode="explore")
+
+    def _process_step(self, obs, invalid, actions, next_obs, rewards, dones, extras):
+        """Store the valid transitions, keep episode statistics, handle non-finite envs. Returns (obs, invalid)."""
+        next_obs = policy_obs(next_obs).to(self.device)
+        rewards, dones = rewards.to(self.device).view(-1).float(), dones.to(self.device).view(-1).bool()
+        time_outs = extras.get("time_outs", torch.zeros_like(dones)).to(self.device).view(-1).bool()
+        terminated = dones & ~time_outs
+
+        # The obs returned for a done env is the first of its next episode; bootstrap from the true last one.
+        last_obs = next_obs.clone()
+        keep = ~invalid
+        if "final_obs" in extras:
+            last_obs[dones] = policy_obs(extras["final_obs"]).to(self.device)[dones]
+        else:
+            # Without it a truncated transition cannot be bootstrapped correctly: drop it. A terminal one is
+            # kept: its next observation is multiplied by (1 - terminated) = 0 in the target.
+            keep &= ~time_outs
+            self.counters["dropped_truncations"] += int(time_outs.sum())
+        bad = ~torch.isfinite(last_obs).all(-1) | ~torch.isfinite(next_obs).all(-1) | ~torch.isfinite(rewards)
+        keep &= ~bad
+
+        self.normalizer.update(obs[keep])
+        self.buffer.add(obs[keep], actions[keep], rewards[keep], last_obs[keep], terminated[keep])
+
+        # episode statistics (an episode touched by non-finite values is not reported)
+        self._ep_return += torch.nan_to_num(rewards, nan=0.0, posinf=0.0, neginf=0.0)
+        self._ep_length += 1
+        broken = bad | invalid
+        finished = dones & ~broken
+        if finished.any():
+            self._episodes.extend(zip(self._ep_return[finished].tolist(), self._ep_length[finished].tolist()))
+        self._ep_return[dones | broken] = 0.0
+        self._ep_length[dones | broken] = 0.0
+        for key, value in extras.get("log", {}).items():
+            self._env_logs[key].append(float(value.float().mean()) if torch.is_tensor(value) else float(value))
+
+        num_bad = int(bad.sum())
+        if num_bad:
+            # Count it, reset those envs if the env allows it (otherwise their transitions stay dropped until
+            # they produce finite observations again), and go on training.
+            self.counters["nonfinite_env_steps"] += num_bad
+            if hasattr(self.env, "reset_idx"):
+                self.env.reset_idx(bad.nonzero().squeeze(-1).to(self.env.device))
+                next_obs = self._observations()
+        return next_obs, ~torch.isfinite(next_obs).all(-1)
+
+    def _ready_to_update(self) -> bool:
+        if self.iteration < self.cfg.learning_starts:
+            return False
+        if not self._buffer_ready:  # every process must have a batch's worth of data (collectives)
+            self._buffer_ready = not distributed.any_rank(len(self.buffer) < self.cfg.algorithm.batch_size, self.device)
+        return self._buffer_ready
+
+    def _update(self) -> None:
+        for _ in range(self.cfg.algorithm.updates_per_step):
+            batch = self.buffer.sample(self.cfg.algorithm.batch_size)
+            batch.obs, batch.next_obs = self.normalizer(batch.obs), self.normalizer(batch.next_obs)
+            metrics = self.alg.update(batch)
+            if metrics is not None:
+                self._num_updates += 1
+                for key, value in metrics.items():
+                    self._metric_sums[key] += value
+
+    # ------------------------------------------------------------------ logging
+
+    def _log(self, bar: tqdm) -> None:
+        """Write the means since the last log to TensorBoard (rank 0) and restart the accumulators."""
+        now = time.time()
+        if self.rank == 0:
+            self._write_scalars(bar, elapsed=max(now - self._log_time, 1e-9))
+        self._metric_sums.clear()
+        self._env_logs.clear()
+        self._num_updates, self._log_time, self._log_transitions = 0, now, self.transitions
+
+    def _write_scalars(self, bar: tqdm, elapsed: float) -> None:
+        updates = max(self._num_updates, 1)
+        scalars = {key: float(total) / updates for key, total in self._metric_sums.items()}
+        if self._episodes:
+            returns, lengths = zip(*self._episodes)
+            scalars["Train/mean_reward"] = sum(returns) / len(returns)
+            scalars["Train/mean_episode_length"] = sum(lengths) / len(lengths)
+        for key, values in self._env_logs.items():
+            scalars[key if "/" in key else f"Episode/{key}"] = sum(values) / len(values)
+        scalars["Perf/transitions_per_s"] = (self.transitions - self._log_transitions) / elapsed
+        scalars["Perf/env_steps_per_s"] = scalars["Perf/transitions_per_s"] / (self.env.num_envs * self.world_size)
+        scalars["Perf/transitions"] = self.transitions
+        scalars["Perf/buffer_size"] = len(self.buffer)
+        scalars["Train/nonfinite_env_steps"] = self.counters["nonfinite_env_steps"]
+        scalars["Train/dropped_truncations"] = self.counters["dropped_truncations"]
+        scalars["Train/skipped_nonfinite_batches"] = self.alg.num_skipped_batches
+        scalars["Train/resets"] = self.counters["resets"]
+        self.tb_step = self.iteration
+        if self.writer is not None:
+            for key, value in scalars.items():
+                self.writer.add_scalar(key, value, self.tb_step)
+        postfix = {"return": scalars.get("Train/mean_reward", float("nan")), "steps/s": scalars["Perf/env_steps_per_s"]}
+        bar.set_postfix({k: f"{v:.3g}" for k, v in postfix.items()}, refresh=False)
+        self.last_log = scalars
+
+    # ------------------------------------------------------------------ checkpoints and export
+
+    def _checkpoint_path(self) -> str:
+        return os.path.join(self.log_dir, f"model_{self.iteration}.pt")
+
+    def save(self, path: str) -> None:
+        """Write the full training state (rank 0 only), atomically; the replay buffer too if configured."""
+        if self.rank != 0:
+            return
+        state = {
+            "agent": AGENT_NAME,
+            "task": self.cfg.task_name,
+            "iteration": self.iteration,
+            "transitions": self.transitions,
+            "tb_step": self.tb_step,
+            "counters": dict(self.counters),
+            "alg": self.alg.state_dict(),
+            "normalizer": self.normalizer.state_dict(),
+            "rng_state": self._rng_state(),
+            "cfg": self.cfg.to_dict(),
+        }
+        atomic_save(state, path)
+        if self.cfg.save_replay_buffer:
+            buffer_path = os.path.join(os.path.dirname(os.path.abspath(path)), REPLAY_BUFFER_FILE)
+            atomic_save({"iteration": self.iteration, "buffer": self.buffer.state_dict()}, buffer_path)
+
+    def load(self, path: str, load_optimizer: bool = True) -> dict:
+        """Restore a checkpoint of this task and agent: networks, optimisers, coefficients, observation
+        statistics, counters (iteration, transitions, TensorBoard step) and, if present beside it and of the
+        same iteration, the replay buffer."""
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        check_checkpoint(state, path, self.cfg.task_name, AGENT_NAME)
+        alg_state = state["alg"]
+        if not load_optimizer:
+            alg_state = {k: v for k, v in alg_state.items() if not k.endswith("_opt")}
+        self.alg.load_state_dict(alg_state)
+        self.normalizer.load_state_dict(state["normalizer"])
+        self.iteration, self.transitions, self.tb_step = state["iteration"], state["transitions"], state["tb_step"]
+        self.counters.update(state["counters"])
+        if self.world_size == 1:  # processes of a multi-process run keep their own (different) random streams
+            torch.set_rng_state(state["rng_state"]["cpu"].cpu())
+            if "cuda" in state["rng_state"] and self.device.startswith("cuda"):
+                torch.cuda.set_rng_state(state["rng_state"]["cuda"].cpu(), self.device)
+        buffer_path = os.path.join(os.path.dirname(os.path.abspath(path)), REPLAY_BUFFER_FILE)
+        if os.path.exists(buffer_path):
+            saved = torch.load(buffer_path, map_location=self.device, weights_only=False)
+            if saved["iteration"] == state["iteration"]:
+                self.buffer.load_state_dict(saved["buffer"])
+            else:
+                print(f"[WARN] Not loading {buffer_path}: it is from iteration {saved['iteration']}.")
+        return state
+
+    def get_inference_policy(self, device: str | None = None) -> DeterministicPolicy:
+        """The deterministic deployment policy (raw observation in, action in [-1, 1] out)."""
+        policy = DeterministicPolicy(self.normalizer, copy.deepcopy(self.alg.actor)).eval()
+        return policy.to(device or self.device)
+
+    def export_policy(self, path: str) -> dict[str, str]:
+        """Write ``policy.pt`` (TorchScript) and ``policy.onnx`` (input "obs", output "actions") into ``path``."""
+        os.makedirs(path, exist_ok=True)
+        policy = self.get_inference_policy("cpu")
+        files = {"torchscript": os.path.join(path, "policy.pt"), "onnx": os.path.join(path, "policy.onnx")}
+        torch.jit.script(policy).save(files["torchscript"])
+        dummy = torch.zeros(1, self.alg.obs_dim)
+        torch.onnx.export(
+            policy,
+            (dummy,),
+            files["onnx"],
+            input_names=["obs"],
+            output_names=["actions"],
+            dynamic_axes={"obs": {0: "batch"}, "actions": {0: "batch"}},
+            opset_version=18,
+            dynamo=False,
+        )
+        return files
+
+    # ------------------------------------------------------------------ helpers
+
+    def _observations(self) -> torch.Tensor:
+        return policy_obs(self.env.get_observations()).to(self.device)
+
+    def _rng_state(self) -> dict[str, torch.Tensor]:
+        state = {"cpu": torch.get_rng_state()}
+        if self.device.startswith("cuda"):
+            state["cuda"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def _install_signal_handlers(self) -> dict:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def request_stop(signum, frame):
+            self._stop_requested = True
+
+        return {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -1,0 +1,79 @@
+"""The vectorised env interface the agents see, and an adapter for Isaac Lab's ``ManagerBasedRLEnv``.
+
+Interface (rsl_rl style; agents never import tasks or reward terms):
+
+- ``num_envs``, ``num_actions``, ``device``;
+- ``get_observations()`` -> (N, obs_dim) tensor, or a TensorDict / dict whose ``"policy"`` entry is one;
+- ``step(actions)`` with actions (N, num_actions) in [-1, 1] -> ``(obs, rewards (N,), dones (N,), extras)``;
+  envs that are done were already reset, and ``obs`` holds their first observation of the next episode;
+- ``extras["time_outs"]`` (N,) bool: which of the dones are truncations (bootstrap from them);
+- ``extras["final_obs"]`` (optional): the true last observations (rows of the done envs are used);
+- ``extras["log"]`` (optional): name -> scalar or tensor, logged as their mean;
+- ``reset_idx(env_ids)`` (optional): reset those envs now; ``get_observations()`` then returns their new
+  observations. The runner uses it to recover envs that produced NaN/inf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+
+def policy_obs(obs) -> torch.Tensor:
+    """The policy's observation tensor from a tensor or a TensorDict / dict with a ``"policy"`` group."""
+    if torch.is_tensor(obs):
+        return obs
+    if isinstance(obs, Mapping) or hasattr(obs, "keys"):
+        return obs["policy"]
+    raise TypeError(f"Expected a tensor or a mapping with a 'policy' entry, got {type(obs).__name__}.")
+
+
+class IsaacLabVecEnv:
+    """Wraps an Isaac Lab ``ManagerBasedRLEnv`` (possibly inside gymnasium wrappers) into the interface above.
+
+    Like isaaclab_rl's ``RslRlVecEnvWrapper`` (observations as a TensorDict of groups, ``time_outs`` in the
+    extras), plus ``final_obs`` (set ``env_cfg.compute_final_obs = True`` before creating the env, which
+    ``scripts/train.py`` does for BRO) and ``reset_idx``. It also serves rsl_rl's PPO runner.
+    """
+
+    def __init__(self, env):
+        from tensordict import TensorDict  # installed with rsl-rl-lib and isaaclab
+
+        self._tensordict = TensorDict
+        self.env = env
+        self.unwrapped = env.unwrapped
+        self.num_envs = self.unwrapped.num_envs
+        self.device = self.unwrapped.device
+        self.num_actions = self.unwrapped.action_manager.total_action_dim
+        self.max_episode_length = self.unwrapped.max_episode_length
+        self.env.reset()
+
+    @property
+    def cfg(self):
+        return self.unwrapped.cfg
+
+    @property
+    def episode_length_buf(self) -> torch.Tensor:
+        return self.unwrapped.episode_length_buf
+
+    @episode_length_buf.setter
+    def episode_length_buf(self, value: torch.Tensor) -> None:
+        self.unwrapped.episode_length_buf = value
+
+    def get_observations(self):
+        return self._tensordict(dict(self.unwrapped.obs_buf), batch_size=[self.num_envs])
+
+    def step(self, actions: torch.Tensor):
+        obs, rewards, terminated, truncated, extras = self.env.step(actions)
+        extras = dict(extras)
+        extras["time_outs"] = truncated
+        if "final_obs" in extras:
+            extras["final_obs"] = self._tensordict(dict(extras["final_obs"]), batch_size=[self.num_envs])
+        return self._tensordict(dict(obs), batch_size=[self.num_envs]), rewards, (terminated | truncated).long(), extras
+
+    def reset_idx(self, env_ids: torch.Tensor) -> None:
+        self.unwrapped.reset(env_ids=env_ids)
+
+    def close(self) -> None:
+        self.env.close()

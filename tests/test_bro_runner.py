@@ -1,0 +1,167 @@
+"""OffPolicyRunner: checkpoints, checkpoint identity, non-finite env data, time-outs and policy export."""
+
+import os
+
+import pytest
+import torch
+from bro_helpers import BatchedPendulum, PendulumEnvCfg, one_torch_thread, pendulum_bro_cfg  # noqa: F401 (fixture)
+
+from nil_ext.agents.bro import CheckpointMismatchError, OffPolicyRunner
+
+
+def make_runner(log_dir=None, env=None, **cfg_overrides):
+    cfg = pendulum_bro_cfg(learning_starts=10, task_name="Bro-Pendulum-v0", **cfg_overrides)
+    return OffPolicyRunner(env or BatchedPendulum(PendulumEnvCfg()), cfg, log_dir=log_dir)
+
+
+def test_save_then_load_gives_bit_identical_actions(tmp_path):
+    runner = make_runner(str(tmp_path), save_replay_buffer=True)
+    runner.learn(30)
+    path = str(tmp_path / "model_30.pt")
+    assert os.path.exists(path) and os.path.exists(tmp_path / "replay_buffer.pt")
+    assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]  # atomic writes leave no temporaries
+
+    restored = make_runner()
+    restored.load(path)
+    assert (restored.iteration, restored.transitions) == (30, 120)
+    assert torch.equal(restored.buffer.obs[:120], runner.buffer.obs[:120])
+    obs = torch.randn(16, 3)
+    policy, restored_policy = runner.get_inference_policy(), restored.get_inference_policy()
+    assert torch.equal(policy(obs), restored_policy(obs))
+    for mode in ("explore", "sample"):
+        torch.manual_seed(7)
+        a = runner.alg.act(runner.normalizer(obs), mode)
+        torch.manual_seed(7)
+        b = restored.alg.act(restored.normalizer(obs), mode)
+        assert torch.equal(a, b), mode
+    # optimiser and coefficient state came back too
+    steps = [r.alg.critic_opt.state_dict()["state"][0]["step"] for r in (runner, restored)]
+    assert steps[0] == steps[1] > 0
+    assert torch.equal(restored.alg.log_alpha, runner.alg.log_alpha)
+
+
+def test_checkpoint_of_another_task_or_agent_is_refused(tmp_path):
+    runner = make_runner()
+    path = str(tmp_path / "model.pt")
+    runner.save(path)
+    other_task = OffPolicyRunner(BatchedPendulum(PendulumEnvCfg()), pendulum_bro_cfg(task_name="Nil-Walk-H1-v0"))
+    with pytest.raises(CheckpointMismatchError, match="'Bro-Pendulum-v0'.*'Nil-Walk-H1-v0'"):
+        other_task.load(path)
+    ppo_path = str(tmp_path / "ppo.pt")
+    torch.save({"actor_state_dict": {}, "critic_state_dict": {}, "iter": 3}, ppo_path)
+    with pytest.raises(CheckpointMismatchError, match="agent 'ppo'.*agent 'bro'"):
+        runner.load(ppo_path)
+
+
+@pytest.mark.parametrize("what", ["obs", "reward"])
+def test_nonfinite_env_is_reset_counted_and_training_goes_on(what):
+    env = BatchedPendulum(PendulumEnvCfg())
+    runner = make_runner(env=env)
+    runner.learn(20)
+    env.inject_nonfinite(2, what)
+    runner.learn(20)
+    assert runner.counters["nonfinite_env_steps"] == 1  # reset_idx brought env 2 straight back
+    assert len(runner.buffer) == 40 * 4 - 1  # only the broken transition was dropped
+    assert torch.isfinite(runner.buffer.obs[: len(runner.buffer)]).all()
+    assert torch.isfinite(runner.buffer.rewards[: len(runner.buffer)]).all()
+    assert all(torch.isfinite(p).all() for p in runner.alg.actor.parameters())
+    assert runner.alg.num_skipped_batches == 0
+
+
+def test_nonfinite_env_without_reset_idx_is_dropped_until_it_recovers():
+    class NoResetIdx:  # an env offering only the required interface
+        def __init__(self):
+            self.inner = BatchedPendulum(PendulumEnvCfg(max_episode_length=30))
+            self.num_envs, self.num_actions, self.device = 4, 1, self.inner.device
+
+        def get_observations(self):
+            return self.inner.get_observations()
+
+        def step(self, actions):
+            return self.inner.step(actions)
+
+    env = NoResetIdx()
+    runner = make_runner(env=env)
+    runner.learn(5)
+    env.inner.inject_nonfinite(1, "obs")  # NaN state until the time limit resets it (at step 30)
+    runner.learn(35)
+    assert runner.counters["nonfinite_env_steps"] == 25  # steps 6..30 of env 1
+    assert torch.isfinite(runner.buffer.obs[: len(runner.buffer)]).all()
+    assert torch.isfinite(runner.buffer.next_obs[: len(runner.buffer)]).all()
+    assert len(runner.buffer) == 40 * 4 - 25
+
+
+def test_truncations_without_final_obs_are_dropped_not_bootstrapped():
+    env = BatchedPendulum(PendulumEnvCfg(max_episode_length=10), provide_final_obs=False)
+    runner = make_runner(env=env)
+    runner.learn(25)
+    assert runner.counters["dropped_truncations"] == 2 * 4
+    assert len(runner.buffer) == 25 * 4 - 8
+    assert runner.buffer.terminated[: len(runner.buffer)].sum() == 0
+
+
+def test_final_obs_is_stored_as_next_obs_on_time_outs():
+    env = BatchedPendulum(PendulumEnvCfg(max_episode_length=10))
+    runner = make_runner(env=env)
+    runner.learn(10)
+    # the 10th transitions end their episodes: next_obs must continue obs (not the reset state)
+    obs, next_obs = runner.buffer.obs[36:40], runner.buffer.next_obs[36:40]
+    angle = lambda o: torch.atan2(o[:, 1], o[:, 0])  # noqa: E731
+    step = torch.remainder(angle(next_obs) - angle(obs) + torch.pi, 2 * torch.pi) - torch.pi
+    assert (step.abs() <= 8.0 * 0.05 + 1e-5).all()
+
+
+def test_logs_and_export(tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    runner = make_runner(str(tmp_path), log_interval=10)
+    runner.learn(20)
+    assert "Loss/critic" in runner.last_log and "/pendulum/mean_abs_torque" in runner.last_log
+    assert any(f.startswith("events.out.tfevents") for f in os.listdir(tmp_path))
+    files = runner.export_policy(str(tmp_path / "exported"))
+    obs = torch.randn(5, 3)
+    expected = runner.get_inference_policy("cpu")(obs)
+    assert torch.allclose(torch.jit.load(files["torchscript"])(obs), expected, atol=1e-6)
+    session = onnxruntime.InferenceSession(files["onnx"])
+    (actions,) = session.run(None, {"obs": obs.numpy()})
+    assert torch.allclose(torch.from_numpy(actions), expected, atol=1e-5)
+
+
+class FakeManagerBasedEnv:
+    """Just the parts of Isaac Lab's ManagerBasedRLEnv that the adapter touches, on top of the Pendulum."""
+
+    class _ActionManager:
+        total_action_dim = 1
+
+    def __init__(self):
+        self.pendulum = BatchedPendulum(PendulumEnvCfg(max_episode_length=5))
+        self.unwrapped, self.num_envs, self.device = self, 4, self.pendulum.device
+        self.action_manager, self.max_episode_length, self.cfg = self._ActionManager(), 5, self.pendulum.cfg
+        self.obs_buf = {"policy": self.pendulum._obs()}
+
+    def reset(self, env_ids=None):
+        ids = torch.arange(self.num_envs) if env_ids is None else env_ids
+        self.pendulum.reset_idx(ids)
+        self.obs_buf = {"policy": self.pendulum._obs()}
+        return self.obs_buf, {}
+
+    def step(self, actions):
+        obs, rewards, time_outs, extras = self.pendulum.step(actions)
+        self.obs_buf = {"policy": obs["policy"]}
+        extras = {"final_obs": {"policy": extras["final_obs"]["policy"]}, "log": {"Episode_Reward/upright": 1.0}}
+        return self.obs_buf, rewards, torch.zeros_like(time_outs, dtype=torch.bool), time_outs.bool(), extras
+
+    def close(self):
+        pass
+
+
+def test_isaaclab_adapter_feeds_the_runner():
+    from nil_ext.agents.vec_env import IsaacLabVecEnv
+
+    env = IsaacLabVecEnv(FakeManagerBasedEnv())
+    assert (env.num_envs, env.num_actions) == (4, 1)
+    runner = make_runner(env=env, log_interval=10)
+    env.unwrapped.pendulum.inject_nonfinite(0, "obs")
+    runner.learn(10)
+    assert runner.counters == {"nonfinite_env_steps": 1, "dropped_truncations": 0, "resets": 0}
+    assert len(runner.buffer) == 39
+    assert runner.last_log["Episode_Reward/upright"] == 1.0 and runner.last_log["Train/mean_episode_length"] == 5
