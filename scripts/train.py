@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import inspect
 import importlib.metadata
 import json
 import os
@@ -47,13 +48,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--video_length", type=int, default=None)
     parser.add_argument("--video_interval", type=int, default=None)
     parser.add_argument("--distributed", action="store_true", help="One process per GPU under torchrun.")
+    parser.add_argument("--preset", default=None, help="Task preset, e.g. 'gpu' or 'cpu-smoke' (NIL tasks).")
+    parser.add_argument("--reference", default=None, help="Reference bundle folder (NIL tasks; default: scripted demo).")
+    parser.add_argument("--eval_steps", type=int, default=None,
+                        help="Steps of the side-by-side evaluation episode after training (default: a full episode).")
     add_launcher_args(parser)  # --device, --viz, ...
     return parser.parse_args(argv)
 
 
-def load_cfg(task_id: str, key: str):
-    """The config a task names under ``key``: "module:attr" or an object; classes and factories are called."""
-    spec = gym.spec(task_id)
+def load_cfg(task_id: str, key: str, **kwargs):
+    """The config a task names under ``key``: "module:attr" or an object; classes and factories are called
+    (with those of ``kwargs`` they accept, e.g. ``preset``)."""
+    spec = task_spec(task_id)
     entry = spec.kwargs.get(key)
     if entry is None:
         offered = [k for k in spec.kwargs if k.endswith("_entry_point")]
@@ -61,7 +67,18 @@ def load_cfg(task_id: str, key: str):
     if isinstance(entry, str):
         module, attr = entry.split(":")
         entry = getattr(importlib.import_module(module), attr)
-    return entry() if callable(entry) else entry
+    if not callable(entry):
+        return entry
+    accepted = inspect.signature(entry).parameters
+    return entry(**{k: v for k, v in kwargs.items() if v is not None and k in accepted})
+
+
+def task_spec(task_id: str):
+    try:
+        return gym.spec(task_id)
+    except gym.error.Error:
+        known = sorted(t for t in gym.registry if t.startswith("NIL-"))
+        raise SystemExit(f"Unknown task '{task_id}'. NIL tasks: {', '.join(known)} (list all: scripts/list_envs.py).")
 
 
 def latest_checkpoint(experiment_dir: str) -> str:
@@ -96,8 +113,10 @@ def main(argv: list[str] | None = None) -> None:
     for entry_point in importlib.metadata.entry_points(group="isaaclab.tasks"):
         entry_point.load()
 
-    env_cfg = load_cfg(task_id, "env_cfg_entry_point")
-    agent_cfg = load_cfg(task_id, CFG_ENTRY_POINTS[args.agent])
+    env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset)
+    agent_cfg = load_cfg(task_id, CFG_ENTRY_POINTS[args.agent], preset=args.preset)
+    if hasattr(env_cfg, "set_reference"):  # NIL tasks: the user's reference, or the robot's scripted demo
+        env_cfg.set_reference(args.reference)
     rank = int(os.getenv("RANK", "0")) if args.distributed else 0
     if args.num_envs is not None:
         env_cfg.scene.num_envs = args.num_envs
@@ -144,7 +163,24 @@ def main(argv: list[str] | None = None) -> None:
         runner.learn(num_learning_iterations=agent_cfg.max_iterations)
         if args.agent == "bro" and rank == 0:
             print(f"[INFO] Exported policy: {runner.export_policy(os.path.join(log_dir, 'exported'))}")
+            if hasattr(env_cfg, "imitation"):
+                record_side_by_side(env, runner.get_inference_policy(), log_dir, args.eval_steps)
         env.close()
+
+
+def record_side_by_side(env, policy, log_dir: str, steps: int | None) -> None:
+    """One evaluation episode of the trained policy: a reference | agent | masks video and its numbers."""
+    from nil_ext.evaluation.rollout import run_episode
+    from nil_ext.evaluation.video import write_video
+
+    stats = run_episode(env.env, policy, record=True, max_steps=steps)
+    every = max(1, round(0.04 / env.unwrapped.step_dt))  # 25 fps in real time
+    path = write_video(stats.frames[::every], os.path.join(log_dir, "videos", "side_by_side.mp4"), fps=25)
+    print(
+        f"[INFO] Side-by-side video: {path}\n"
+        f"       env reward {stats.env_reward.mean():.1f} (per episode), mask IoU {stats.mean_iou.mean():.3f}, "
+        f"falls {int(stats.fell.sum())}/{len(stats.fell)}"
+    )
 
 
 def save_configs(log_dir: str, env_cfg, agent_cfg) -> None:

@@ -38,6 +38,8 @@ def test_task_builds_resets_and_steps(task_id, launched, menagerie_available):
         for _ in range(5):
             obs, reward, terminated, truncated, extras = env.step(actions)
         assert reward.shape == (2,) and torch.isfinite(reward).all()
+        # the env's reward is the paper's R_t (Isaac Lab's dt scaling undone), term by term
+        assert torch.allclose(reward, env._nil_imitation.terms["total"], atol=1e-4)
         terms = env._nil_imitation.terms
         for name in ("weighted/iou", "weighted/penalty", "raw/tilt", "total"):
             assert torch.isfinite(terms[name]).all(), name

@@ -260,8 +260,10 @@ class OffPolicyRunner:
         if self.writer is not None:
             for key, value in scalars.items():
                 self.writer.add_scalar(key, value, self.tb_step)
-        postfix = {"return": scalars.get("Train/mean_reward", float("nan")), "steps/s": scalars["Perf/env_steps_per_s"]}
-        bar.set_postfix({k: f"{v:.3g}" for k, v in postfix.items()}, refresh=False)
+        postfix = {"transitions/s": f"{scalars['Perf/transitions_per_s']:.3g}"}
+        if "Train/mean_reward" in scalars:  # no episode has finished yet early in a run
+            postfix["return"] = f"{scalars['Train/mean_reward']:.3g}"
+        bar.set_postfix(postfix, refresh=False)
         self.last_log = scalars
 
     # ------------------------------------------------------------------ checkpoints and export

@@ -143,9 +143,11 @@ def nil_iou(env: ManagerBasedRLEnv) -> torch.Tensor:
     return imitation_state(env).compute()["weighted/iou"]
 
 
-def nil_penalty(env: ManagerBasedRLEnv) -> torch.Tensor:
-    """eta * P_t (<= 0): torques, action change, angular velocity, foot slip, tilt."""
-    return imitation_state(env).compute()["weighted/penalty"]
+def nil_penalty(env: ManagerBasedRLEnv, name: str) -> torch.Tensor:
+    """eta * coefficient * one penalty of P_t (<= 0): torque, action_rate, ang_vel, foot_slip or tilt."""
+    state = imitation_state(env)
+    cfg = state.reward.cfg
+    return cfg.eta * getattr(cfg.penalties, name) * state.compute()[f"raw/{name}"]
 
 
 def reset_imitation(env: ManagerBasedRLEnv, env_ids: torch.Tensor) -> None:
@@ -153,6 +155,8 @@ def reset_imitation(env: ManagerBasedRLEnv, env_ids: torch.Tensor) -> None:
     state = imitation_state(env)
     if isinstance(env_ids, slice):  # Isaac Lab passes slice(None) for "all envs"
         env_ids = None
+    else:
+        env_ids = env_ids.long()  # Isaac Lab's ids are int32; torch's index ops want int64
     state.reward.reset(env_ids)
     state.aim(env_ids)
 

@@ -65,7 +65,12 @@ class RewardsCfg:
 
     video = RewTerm(func=mdp.nil_video, weight=1.0 / CONTROL_DT)
     iou = RewTerm(func=mdp.nil_iou, weight=1.0 / CONTROL_DT)
-    penalty = RewTerm(func=mdp.nil_penalty, weight=1.0 / CONTROL_DT)
+    # P_t, one term per penalty so that each has its own curve (their sum is eta * P_t)
+    torque = RewTerm(func=mdp.nil_penalty, weight=1.0 / CONTROL_DT, params={"name": "torque"})
+    action_rate = RewTerm(func=mdp.nil_penalty, weight=1.0 / CONTROL_DT, params={"name": "action_rate"})
+    ang_vel = RewTerm(func=mdp.nil_penalty, weight=1.0 / CONTROL_DT, params={"name": "ang_vel"})
+    foot_slip = RewTerm(func=mdp.nil_penalty, weight=1.0 / CONTROL_DT, params={"name": "foot_slip"})
+    tilt = RewTerm(func=mdp.nil_penalty, weight=1.0 / CONTROL_DT, params={"name": "tilt"})
 
 
 @configclass

@@ -1,0 +1,83 @@
+"""Run a policy through whole episodes of a NIL task and measure what the paper reports.
+
+Per env and episode: the environment reward (never used in training), mean mask IoU and video similarity to the
+reference, whether it fell, and optionally the frames of env 0 for a side-by-side video.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..assets.robots import get_robot_spec
+from .env_reward import EPISODE_STEPS, env_reward
+from .video import side_by_side_frame
+
+Policy = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class EpisodeStats:
+    env_reward: np.ndarray  # (N,) summed over the episode
+    mean_iou: np.ndarray  # (N,)
+    mean_video: np.ndarray  # (N,)
+    fell: np.ndarray  # (N,) bool
+    steps: int
+    frames: list[np.ndarray] = field(default_factory=list)
+
+
+def random_policy(num_actions: int) -> Policy:
+    return lambda obs: torch.rand(obs.shape[0], num_actions, device=obs.device) * 2 - 1
+
+
+def standing_policy(num_actions: int) -> Policy:
+    """Zero action: PD targets at the start pose (or zero torque with torque actions)."""
+    return lambda obs: torch.zeros(obs.shape[0], num_actions, device=obs.device)
+
+
+@torch.inference_mode()
+def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None = None) -> EpisodeStats:
+    """One episode of every env from a reset; an env that terminates early keeps its sums (it fell)."""
+    unwrapped = env.unwrapped
+    spec = get_robot_spec(unwrapped.cfg.robot_name)
+    steps = max_steps or EPISODE_STEPS["quadruped" if spec.quadruped else "humanoid"]
+    state = unwrapped._nil_imitation if hasattr(unwrapped, "_nil_imitation") else None
+    obs, _ = env.reset()
+    n, device = unwrapped.num_envs, unwrapped.device
+    alive = torch.ones(n, dtype=torch.bool, device=device)
+    fell = torch.zeros(n, dtype=torch.bool, device=device)
+    total = torch.zeros(n, device=device)
+    iou = torch.zeros(n, device=device)
+    video = torch.zeros(n, device=device)
+    counted = torch.zeros(n, device=device)
+    frames = []
+    robot = unwrapped.scene["robot"]
+    for _ in range(steps):
+        obs, _, terminated, truncated, _ = env.step(policy(obs["policy"]))
+        state = unwrapped._nil_imitation
+        live = alive.float()
+        total += live * env_reward(robot.data.root_lin_vel_w.torch, spec.quadruped)
+        iou += live * state.terms["raw/iou"]
+        video += live * state.terms["raw/video"]
+        counted += live
+        if record:
+            t = int(state.reward._ref_index()[0]) - 1
+            ref = state.bundle
+            frames.append(side_by_side_frame(ref.frames[max(t, 0)], state.rgb[0].cpu().numpy(), ref.masks[max(t, 0)],
+                                             state.mask[0].cpu().numpy(), float(state.terms["raw/iou"][0])))
+        fell |= alive & terminated
+        alive &= ~(terminated | truncated)
+        if not alive.any():
+            break
+    counted = counted.clamp(min=1)
+    return EpisodeStats(
+        env_reward=total.cpu().numpy(),
+        mean_iou=(iou / counted).cpu().numpy(),
+        mean_video=(video / counted).cpu().numpy(),
+        fell=fell.cpu().numpy(),
+        steps=steps,
+        frames=frames,
+    )
