@@ -50,6 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--distributed", action="store_true", help="One process per GPU under torchrun.")
     parser.add_argument("--preset", default=None, help="Task preset, e.g. 'gpu' or 'cpu-smoke' (NIL tasks).")
     parser.add_argument("--reference", default=None, help="Reference bundle folder (NIL tasks; default: scripted demo).")
+    parser.add_argument("--camera_mode", default=None, choices=["follow_agent", "reference_path", "fixed"],
+                        help="How the NIL camera moves (default: the task's, reference_path).")
     parser.add_argument("--eval_steps", type=int, default=None,
                         help="Steps of the side-by-side evaluation episode after training (default: a full episode).")
     add_launcher_args(parser)  # --device, --viz, ...
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     for entry_point in importlib.metadata.entry_points(group="isaaclab.tasks"):
         entry_point.load()
 
-    env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset)
+    env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode)
     agent_cfg = load_cfg(task_id, CFG_ENTRY_POINTS[args.agent], preset=args.preset)
     if hasattr(env_cfg, "set_reference"):  # NIL tasks: the user's reference, or the robot's scripted demo
         env_cfg.set_reference(args.reference)

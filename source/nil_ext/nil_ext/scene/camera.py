@@ -12,13 +12,18 @@ from isaaclab.sensors import Camera, CameraCfg
 from isaaclab_newton.renderers import NewtonWarpRendererCfg
 
 
+CAMERA_MODES = ("follow_agent", "reference_path", "fixed")
+
+
 @dataclass
 class FollowCameraCfg:
     """A pinhole camera placed relative to the robot's base.
 
-    ``follow_agent`` re-centres it on the base every control step (position only, not rotation); ``fixed``
-    leaves it where the reset put it. Yaw 0 looks from +x; the default -90 looks from the robot's right side,
-    so a robot walking along +x moves left to right through the image.
+    ``follow_agent`` re-centres it on the base every control step (position only, not rotation);
+    ``reference_path`` replays the camera motion of the reference video from the env's start pose (so forward
+    progress shows against the ground, as it does in the reference); ``fixed`` leaves it where the reset put it.
+    Yaw 0 looks from +x; the default -90 looks from the robot's right side, so a robot walking along +x moves
+    left to right through the image.
     """
 
     width: int = 224
@@ -41,7 +46,8 @@ class FollowCameraCfg:
         return (d * math.cos(yaw), d * math.sin(yaw), self.height_offset)
 
     def to_dict(self, base_height: float) -> dict:
-        """What a reference bundle records, so that a task can refuse a bundle made with another camera."""
+        """The camera geometry a reference bundle records, so that a task can refuse a bundle made with another
+        camera. The mode is how training moves the camera, not a property of the reference: left out."""
         return {
             "width": self.width,
             "height": self.height,
@@ -50,12 +56,11 @@ class FollowCameraCfg:
             "yaw_deg": self.yaw_deg,
             "focal_length": self.focal_length,
             "horizontal_aperture": self.horizontal_aperture,
-            "mode": self.mode,
         }
 
     def sensor_cfg(self, prim_path: str = "{ENV_REGEX_NS}/Camera") -> CameraCfg:
-        if self.mode not in ("follow_agent", "fixed"):
-            raise ValueError(f"Unknown camera mode '{self.mode}'; known: follow_agent, fixed")
+        if self.mode not in CAMERA_MODES:
+            raise ValueError(f"Unknown camera mode '{self.mode}'; known: {', '.join(CAMERA_MODES)}")
         return CameraCfg(
             prim_path=prim_path,
             update_period=0.0,

@@ -69,7 +69,12 @@ class ImitationState:
 
         self.masks = RobotMasks(env.num_envs, env.device)
         self.camera_offset = torch.tensor(cfg.camera.offset(base_height), device=env.device)
-        self.follow = cfg.camera.mode == "follow_agent"
+        self.camera_mode = cfg.camera.mode
+        if self.camera_mode == "reference_path":
+            if bundle.camera_path is None:
+                raise ValueError(f"camera mode 'reference_path' needs a camera path; the bundle {cfg.reference} has none")
+            path = torch.as_tensor(bundle.camera_path[:, :3], dtype=torch.float32, device=env.device)
+            self.camera_travel = path - path[0]  # (T, 3) camera displacement since the reference's first frame
         self.foot_ids, _ = self.robot.find_bodies(spec.foot_bodies)
         if not self.foot_ids:
             raise ValueError(f"No body of {spec.name} matches foot_bodies='{spec.foot_bodies}'")
@@ -95,16 +100,20 @@ class ImitationState:
             logger.warning("Could not cache reference embeddings in %s: %s", self.env.cfg.imitation.reference, err)
 
     def aim(self, env_ids=None) -> None:
-        base = self.robot.data.root_pos_w.torch
-        if env_ids is not None:
-            base = base[env_ids]
-        aim_camera(self.camera, base, self.camera_offset, env_ids=env_ids)
+        """Point the cameras: at the base (follow_agent, and every mode at reset), or along the reference's path."""
+        ids = slice(None) if env_ids is None else env_ids
+        if self.camera_mode == "reference_path" and env_ids is None:
+            start = self.robot.data.default_root_pose.torch[:, :3] + self.env.scene.env_origins
+            look_at = start + self.camera_travel[self.reward._ref_index()]
+        else:
+            look_at = self.robot.data.root_pos_w.torch[ids]
+        aim_camera(self.camera, look_at, self.camera_offset, env_ids=env_ids)
 
     def compute(self) -> dict[str, torch.Tensor]:
         """All reward terms for this control step, computed once however many terms ask."""
         if self._computed_at == self.env.common_step_counter:
             return self.terms
-        if self.follow:
+        if self.camera_mode != "fixed":
             self.aim()
         self.camera.update(0.0, force_recompute=True)
         self.rgb = self.camera.data.output["rgb"].torch

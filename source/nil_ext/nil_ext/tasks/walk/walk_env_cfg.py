@@ -114,7 +114,7 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
 
 
 def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, device: str | None = None,
-                 torque_actions: bool = False) -> NilWalkEnvCfg:
+                 torque_actions: bool = False, camera_mode: str = "reference_path") -> NilWalkEnvCfg:
     """The walk task of ``robot`` with a preset: ``gpu`` (4096 envs, 224 px, TimeSformer-base in bf16) or
     ``cpu-smoke`` (4 envs, 64 px, video term off, runs on a laptop CPU in minutes)."""
     if preset not in PRESETS:
@@ -122,7 +122,7 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     smoke = preset == "cpu-smoke"
     device = device or ("cpu" if smoke else "cuda:0")
     num_envs = num_envs or (4 if smoke else 4096)
-    camera = FollowCameraCfg(width=64, height=64) if smoke else FollowCameraCfg()
+    camera = FollowCameraCfg(width=64, height=64, mode=camera_mode) if smoke else FollowCameraCfg(mode=camera_mode)
     reward = NilRewardCfg(ablation="no_video") if smoke else NilRewardCfg()
 
     cfg = NilWalkEnvCfg(robot_name=robot, preset=preset, scene=robot_scene_cfg(robot, num_envs, camera, env_spacing=4.0))
