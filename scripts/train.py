@@ -14,12 +14,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
-import inspect
-import importlib.metadata
 import json
 import os
-import re
 from datetime import datetime
 
 import gymnasium as gym
@@ -30,6 +26,7 @@ from isaaclab.envs import DirectRLEnvCfg, ManagerBasedRLEnvCfg
 from nil_ext.agents.bro import OffPolicyRunner
 from nil_ext.agents.bro.runner import check_checkpoint
 from nil_ext.agents.vec_env import IsaacLabVecEnv
+from nil_ext.task_loading import import_tasks, latest_checkpoint, load_cfg
 
 CFG_ENTRY_POINTS = {"bro": "bro_cfg_entry_point", "ppo": "rsl_rl_cfg_entry_point"}
 
@@ -58,41 +55,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_cfg(task_id: str, key: str, **kwargs):
-    """The config a task names under ``key``: "module:attr" or an object; classes and factories are called
-    (with those of ``kwargs`` they accept, e.g. ``preset``)."""
-    spec = task_spec(task_id)
-    entry = spec.kwargs.get(key)
-    if entry is None:
-        offered = [k for k in spec.kwargs if k.endswith("_entry_point")]
-        raise ValueError(f"Task '{task_id}' has no '{key}'; it names {offered}.")
-    if isinstance(entry, str):
-        module, attr = entry.split(":")
-        entry = getattr(importlib.import_module(module), attr)
-    if not callable(entry):
-        return entry
-    accepted = inspect.signature(entry).parameters
-    return entry(**{k: v for k, v in kwargs.items() if v is not None and k in accepted})
-
-
-def task_spec(task_id: str):
-    try:
-        return gym.spec(task_id)
-    except gym.error.Error:
-        known = sorted(t for t in gym.registry if t.startswith("NIL-"))
-        raise SystemExit(f"Unknown task '{task_id}'. NIL tasks: {', '.join(known)} (list all: scripts/list_envs.py).")
-
-
-def latest_checkpoint(experiment_dir: str) -> str:
-    """The highest-numbered model_*.pt of the latest run that has one."""
-    runs = sorted(d.path for d in os.scandir(experiment_dir) if d.is_dir()) if os.path.isdir(experiment_dir) else []
-    for run in reversed(runs):
-        models = [f for f in os.listdir(run) if re.fullmatch(r"model_\d+\.pt", f)]
-        if models:
-            return os.path.join(run, max(models, key=lambda f: int(f[6:-3])))
-    raise FileNotFoundError(f"No checkpoint to resume from in '{experiment_dir}'.")
-
-
 def make_env(task_id: str, env_cfg, args: argparse.Namespace, log_dir: str):
     """Create the task and return it as a vectorised env (nil_ext.agents.vec_env's interface)."""
     if args.video and isinstance(env_cfg, (ManagerBasedRLEnvCfg, DirectRLEnvCfg)):
@@ -109,11 +71,7 @@ def make_env(task_id: str, env_cfg, args: argparse.Namespace, log_dir: str):
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    module, _, task_id = args.task.rpartition(":")
-    if module:
-        importlib.import_module(module)
-    for entry_point in importlib.metadata.entry_points(group="isaaclab.tasks"):
-        entry_point.load()
+    task_id = import_tasks(args.task)
 
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode)
     agent_cfg = load_cfg(task_id, CFG_ENTRY_POINTS[args.agent], preset=args.preset)

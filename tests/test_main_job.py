@@ -4,6 +4,7 @@ This is the end-to-end test: reference bundle -> env -> reward -> agent updates 
 """
 
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -11,10 +12,16 @@ import sys
 import torch
 
 
-def test_main_job_leaves_checkpoint_logs_and_video(tmp_path, menagerie_available):
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def script(name: str) -> str:
+    return os.path.join(REPO, "scripts", name)
+
+
+def test_main_job_leaves_checkpoint_logs_and_video_and_evaluates(tmp_path, menagerie_available):
     cmd = [
-        sys.executable, os.path.join(repo, "scripts", "train.py"), "--task", "NIL-H1-Walk", "--headless",
+        sys.executable, script("train.py"), "--task", "NIL-H1-Walk", "--headless",
         "--preset", "cpu-smoke", "--max_iterations", "260", "--eval_steps", "12",
     ]
     result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=900)
@@ -29,3 +36,22 @@ def test_main_job_leaves_checkpoint_logs_and_video(tmp_path, menagerie_available
     obs_dim = checkpoint["normalizer"]["mean"].shape[-1]
     actions = policy(torch.zeros(3, obs_dim))
     assert actions.shape == (3, 19) and torch.isfinite(actions).all()  # H1 has 19 actuated joints
+
+    report_path = tmp_path / "evaluation.json"
+    cmd = [sys.executable, script("evaluate.py"), "--task", "NIL-H1-Walk", "--checkpoint",
+           os.path.join(run_dir, "model_260.pt"), "--steps", "10", "--seeds", "0", "--num_envs", "2",
+           "--json", str(report_path)]
+    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    assert [r["policy"] for r in report["results"]] == ["random", "standing", "NIL (BRO)"]
+    for row in report["results"]:
+        assert 0 <= row["env_reward_mean"] <= 10 and 0 <= row["iou_mean"] <= 1  # 10 steps score at most 10
+    assert "NIL (BRO)" in result.stdout and "expert" in result.stdout
+
+
+def test_unknown_task_lists_the_known_ones(tmp_path):
+    result = subprocess.run([sys.executable, script("train.py"), "--task", "NIL-Atlas-Walk"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "Unknown task 'NIL-Atlas-Walk'" in result.stderr and "NIL-H1-Walk" in result.stderr

@@ -1,0 +1,118 @@
+"""Evaluate policies on a NIL task the way the paper reports them, with floors, as a table and JSON.
+
+    ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint logs/bro/nil_a1_walk/<run>/model_5000.pt
+    ./isaaclab.sh -p scripts/evaluate.py --task NIL-H1-Walk --floors-only      # random and standing policies
+
+Metrics per episode (never used in training): the environment reward (LocoMujoco's default task reward, summed
+over 400 control steps for humanoids, 300 for A1, so that the expert scores 400 / 300), mean mask IoU and video
+similarity to the reference, and falls. Mean +- std over episodes and seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import numpy as np
+import torch
+from isaaclab.app import add_launcher_args, launch_simulation
+
+from nil_ext.assets.robots import get_robot_spec
+from nil_ext.evaluation import EXPERT_SCORE
+from nil_ext.evaluation.rollout import random_policy, run_episode, standing_policy
+from nil_ext.task_loading import import_tasks, load_cfg
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", required=True)
+    p.add_argument("--checkpoint", help="BRO checkpoint (model_*.pt) to evaluate")
+    p.add_argument("--floors-only", action="store_true", help="evaluate only the random and standing policies")
+    p.add_argument("--no-floors", action="store_true", help="skip the random and standing policies")
+    p.add_argument("--num_envs", type=int, default=4, help="episodes run in parallel per seed")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--preset", default="cpu-smoke")
+    p.add_argument("--camera_mode", default=None, choices=["follow_agent", "reference_path", "fixed"])
+    p.add_argument("--reference", default=None)
+    p.add_argument("--steps", type=int, default=None, help="control steps per episode (default: the paper's)")
+    p.add_argument("--json", default=None, help="write the results here (default: beside the checkpoint)")
+    add_launcher_args(p)
+    return p.parse_args(argv)
+
+
+def load_bro_policy(path: str, env, device: str):
+    from nil_ext.agents.bro import OffPolicyRunner
+
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    runner = OffPolicyRunner(env, state["cfg"], log_dir=None, device=device)
+    runner.load(path, load_optimizer=False)
+    return runner.get_inference_policy()
+
+
+def summarise(name: str, episodes: list) -> dict:
+    cat = {k: np.concatenate([getattr(e, k) for e in episodes]) for k in ("env_reward", "mean_iou", "mean_video", "fell")}
+    return {
+        "policy": name,
+        "episodes": int(len(cat["env_reward"])),
+        "env_reward_mean": float(cat["env_reward"].mean()),
+        "env_reward_std": float(cat["env_reward"].std()),
+        "iou_mean": float(cat["mean_iou"].mean()),
+        "video_mean": float(cat["mean_video"].mean()),
+        "falls_per_episode": float(cat["fell"].mean()),
+    }
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    task_id = import_tasks(args.task)
+    env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
+                       num_envs=args.num_envs)
+    device = args.device or env_cfg.sim.device
+    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        print(f"[WARN] No CUDA device: evaluating on the CPU instead of '{device}'.")
+        device = "cpu"
+    env_cfg.sim.device = device
+    env_cfg.set_reference(args.reference)
+    spec = get_robot_spec(env_cfg.robot_name)
+    expert = EXPERT_SCORE["quadruped" if spec.quadruped else "humanoid"]
+
+    with launch_simulation(env_cfg, args):
+        import gymnasium as gym
+
+        from nil_ext.agents.vec_env import IsaacLabVecEnv
+
+        env = gym.make(task_id, cfg=env_cfg)
+        vec_env = IsaacLabVecEnv(env)
+        policies = {}
+        if not args.no_floors:
+            policies["random"] = random_policy(vec_env.num_actions)
+            policies["standing"] = standing_policy(vec_env.num_actions)
+        if args.checkpoint and not args.floors_only:
+            policies["NIL (BRO)"] = load_bro_policy(args.checkpoint, vec_env, device)
+        results = []
+        for name, policy in policies.items():
+            episodes = []
+            for seed in args.seeds:
+                torch.manual_seed(seed)
+                env.unwrapped.seed(seed)
+                episodes.append(run_episode(env, policy, max_steps=args.steps))
+            results.append(summarise(name, episodes))
+        env.close()
+
+    print(f"\n{task_id} (env reward: LocoMujoco default task reward; expert = {expert:.0f})")
+    print(f"{'policy':12s} {'env reward':>18s} {'mask IoU':>9s} {'video sim':>9s} {'falls/ep':>9s} {'expert':>7s}")
+    for r in results:
+        print(f"{r['policy']:12s} {r['env_reward_mean']:9.1f} +- {r['env_reward_std']:5.1f} {r['iou_mean']:9.3f} "
+              f"{r['video_mean']:9.3f} {r['falls_per_episode']:9.2f} {expert:7.0f}")
+    report = {"task": task_id, "expert": expert, "camera_mode": env_cfg.imitation.camera.mode,
+              "reference": env_cfg.imitation.reference, "checkpoint": args.checkpoint, "results": results}
+    out = args.json or (os.path.join(os.path.dirname(args.checkpoint), "evaluation.json") if args.checkpoint else None)
+    if out:
+        with open(out, "w") as f:
+            json.dump(report, f, indent=2)
+        print(f"[INFO] Results: {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""What the scripts share: finding tasks, loading their configs, finding checkpoints."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import inspect
+import os
+import re
+
+import gymnasium as gym
+
+
+def import_tasks(task: str) -> str:
+    """Register the tasks of every ``isaaclab.tasks`` entry point (and of ``module`` in ``module:Gym-Id``);
+    return the task id."""
+    module, _, task_id = task.rpartition(":")
+    if module:
+        importlib.import_module(module)
+    for entry_point in importlib.metadata.entry_points(group="isaaclab.tasks"):
+        entry_point.load()
+    return task_id
+
+
+def load_cfg(task_id: str, key: str, **kwargs):
+    """The config a task names under ``key``: "module:attr" or an object; classes and factories are called
+    (with those of ``kwargs`` they accept, e.g. ``preset``)."""
+    spec = task_spec(task_id)
+    entry = spec.kwargs.get(key)
+    if entry is None:
+        offered = [k for k in spec.kwargs if k.endswith("_entry_point")]
+        raise ValueError(f"Task '{task_id}' has no '{key}'; it names {offered}.")
+    if isinstance(entry, str):
+        module, attr = entry.split(":")
+        entry = getattr(importlib.import_module(module), attr)
+    if not callable(entry):
+        return entry
+    accepted = inspect.signature(entry).parameters
+    return entry(**{k: v for k, v in kwargs.items() if v is not None and k in accepted})
+
+
+def task_spec(task_id: str):
+    try:
+        return gym.spec(task_id)
+    except gym.error.Error:
+        known = sorted(t for t in gym.registry if t.startswith("NIL-"))
+        raise SystemExit(f"Unknown task '{task_id}'. NIL tasks: {', '.join(known)} (list all: scripts/list_envs.py).") from None
+
+
+def latest_checkpoint(experiment_dir: str) -> str:
+    """The highest-numbered model_*.pt of the latest run that has one."""
+    runs = sorted(d.path for d in os.scandir(experiment_dir) if d.is_dir()) if os.path.isdir(experiment_dir) else []
+    for run in reversed(runs):
+        models = [f for f in os.listdir(run) if re.fullmatch(r"model_\d+\.pt", f)]
+        if models:
+            return os.path.join(run, max(models, key=lambda f: int(f[6:-3])))
+    raise FileNotFoundError(f"No checkpoint to resume from in '{experiment_dir}'.")
