@@ -1,10 +1,15 @@
-"""Benchmark the robot scenes: physics steps/s and camera frames/s (rgb + masks), as JSON.
+"""Benchmarks, as JSON that compares run to run (medians, milliseconds per call).
 
-    ./isaaclab.sh -p scripts/benchmark.py                       # four robots, 64/128/224 px, 4 and 16 envs
+    ./isaaclab.sh -p scripts/benchmark.py                        # scenes: four robots, 64/128/224 px, 4 and 16 envs
     ./isaaclab.sh -p scripts/benchmark.py --robots h1 --num-envs 64 --resolutions 64 --out bench.json
+    ./isaaclab.sh -p scripts/benchmark.py --what reward          # the reward alone: encoder vs the rest
+    ./isaaclab.sh -p scripts/benchmark.py --what env --robots h1 # a NIL task's control step: physics+render+reward
 
-Each case builds a fresh scene, warms up (Warp compiles kernels on first use), then times `--steps` physics
-steps and `--frames` renders separately; the JSON gives medians and per-call milliseconds so runs compare.
+scene: physics steps/s and camera frames/s (rgb + masks); each case builds a fresh scene and warms up (Warp
+compiles kernels on first use) before timing. reward: ms per control step of the encoder forward and of the rest
+of the reward (buffers, IoU, penalties) for a tiny TimeSformer at 64/112 px and TimeSformer-base (random weights)
+at 224 px. env: ms per control step of a NIL walk task (cpu-smoke preset, IoU + penalties) and the share of it
+spent rendering and computing the reward.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import torch
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--what", choices=["scene", "reward", "env"], default="scene")
     p.add_argument("--robots", nargs="+", default=["h1", "g1", "talos", "a1"])
     p.add_argument("--resolutions", nargs="+", type=int, default=[64, 128, 224])
     p.add_argument("--num-envs", nargs="+", type=int, default=[4, 16])
@@ -64,19 +70,109 @@ def bench_case(robot: str, num_envs: int, resolution: int, steps: int, frames: i
     }
 
 
+def bench_reward(num_envs: list[int], steps: int, device: str) -> list[dict]:
+    import tempfile
+
+    from nil_ext.rewards import VideoEncoder, benchmark_reward
+    from nil_ext.rewards.tiny_models import save_tiny_timesformer
+
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        encoders = {
+            "tiny@64": (save_tiny_timesformer(f"{tmp}/tiny64", image_size=64), 64),
+            "tiny@112": (save_tiny_timesformer(f"{tmp}/tiny112", image_size=112), 112),
+            "base@224": (_random_base_timesformer(f"{tmp}/base"), 224),
+        }
+        for name, (path, size) in encoders.items():
+            encoder = VideoEncoder(str(path), device=device)
+            # TimeSformer-base costs seconds per clip on a CPU: time it on few envs there
+            counts = num_envs if name != "base@224" or device != "cpu" else [1, 4]
+            for n in counts:
+                print(f"[benchmark] reward, {name}, {n} envs", flush=True)
+                row = benchmark_reward(n, size, encoder, steps=steps if name != "base@224" else 3, device=device)
+                row["encoder"] = name
+                row["rest_share"] = round(row["rest_ms"] / row["step_ms"], 3)
+                results.append(row)
+    return results
+
+
+def _random_base_timesformer(path: str) -> str:
+    """TimeSformer-base's architecture with random weights (the real checkpoint cannot be assumed offline)."""
+    from transformers import TimesformerConfig, TimesformerModel
+
+    from nil_ext.rewards.tiny_models import save_tiny_timesformer
+
+    save_tiny_timesformer(path)  # writes the preprocessor config; the model is replaced below
+    TimesformerModel(TimesformerConfig()).save_pretrained(path)
+    return path
+
+
+def bench_env(robots: list[str], num_envs: list[int], steps: int, device: str) -> list[dict]:
+    from isaaclab.app import launch_simulation
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
+
+    results = []
+    with launch_simulation(walk_env_cfg(robots[0], "cpu-smoke"), {}):
+        for robot in robots:
+            for n in num_envs:
+                print(f"[benchmark] env, {robot}, {n} envs", flush=True)
+                cfg = walk_env_cfg(robot, "cpu-smoke", num_envs=n, device=device)
+                cfg.set_reference(None)
+                env = ManagerBasedRLEnv(cfg)
+                env.reset()
+                actions = torch.zeros(n, env.action_manager.total_action_dim, device=env.device)
+                env.step(actions)
+                state = env._nil_imitation
+                reward_s = []
+                compute = state.compute
+
+                def timed_compute():
+                    start = time.perf_counter()
+                    out = compute()
+                    reward_s.append(time.perf_counter() - start)
+                    return out
+
+                state.compute = timed_compute
+                step_s = _timed(lambda: env.step(actions), steps, device)
+                env.close()
+                step_ms = 1000 * statistics.median(step_s)
+                # compute() is called once per term; the first call renders and computes, the others return
+                render_reward_ms = 1000 * statistics.median(sorted(reward_s)[-steps:])
+                results.append({
+                    "robot": robot,
+                    "num_envs": n,
+                    "control_step_ms": round(step_ms, 2),
+                    "env_steps_per_s": round(n * 1000 / step_ms, 1),
+                    "render_and_reward_ms": round(render_reward_ms, 2),
+                    "render_and_reward_share": round(render_reward_ms / step_ms, 3),
+                })
+    return results
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.what == "reward":
+        _report("reward", bench_reward(args.num_envs, args.steps, args.device), args)
+        return
+    if args.what == "env":
+        _report("nil_env", bench_env(args.robots, args.num_envs, args.steps, args.device), args)
+        return
     cases = [(r, n, res) for r in args.robots for n in args.num_envs for res in args.resolutions]
     results = []
     for i, (robot, n, res) in enumerate(cases):
         print(f"[benchmark] {i + 1}/{len(cases)}: {robot}, {n} envs, {res} px", flush=True)
         results.append(bench_case(robot, n, res, args.steps, args.frames, args.device))
+    _report("robot_scene", results, args)
+
+
+def _report(name: str, results: list[dict], args) -> None:
     report = {
-        "benchmark": "robot_scene",
+        "benchmark": name,
         "device": args.device,
         "torch_threads": torch.get_num_threads(),
         "machine": platform.machine(),
-        "physics_dt": 0.005,
         "results": results,
     }
     text = json.dumps(report, indent=2)
