@@ -52,4 +52,4 @@ def test_generate_reference_script_writes_a_scripted_bundle(tmp_path, menagerie_
     assert bundle.meta["synthetic"] is True and bundle.robot == "h1"
     assert bundle.fps == 100.0 and bundle.frames.shape[1:] == (64, 64, 3)
     assert bundle.camera_path is not None and len(bundle.camera_path) == len(bundle.frames)
-    assert (out / "video.mp4").is_file()
+    assert (out / "video.mp4").is_file() and (out / "strip.png").is_file()

@@ -5,6 +5,7 @@ A bundle folder holds
   arrays.npz               frames (T,H,W,3) uint8, masks bit-packed, camera path (exact)
   embeddings.safetensors   cached video-encoder embeddings (absent when there are none)
   video.mp4                frames | masks side by side, for people (lossy, not read back)
+  strip.png                four frames from first to last above their masks, for people
 It is written into a hidden sibling folder and renamed into place, so a folder named like a
 bundle is always a whole one.
 """
@@ -32,6 +33,7 @@ JSON_NAME = "bundle.json"
 ARRAYS_NAME = "arrays.npz"
 EMBEDDINGS_NAME = "embeddings.safetensors"
 PREVIEW_NAME = "video.mp4"
+STRIP_NAME = "strip.png"
 
 
 @dataclass
@@ -92,7 +94,7 @@ class ReferenceBundle:
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the bundle folder atomically; returns its path."""
-        from .video_io import write_preview
+        from .video_io import write_preview, write_strip
 
         path = Path(path)
         if path.exists() and not overwrite:
@@ -111,6 +113,8 @@ class ReferenceBundle:
                 files[EMBEDDINGS_NAME] = {"role": "data", "sha256": _sha256(tmp / EMBEDDINGS_NAME)}
             write_preview(tmp / PREVIEW_NAME, self.frames, self.masks, self.fps)
             files[PREVIEW_NAME] = {"role": "preview", "sha256": _sha256(tmp / PREVIEW_NAME)}
+            write_strip(tmp / STRIP_NAME, self.frames, self.masks)
+            files[STRIP_NAME] = {"role": "preview", "sha256": _sha256(tmp / STRIP_NAME)}
             doc = {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,

@@ -149,3 +149,13 @@ def _to_rgb(frame: np.ndarray, path: Path) -> np.ndarray:
     if frame.ndim != 3 or frame.shape[-1] not in (3, 4):
         raise ReferenceInputError(f"frame of shape {frame.shape} in {path} is not an image")
     return np.ascontiguousarray(frame[..., :3])
+
+
+def write_strip(path: str | Path, frames: np.ndarray, masks: np.ndarray, count: int = 4) -> None:
+    """Write a PNG of ``count`` frames spread over the clip (first to last) above their masks."""
+    import imageio.v2 as imageio
+
+    index = np.linspace(0, len(frames) - 1, count).round().astype(int)
+    top = np.concatenate([frames[i] for i in index], axis=1)
+    bottom = np.concatenate([np.repeat(masks[i][..., None].astype(np.uint8) * 255, 3, axis=-1) for i in index], axis=1)
+    imageio.imwrite(path, np.concatenate([top, bottom], axis=0))
