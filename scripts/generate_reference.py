@@ -51,7 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     src.add_argument(
         "--num-candidates", type=int, default=1, help="generate K videos (seeds seed..seed+K-1), keep the best"
     )
-    src.add_argument("--num-frames", type=int, help="frames to generate (family default)")
+    src.add_argument("--num-frames", type=int, help="frames to generate (family default; scripted: 401 at 100 fps)")
     src.add_argument("--steps", type=int, help="denoising steps (family default)")
     src.add_argument("--guidance", type=float, help="guidance scale (family default)")
     src.add_argument("--negative-prompt", help="what the video should not show")

@@ -1,7 +1,8 @@
 """Run a policy through whole episodes of a NIL task and measure what the paper reports.
 
 Per env and episode: the environment reward (never used in training), mean mask IoU and video similarity to the
-reference, whether it fell, and optionally the frames of env 0 for a side-by-side video.
+reference, whether it fell, and optionally the frames of env 0 for a side-by-side video and its reward terms
+(those of ``ImitationState.terms`` and ``env_reward``) step by step.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class EpisodeStats:
     fell: np.ndarray  # (N,) bool
     steps: int
     frames: list[np.ndarray] = field(default_factory=list)
+    terms: dict[str, np.ndarray] = field(default_factory=dict)  # (T,) per step of env 0 (record=True)
 
 
 def random_policy(num_actions: int) -> Policy:
@@ -53,13 +55,14 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
     iou = torch.zeros(n, device=device)
     video = torch.zeros(n, device=device)
     counted = torch.zeros(n, device=device)
-    frames = []
+    frames, terms = [], []
     robot = unwrapped.scene["robot"]
     for _ in range(steps):
         obs, _, terminated, truncated, _ = env.step(policy(obs["policy"]))
         state = unwrapped._nil_imitation
         live = alive.float()
-        total += live * env_reward(robot.data.root_lin_vel_w.torch, spec.quadruped)
+        reward = env_reward(robot.data.root_lin_vel_w.torch, spec.quadruped)
+        total += live * reward
         iou += live * state.terms["raw/iou"]
         video += live * state.terms["raw/video"]
         counted += live
@@ -68,6 +71,7 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
             ref = state.bundle
             frames.append(side_by_side_frame(ref.frames[max(t, 0)], state.rgb[0].cpu().numpy(), ref.masks[max(t, 0)],
                                              state.mask[0].cpu().numpy(), float(state.terms["raw/iou"][0])))
+            terms.append({**{k: float(v[0]) for k, v in state.terms.items()}, "env_reward": float(reward[0])})
         fell |= alive & terminated
         alive &= ~(terminated | truncated)
         if not alive.any():
@@ -80,4 +84,5 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
         fell=fell.cpu().numpy(),
         steps=steps,
         frames=frames,
+        terms={k: np.array([step[k] for step in terms]) for k in (terms[0] if terms else ())},
     )

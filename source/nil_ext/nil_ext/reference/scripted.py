@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-SOURCE_FPS = 25.0  # like a generated video; the pipeline retimes it to the control rate
+# Rendered at the control rate: exact frames, no interpolation (optical-flow retiming ghosts thin, fast limbs).
+SOURCE_FPS = 100.0
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def render_scripted_reference(robot: str, camera_cfg, skill: str | None = None, 
     """
     if skill and "walk" not in skill.lower():
         raise ValueError(f"The scripted generator only walks; for '{skill}' use a video generator or --video.")
-    num_frames = num_frames or 101  # 4 s at 25 fps: 401 control steps at 100 Hz, the paper's episode
+    num_frames = num_frames or 401  # 4 s: the paper's 400-step episode at 100 Hz
     from ..assets.robot_cfg import robot_model_info
     from ..scene.robot_scene import open_robot_scene
 

@@ -1,0 +1,59 @@
+"""scripts/play.py: one episode of a trained policy -> side-by-side video, reward plot, checked exports and layout."""
+
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def script(name: str) -> str:
+    return os.path.join(REPO, "scripts", name)
+
+
+def test_play_latest_checkpoint_writes_video_plot_exports_and_layout(tmp_path, menagerie_available):
+    train = [sys.executable, script("train.py"), "--task", "NIL-H1-Walk", "--headless", "--preset", "cpu-smoke",
+             "--max_iterations", "220", "--eval_steps", "5"]
+    result = subprocess.run(train, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_dir = glob.glob(str(tmp_path / "logs" / "bro" / "nil_h1_walk" / "*"))[-1]
+    for name in ("policy.pt", "policy.onnx"):  # train's own export, so that play's is seen to be rewritten
+        os.remove(os.path.join(run_dir, "exported", name))
+
+    play = [sys.executable, script("play.py"), "--task", "NIL-H1-Walk", "--steps", "20"]  # no --checkpoint: latest
+    result = subprocess.run(play, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    assert os.path.getsize(os.path.join(run_dir, "play", "side_by_side.mp4")) > 1000
+    import cv2
+
+    image = cv2.imread(os.path.join(run_dir, "play", "rewards.png"))
+    assert image is not None and image.shape[0] > 200 and image.shape[1] > 200 and image.std() > 5
+    exported = os.path.join(run_dir, "exported")
+    assert os.path.getsize(os.path.join(exported, "policy.pt")) > 0
+    assert os.path.getsize(os.path.join(exported, "policy.onnx")) > 0
+    layout = json.loads(open(os.path.join(exported, "observation_layout.json")).read())
+    terms = layout["observation"]["terms"]
+    assert [t["name"] for t in terms][:2] == ["joint_pos", "joint_vel"] and terms[1]["scale"] == 0.05
+    assert sum(t["size"] for t in terms) == layout["observation"]["dim"]
+    assert layout["action"]["dim"] == 19 and len(layout["action"]["terms"][0]["joint_names"]) == 19  # H1
+    assert np.isclose(layout["control_dt"], 0.01)
+
+    match = re.search(r"max \|onnxruntime - torch\| = ([0-9.e+-]+)", out)
+    assert match, out[-3000:]
+    assert float(match.group(1)) < 1e-4
+    assert os.path.join(run_dir, "play", "side_by_side.mp4") in out  # says where it wrote things
+
+
+def test_play_without_checkpoint_says_where_it_looked_and_how_to_train(tmp_path):
+    result = subprocess.run([sys.executable, script("play.py"), "--task", "NIL-H1-Walk"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "No checkpoint found" in result.stderr
+    assert str(tmp_path / "logs" / "bro" / "nil_h1_walk") in result.stderr and "scripts/train.py" in result.stderr
