@@ -93,13 +93,13 @@ def observation_layout(env, task_id: str, checkpoint: str, files: dict) -> dict:
     obs_manager, action_manager = unwrapped.observation_manager, unwrapped.action_manager
     group_cfg = getattr(unwrapped.cfg.observations, "policy", None)
     terms, start = [], 0
-    for name, shape in zip(obs_manager.active_terms["policy"], obs_manager.group_obs_term_dim["policy"]):
+    for name, shape in zip(obs_manager.active_terms["policy"], obs_manager.group_obs_term_dim["policy"], strict=True):
         size = int(np.prod(shape))
         scale = getattr(getattr(group_cfg, name, None), "scale", None)
         terms.append({"name": name, "start": start, "size": size, "scale": 1.0 if scale is None else scale})
         start += size
     actions = []
-    for name, size in zip(action_manager.active_terms, action_manager.action_term_dim):
+    for name, size in zip(action_manager.active_terms, action_manager.action_term_dim, strict=True):
         cfg = action_manager.get_term(name).cfg
         term = {"name": name, "type": type(action_manager.get_term(name)).__name__, "size": int(size)}
         if hasattr(cfg, "joint_names"):

@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
+import torch
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -57,3 +59,27 @@ def test_play_without_checkpoint_says_where_it_looked_and_how_to_train(tmp_path)
     assert result.returncode != 0
     assert "No checkpoint found" in result.stderr
     assert str(tmp_path / "logs" / "bro" / "nil_h1_walk") in result.stderr and "scripts/train.py" in result.stderr
+
+
+def test_viewer_without_isaac_sim_says_what_it_needs(tmp_path):
+    from isaaclab_physx.app import KitLauncher
+
+    if KitLauncher.is_available() and torch.cuda.is_available():
+        pytest.skip("Isaac Sim and a GPU are here: --viz kit would open the viewer")
+    result = subprocess.run([sys.executable, script("play.py"), "--task", "NIL-H1-Walk", "--viz", "kit"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "isaaclab[isaacsim]" in result.stderr and "side_by_side.mp4" in result.stderr
+
+
+def test_reward_plot_groups_terms_into_labelled_panels(tmp_path):
+    import cv2
+
+    from nil_ext.evaluation.plots import plot_reward_terms
+
+    steps = np.arange(50)
+    terms = {"total": np.sin(steps / 5), "weighted/iou": np.cos(steps / 5), "raw/iou": np.cos(steps / 5),
+             "raw/torque": -np.abs(np.sin(steps / 3)), "env_reward": np.exp(-((steps / 50 - 1.25) ** 2))}
+    path = plot_reward_terms(terms, tmp_path / "plot" / "rewards.png", title="NIL-H1-Walk run/model_1.pt", dt=0.01)
+    image = cv2.imread(str(path))
+    assert image is not None and image.shape[0] > image.shape[1] * 0.8  # four panels stacked

@@ -42,7 +42,7 @@ def plot_reward_terms(terms: Mapping[str, np.ndarray], path: str | Path, title: 
     fig = Figure(figsize=(11, 2.6 * len(groups) + 0.8), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(groups), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, (panel_title, ylabel, names) in zip(axes, groups):
+    for ax, (panel_title, ylabel, names) in zip(axes, groups, strict=True):
         for name in names:
             values = series[name]
             x = np.arange(1, len(values) + 1) * (dt or 1.0)
