@@ -8,19 +8,21 @@ from ...agents.bro.config import BroCfg, BroRunnerCfg
 
 
 def bro_walk_cfg(robot: str, preset: str = "gpu") -> BroRunnerCfg:
-    if preset == "cpu-smoke":
-        # Small networks and one update per vectorised step: a few minutes on 2 CPU cores.
+    if preset in ("cpu", "cpu-smoke"):
+        # Small networks: a CPU update costs as much as a vectorised env step. cpu-smoke (4 envs) makes one update
+        # per step and stops after minutes; cpu (64 envs) makes four per step, for runs of tens of minutes.
+        smoke = preset == "cpu-smoke"
         return BroRunnerCfg(
             experiment_name=f"nil_{robot}_walk",
             device="cpu",
-            max_iterations=1500,
+            max_iterations=1500 if smoke else 20_000,
             save_interval=500,
             log_interval=50,
-            learning_starts=200,
-            buffer_size=200_000,
+            learning_starts=200 if smoke else 40,
+            buffer_size=200_000 if smoke else 1_000_000,
             reset_at_env_steps=(),
             algorithm=BroCfg(critic_width=256, critic_blocks=1, actor_width=128, actor_blocks=1, num_quantiles=32,
-                             batch_size=256, updates_per_step=1),
+                             batch_size=256, updates_per_step=1 if smoke else 4),
         )
     # Thousands of envs on a GPU: FastTD3's scaling (wide nets, big batches, few updates per vectorised step).
     return BroRunnerCfg(
@@ -38,7 +40,7 @@ def bro_walk_cfg(robot: str, preset: str = "gpu") -> BroRunnerCfg:
 def ppo_walk_cfg(robot: str, preset: str = "gpu") -> RslRlOnPolicyRunnerCfg:
     return RslRlOnPolicyRunnerCfg(
         num_steps_per_env=24,
-        max_iterations=60 if preset == "cpu-smoke" else 5_000,
+        max_iterations={"cpu-smoke": 60, "cpu": 1_000}.get(preset, 5_000),
         save_interval=50,
         experiment_name=f"nil_{robot}_walk",
         obs_groups={"actor": ["policy"], "critic": ["policy"]},
