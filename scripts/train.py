@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         runner.learn(num_learning_iterations=agent_cfg.max_iterations)
         if args.agent == "bro" and rank == 0:
             print(f"[INFO] Exported policy: {runner.export_policy(os.path.join(log_dir, 'exported'))}")
-            if hasattr(env_cfg, "imitation"):
+            if hasattr(env_cfg, "imitation") and not runner.stop_requested:  # a stopped run exits promptly
                 record_side_by_side(env, runner.get_inference_policy(), log_dir, args.eval_steps)
         env.close()
 

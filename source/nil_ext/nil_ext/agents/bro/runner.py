@@ -112,6 +112,11 @@ class OffPolicyRunner:
         self._stop_requested = False
         self._buffer_ready = False
 
+    @property
+    def stop_requested(self) -> bool:
+        """True when SIGTERM or Ctrl-C ended the last ``learn`` early (its last checkpoint is written)."""
+        return self._stop_requested
+
     # ------------------------------------------------------------------ the loop
 
     def learn(self, num_learning_iterations: int) -> None:
