@@ -67,7 +67,7 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
         video += live * state.terms["raw/video"]
         counted += live
         if record:
-            t = int(state.reward._ref_index()[0]) - 1
+            t = int(state.reward.ref_index()[0]) - 1
             ref = state.bundle
             frames.append(side_by_side_frame(ref.frames[max(t, 0)], state.rgb[0].cpu().numpy(), ref.masks[max(t, 0)],
                                              state.mask[0].cpu().numpy(), float(state.terms["raw/iou"][0])))

@@ -153,7 +153,8 @@ class NilReward:
         s = self.encoder.image_size
         return embedding_cache_key(self.encoder.model_id, s, s, self.cfg.clip_len, self.cfg.stride)
 
-    def _ref_index(self) -> torch.Tensor:
+    def ref_index(self) -> torch.Tensor:
+        """(N,) the reference frame each env's next agent frame is compared with."""
         return self.t % self.num_ref_frames if self.cfg.loop else self.t.clamp(max=self.num_ref_frames - 1)
 
     def step(
@@ -168,7 +169,7 @@ class NilReward:
         cfg = self.cfg
         if agent_mask.dim() == 4:  # (N,H,W,1), as cameras return segmentation
             agent_mask = agent_mask[..., 0]
-        idx = self._ref_index()
+        idx = self.ref_index()
         zeros = torch.zeros(self.num_envs, device=self.device)
 
         s_video = zeros

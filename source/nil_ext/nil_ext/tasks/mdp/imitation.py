@@ -104,7 +104,7 @@ class ImitationState:
         ids = slice(None) if env_ids is None else env_ids
         if self.camera_mode == "reference_path" and env_ids is None:
             start = self.robot.data.default_root_pose.torch[:, :3] + self.env.scene.env_origins
-            look_at = start + self.camera_travel[self.reward._ref_index()]
+            look_at = start + self.camera_travel[self.reward.ref_index()]
         else:
             look_at = self.robot.data.root_pos_w.torch[ids]
         aim_camera(self.camera, look_at, self.camera_offset, env_ids=env_ids)
