@@ -28,6 +28,10 @@ def test_scripted_walk_moves_forward_with_the_camera(walk_clip):
     assert camera["width"] == 224 and camera["yaw_deg"] == -90.0
     # the legs move: the masks of a gait differ from frame to frame
     assert (masks[0] != masks[15]).mean() > 0.002
+    # and every frame's rgb shows the pose of its own mask (the robot renders dark on the light ground and sky)
+    dark = frames.mean(-1) < 60
+    agreement = (dark & masks).sum((1, 2)) / (dark | masks).sum((1, 2))
+    assert agreement.min() > 0.9, f"rgb vs mask IoU per frame {np.round(agreement, 2)}"
 
 
 def test_background_segmenter_recovers_rendered_robot_masks(walk_clip):

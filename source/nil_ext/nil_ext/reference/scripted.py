@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-# Rendered at the control rate: exact frames, no interpolation (optical-flow retiming ghosts thin, fast limbs).
+# Rendered at the control rate: exact frames, nothing interpolated.
 SOURCE_FPS = 100.0
+VERSION = 2  # part of the cache key of scripted references: bump when what they render changes
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,8 @@ def render_scripted_reference(robot: str, camera_cfg, skill: str | None = None, 
             scene.sim.forward()
             scene.scene.update(0.0)
             rgb, mask = scene.render()
-            frames.append(rgb[0].cpu().numpy())
-            masks.append(mask[0].cpu().numpy())
+            frames.append(rgb[0].cpu().numpy().copy())  # copy: on CPU the camera's buffer is reused by the next render
+            masks.append(mask[0].cpu().numpy().copy())
             eye = (pose[0, :3] + scene.camera_offset).cpu().numpy()
             path.append([*eye, math.radians(camera_cfg.yaw_deg) + math.pi])  # heading: looking back at the robot
     camera = camera_cfg.to_dict(robot_model_info(robot).base_pos[2])

@@ -73,7 +73,9 @@ class RobotScene:
         aim_camera(self.camera, self.base_pos, self.camera_offset)
 
     def render(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """rgb (N, H, W, 3) uint8 and robot masks (N, H, W) bool, from the camera aimed at the current base."""
+        """rgb (N, H, W, 3) uint8 and robot masks (N, H, W) bool, from the camera aimed at the current base.
+
+        The rgb tensor is the camera's own buffer: the next render overwrites it (clone it to keep it)."""
         if self.camera_cfg.mode == "follow_agent":
             self.follow()
         self.camera.update(0.0, force_recompute=True)

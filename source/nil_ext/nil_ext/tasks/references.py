@@ -13,9 +13,10 @@ from ..assets.usd_conversion import cache_root
 
 def scripted_reference_path(robot: str, camera: dict) -> Path:
     """Cache folder of the scripted walk of ``robot`` seen by ``camera`` (one per camera and gait)."""
-    from ..reference.scripted import GAITS, SOURCE_FPS
+    from ..reference import scripted
 
-    key = hashlib.sha256((json.dumps(camera, sort_keys=True) + repr(GAITS.get(robot)) + str(SOURCE_FPS)).encode())
+    key = json.dumps(camera, sort_keys=True) + repr(scripted.GAITS.get(robot)) + f"{scripted.SOURCE_FPS}/{scripted.VERSION}"
+    key = hashlib.sha256(key.encode())
     key = key.hexdigest()[:12]
     return cache_root() / "references" / f"{robot}-walk-scripted-{key}"
 
