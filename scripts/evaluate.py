@@ -21,7 +21,7 @@ from isaaclab.app import add_launcher_args, launch_simulation
 from nil_ext.assets.robots import get_robot_spec
 from nil_ext.evaluation import EXPERT_SCORE
 from nil_ext.evaluation.rollout import random_policy, run_episode, standing_policy
-from nil_ext.task_loading import import_tasks, load_cfg
+from nil_ext.task_loading import import_tasks, load_cfg, resolve_device
 
 
 def parse_args(argv=None):
@@ -68,11 +68,7 @@ def main(argv=None) -> None:
     task_id = import_tasks(args.task)
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
                        num_envs=args.num_envs)
-    device = args.device or env_cfg.sim.device
-    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
-        print(f"[WARN] No CUDA device: evaluating on the CPU instead of '{device}'.")
-        device = "cpu"
-    env_cfg.sim.device = device
+    device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference)
     spec = get_robot_spec(env_cfg.robot_name)
     expert = EXPERT_SCORE["quadruped" if spec.quadruped else "humanoid"]

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from isaaclab.app import add_launcher_args, launch_simulation
 
-from nil_ext.task_loading import import_tasks, latest_checkpoint, load_cfg
+from nil_ext.task_loading import import_tasks, latest_checkpoint, load_cfg, resolve_device
 
 ONNX_TOLERANCE = 1e-4
 
@@ -147,11 +147,7 @@ def main(argv=None) -> None:
     preset = args.preset or run.get("preset") or "cpu-smoke"
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=preset, num_envs=1,
                        camera_mode=args.camera_mode or run.get("camera_mode"))
-    device = args.device or env_cfg.sim.device
-    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
-        print(f"[WARN] No CUDA device: playing on the CPU instead of '{device}'.")
-        device = "cpu"
-    env_cfg.sim.device = device
+    device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference)
     out_dir = os.path.join(os.path.dirname(checkpoint), "play")
     export_dir = os.path.join(os.path.dirname(checkpoint), "exported")

@@ -26,7 +26,7 @@ from isaaclab.envs import DirectRLEnvCfg, ManagerBasedRLEnvCfg
 from nil_ext.agents.bro import OffPolicyRunner
 from nil_ext.agents.bro.runner import check_checkpoint
 from nil_ext.agents.vec_env import IsaacLabVecEnv
-from nil_ext.task_loading import import_tasks, latest_checkpoint, load_cfg
+from nil_ext.task_loading import import_tasks, latest_checkpoint, load_cfg, resolve_device
 
 CFG_ENTRY_POINTS = {"bro": "bro_cfg_entry_point", "ppo": "rsl_rl_cfg_entry_point"}
 
@@ -84,10 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         agent_cfg.seed = args.seed
     if args.max_iterations is not None:
         agent_cfg.max_iterations = args.max_iterations
-    device = args.device or agent_cfg.device
-    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
-        print(f"[WARN] No CUDA device: running on the CPU instead of '{device}'.")
-        device = "cpu"
+    device = resolve_device(args.device, agent_cfg.device)
     if args.distributed and torch.device(device).type == "cuda":
         device = f"cuda:{int(os.getenv('LOCAL_RANK', '0'))}"
     agent_cfg.device = env_cfg.sim.device = device

@@ -55,3 +55,14 @@ def latest_checkpoint(experiment_dir: str) -> str:
         if models:
             return os.path.join(run, max(models, key=lambda f: int(f[6:-3])))
     raise FileNotFoundError(f"No checkpoint to resume from in '{experiment_dir}'.")
+
+
+def resolve_device(requested: str | None, default: str) -> str:
+    """The device to run on: the requested one (else ``default``), or the CPU with a warning when CUDA is missing."""
+    import torch
+
+    device = requested or default
+    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        print(f"[WARN] No CUDA device: running on the CPU instead of '{device}'.")
+        device = "cpu"
+    return device
