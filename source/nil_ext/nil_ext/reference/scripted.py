@@ -15,7 +15,7 @@ import torch
 
 # Rendered at the control rate: exact frames, nothing interpolated.
 SOURCE_FPS = 100.0
-VERSION = 2  # part of the cache key of scripted references: bump when what they render changes
+VERSION = 3  # part of the cache key of scripted references: bump when what they render changes
 
 
 @dataclass(frozen=True)
@@ -66,14 +66,16 @@ GAITS: dict[str, Gait] = {
 
 
 def gait_offsets(gait: Gait, joint_names: list[str], times: torch.Tensor) -> torch.Tensor:
-    """Joint offsets (T, J) from the start pose at the given times (s)."""
+    """Joint offsets (T, J) from the start pose at the given times (s); the swing ramps in over the first 0.5 s,
+    so that frame 0 is the start pose itself (the first frame e0 the method starts from)."""
     amplitude = torch.zeros(len(joint_names))
     phase = torch.zeros(len(joint_names))
     for pattern, (amp, ph) in gait.swing.items():
         for j, name in enumerate(joint_names):
             if re.fullmatch(pattern, name):
                 amplitude[j], phase[j] = amp, ph
-    return amplitude * torch.sin(2 * math.pi * gait.frequency * times[:, None] + phase)
+    ramp = (times[:, None] / 0.5).clamp(max=1.0)
+    return ramp * amplitude * torch.sin(2 * math.pi * gait.frequency * times[:, None] + phase)
 
 
 def render_scripted_reference(robot: str, camera_cfg, skill: str | None = None, num_frames: int | None = None,
