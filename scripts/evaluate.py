@@ -67,7 +67,8 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     task_id = import_tasks(args.task)
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
-                       num_envs=args.num_envs)
+                       num_envs=args.num_envs,
+                       camera_speed_curriculum=False)  # judged with the reference's own camera
     device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference)
     spec = get_robot_spec(env_cfg.robot_name)

@@ -146,7 +146,8 @@ def main(argv=None) -> None:
     run = run_settings(checkpoint)
     preset = args.preset or run.get("preset") or "cpu-smoke"
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=preset, num_envs=1,
-                       camera_mode=args.camera_mode or run.get("camera_mode"))
+                       camera_mode=args.camera_mode or run.get("camera_mode"),
+                       camera_speed_curriculum=False)  # judged with the reference's own camera
     device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference)
     out_dir = os.path.join(os.path.dirname(checkpoint), "play")

@@ -49,6 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reference", default=None, help="Reference bundle folder (NIL tasks; default: scripted demo).")
     parser.add_argument("--camera_mode", default=None, choices=["follow_agent", "reference_path", "fixed"],
                         help="How the NIL camera moves (default: the task's, reference_path).")
+    parser.add_argument("--no_curriculum", action="store_true",
+                        help="reference_path camera at the reference's full speed from the start (no speed curriculum).")
     parser.add_argument("--eval_steps", type=int, default=None,
                         help="Steps of the side-by-side evaluation episode after training (default: a full episode).")
     add_launcher_args(parser)  # --device, --viz, ...
@@ -73,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     task_id = import_tasks(args.task)
 
-    env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode)
+    env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
+                       camera_speed_curriculum=False if args.no_curriculum else None)
     agent_cfg = load_cfg(task_id, CFG_ENTRY_POINTS[args.agent], preset=args.preset)
     if hasattr(env_cfg, "set_reference"):  # NIL tasks: the user's reference, or the robot's scripted demo
         env_cfg.set_reference(args.reference)

@@ -88,3 +88,46 @@ def test_video_term_runs_in_the_env_and_caches_reference_embeddings(launched, me
         env.close()
     cached = ReferenceBundle.load(reference).embeddings
     assert len(cached) == 1 and next(iter(cached.values())).shape[0] == len(ReferenceBundle.load(reference).frames)
+
+
+def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_available):
+    """reference_path starts with a still camera; finished episodes that keep up raise its speed, others lower it."""
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    from nil_ext.tasks import mdp
+
+    cfg = gym.spec("NIL-H1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", num_envs=2)
+    assert cfg.imitation.camera_speed == 0.0 and cfg.curriculum.camera_speed is not None
+    judged = gym.spec("NIL-H1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", camera_speed_curriculum=False)
+    assert judged.imitation.camera_speed == 1.0 and judged.curriculum is None
+
+    cfg.set_reference(None)
+    env = ManagerBasedRLEnv(cfg)
+    try:
+        env.reset()
+        state = env._nil_imitation
+        standing = torch.zeros(2, env.action_manager.total_action_dim)
+        for _ in range(60):
+            env.step(standing)
+        still_iou = state.terms["raw/iou"].clone()  # camera at the start: a standing robot stays in view
+        state.camera_speed.fill_(1.0)
+        for _ in range(60):
+            env.step(standing)
+        assert (state.terms["raw/iou"] < still_iou - 0.2).all(), "at full speed the camera leaves a standing robot"
+
+        step = cfg.curriculum.camera_speed.params.get("step", 0.005)
+        frames = state.reward.num_ref_frames
+        state.camera_speed.fill_(0.5)
+        state.episode_steps.fill_(100.0)
+        state.episode_iou.copy_(torch.tensor([0.9, 0.9]) * frames)  # both kept up
+        speed = mdp.camera_speed_curriculum(env, torch.tensor([0, 1], dtype=torch.int32))
+        assert speed.item() == pytest.approx(0.5 + 2 * step)
+        state.episode_iou.copy_(torch.tensor([0.1, 0.9]) * frames)  # one fell behind, one kept up: no change
+        assert mdp.camera_speed_curriculum(env, slice(None)).item() == pytest.approx(0.5 + 2 * step)
+        state.episode_iou.fill_(0.0)
+        state.episode_steps[1] = 0  # an env that has not run yet does not vote
+        assert mdp.camera_speed_curriculum(env, slice(None)).item() == pytest.approx(0.5 + step)
+        state.camera_speed.fill_(0.0)
+        assert mdp.camera_speed_curriculum(env, slice(None)).item() == 0.0  # clamped at a still camera
+    finally:
+        env.close()

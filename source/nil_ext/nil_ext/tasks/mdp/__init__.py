@@ -4,6 +4,7 @@ from isaaclab.envs.mdp import *  # noqa: F401, F403
 
 from .imitation import (  # noqa: F401
     ImitationCfg,
+    camera_speed_curriculum,
     imitation_state,
     nil_iou,
     nil_penalty,

@@ -17,6 +17,7 @@ from isaaclab.envs import ManagerBasedRLEnv
 from ...assets.robots import get_robot_spec
 from ...reference.bundle import ReferenceBundle
 from ...rewards import NilReward, NilRewardCfg, VideoEncoder, embedding_cache_key
+from ...rewards.clip_buffer import fill_envs
 from ...rewards.penalties import PenaltyInputs
 from ...scene.camera import FollowCameraCfg, RobotMasks, aim_camera
 
@@ -31,6 +32,9 @@ class ImitationCfg:
     camera: FollowCameraCfg = field(default_factory=FollowCameraCfg)
     foot_contact_height: float = 0.03
     """A foot counts as in contact when its height is within this of its start height (metres)."""
+    camera_speed: float = 1.0
+    """reference_path mode: fraction of the reference camera's travel replayed (1: its own path). A curriculum
+    (:func:`camera_speed_curriculum`) may start it lower and raise it as the agent keeps up."""
 
 
 class ImitationState:
@@ -75,6 +79,11 @@ class ImitationState:
                 raise ValueError(f"camera mode 'reference_path' needs a camera path; the bundle {cfg.reference} has none")
             path = torch.as_tensor(bundle.camera_path[:, :3], dtype=torch.float32, device=env.device)
             self.camera_travel = path - path[0]  # (T, 3) camera displacement since the reference's first frame
+        # A 0-dim tensor so that the curriculum updates it without a host round trip.
+        self.camera_speed = torch.tensor(float(cfg.camera_speed), device=env.device)
+        # Per-env sums over the running episode, read by the curriculum when the episode ends.
+        self.episode_iou = torch.zeros(env.num_envs, device=env.device)
+        self.episode_steps = torch.zeros(env.num_envs, device=env.device)
         self.foot_ids, _ = self.robot.find_bodies(spec.foot_bodies)
         if not self.foot_ids:
             raise ValueError(f"No body of {spec.name} matches foot_bodies='{spec.foot_bodies}'")
@@ -104,7 +113,7 @@ class ImitationState:
         ids = slice(None) if env_ids is None else env_ids
         if self.camera_mode == "reference_path" and env_ids is None:
             start = self.robot.data.default_root_pose.torch[:, :3] + self.env.scene.env_origins
-            look_at = start + self.camera_travel[self.reward.ref_index()]
+            look_at = start + self.camera_speed * self.camera_travel[self.reward.ref_index()]
         else:
             look_at = self.robot.data.root_pos_w.torch[ids]
         aim_camera(self.camera, look_at, self.camera_offset, env_ids=env_ids)
@@ -131,6 +140,8 @@ class ImitationState:
             projected_gravity_b=data.projected_gravity_b.torch,
         )
         self.terms = self.reward.step(self.rgb, self.mask, inputs)
+        self.episode_iou += self.terms["raw/iou"]
+        self.episode_steps += 1
         self._computed_at = self.env.common_step_counter
         return self.terms
 
@@ -167,7 +178,30 @@ def reset_imitation(env: ManagerBasedRLEnv, env_ids: torch.Tensor) -> None:
     else:
         env_ids = env_ids.long()  # Isaac Lab's ids are int32; torch's index ops want int64
     state.reward.reset(env_ids)
+    fill_envs(state.episode_iou, env_ids, 0.0)
+    fill_envs(state.episode_steps, env_ids, 0.0)
     state.aim(env_ids)
+
+
+def camera_speed_curriculum(
+    env: ManagerBasedRLEnv, env_ids, keep_up_iou: float = 0.5, behind_iou: float = 0.35, step: float = 0.005
+) -> torch.Tensor:
+    """Raise the reference camera's speed while the agent keeps up with it, lower it when it falls behind.
+
+    Why: with the camera on the reference's path, an agent that does not walk yet leaves the frame within a
+    second and its IoU, the only signal, reads 0. Starting with a slow camera keeps the agent in view, so
+    walking a little faster is rewarded a little more. An episode's score is its IoU summed over steps divided
+    by the reference's length (falling early scores low); each finished episode moves the speed by ``step``
+    up (score >= keep_up_iou) or down (score < behind_iou), within [0, 1]. Runs on reset, before
+    :func:`reset_imitation` clears the sums.
+    """
+    state = imitation_state(env)
+    ids = torch.arange(env.num_envs, device=env.device)[env_ids]
+    ended = state.episode_steps[ids] > 0  # the first reset of all envs ends no episode
+    score = state.episode_iou[ids] / state.reward.num_ref_frames
+    votes = ((score >= keep_up_iou) & ended).sum() - ((score < behind_iou) & ended).sum()
+    state.camera_speed.add_(step * votes).clamp_(0.0, 1.0)
+    return state.camera_speed
 
 
 def reference_finished(env: ManagerBasedRLEnv) -> torch.Tensor:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import MISSING, field
 
 from isaaclab.envs import ManagerBasedRLEnvCfg
+from isaaclab.managers import CurriculumTermCfg as CurrTerm
 from isaaclab.managers import EventTermCfg as EventTerm
 from isaaclab.managers import ObservationGroupCfg as ObsGroup
 from isaaclab.managers import ObservationTermCfg as ObsTerm
@@ -94,6 +95,11 @@ class EventsCfg:
 
 
 @configclass
+class CurriculumCfg:
+    camera_speed = CurrTerm(func=mdp.camera_speed_curriculum)
+
+
+@configclass
 class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
     robot_name: str = MISSING
     preset: str = "gpu"
@@ -104,6 +110,7 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
     rewards: RewardsCfg = RewardsCfg()
     terminations: TerminationsCfg = TerminationsCfg()
     events: EventsCfg = EventsCfg()
+    curriculum: CurriculumCfg | None = None
 
     def set_reference(self, path: str | None) -> None:
         """Use this reference bundle (None: the robot's scripted demo for this camera, rendered once)."""
@@ -114,10 +121,14 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
 
 
 def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, device: str | None = None,
-                 torque_actions: bool = False, camera_mode: str = "reference_path") -> NilWalkEnvCfg:
+                 torque_actions: bool = False, camera_mode: str = "reference_path",
+                 camera_speed_curriculum: bool = True) -> NilWalkEnvCfg:
     """The walk task of ``robot`` with a preset: ``gpu`` (4096 envs, 224 px, TimeSformer-base in bf16),
     ``cpu`` (64 envs, 64 px, video term off: the most env steps/s a CPU gives, for learning runs) or
-    ``cpu-smoke`` (4 envs, 64 px, video term off: starts fast, for the quickstart and tests)."""
+    ``cpu-smoke`` (4 envs, 64 px, video term off: starts fast, for the quickstart and tests).
+
+    With ``camera_mode="reference_path"`` the camera's speed starts at 0 and a curriculum raises it to the
+    reference's own as the agent keeps up (``camera_speed_curriculum=False``: full speed from the start)."""
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset '{preset}'; known: {', '.join(PRESETS)}")
     on_cpu = preset != "gpu"
@@ -129,6 +140,9 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
 
     cfg = NilWalkEnvCfg(robot_name=robot, preset=preset, scene=robot_scene_cfg(robot, num_envs, camera, env_spacing=4.0))
     cfg.imitation = mdp.ImitationCfg(reward=reward, camera=camera)
+    if camera_mode == "reference_path" and camera_speed_curriculum:
+        cfg.imitation.camera_speed = 0.0
+        cfg.curriculum = CurriculumCfg()
     cfg.sim = newton_sim_cfg(device, dt=PHYSICS_DT)
     cfg.decimation = round(CONTROL_DT / PHYSICS_DT)
     cfg.sim.render_interval = cfg.decimation
