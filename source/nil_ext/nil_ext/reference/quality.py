@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .camera_path import MIN_CONFIDENCE, camera_speed
+
 JUMP_SHAPE_IOU = 0.5  # centroid-aligned consecutive masks overlapping less than this: a jump
 JUMP_SHIFT = 0.1  # centroid moving more than this fraction of the image diagonal in one frame: a jump
 VANISH_AREA = 0.2  # a mask smaller than this fraction of the first one: vanished
@@ -64,6 +66,30 @@ def summary(report: dict[str, Any]) -> str:
         f"score {report['score']:.3f}, first-frame IoU {report['first_frame_iou']:.3f}, "
         f"mean consecutive IoU {report['mean_consecutive_iou']:.3f}, "
         f"{len(report['jump_frames'])} jumps, {len(report['vanished_frames'])} vanished of {report['num_frames']} frames"
+    )
+
+
+def camera_path_report(path: np.ndarray, confidence: np.ndarray, fps: float, source: str | None) -> dict[str, Any]:
+    """The camera's speed over time (m/s, per frame), its travel and how sure the path is."""
+    speed = camera_speed(path, fps)
+    confidence = np.asarray(confidence, dtype=float)
+    return {
+        "source": source,
+        "distance": round(float(np.hypot(*(path[-1, :2] - path[0, :2]))), 4),
+        "mean_speed": round(float(speed.mean()), 4),
+        "speed": speed.round(4).tolist(),
+        "mean_confidence": round(float(confidence.mean()), 4),
+        "low_confidence_frames": int((confidence < MIN_CONFIDENCE).sum()),
+    }
+
+
+def camera_path_summary(report: dict[str, Any] | None, meta: dict[str, Any]) -> str:
+    """One line for logs."""
+    if report is None:
+        return f"none ({meta.get('camera_path_note', 'not given')})"
+    return (
+        f"{report['source']}, {report['distance']:.2f} m at {report['mean_speed']:.2f} m/s on average, "
+        f"mean confidence {report['mean_confidence']:.2f}, {report['low_confidence_frames']} low-confidence frames"
     )
 
 

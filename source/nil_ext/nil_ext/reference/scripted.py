@@ -79,10 +79,11 @@ def gait_offsets(gait: Gait, joint_names: list[str], times: torch.Tensor) -> tor
 
 
 def render_scripted_reference(robot: str, camera_cfg, skill: str | None = None, num_frames: int | None = None,
-                              seed: int = 0, device: str = "cpu"):
+                              seed: int = 0, device: str = "cpu", textured_ground: bool = False):
     """(frames (T,H,W,3) uint8, masks (T,H,W) bool, source fps, camera dict, camera path (T,4) x,y,z,yaw).
 
     The motion is deterministic; ``seed`` is accepted for the generator interface and unused.
+    ``textured_ground``: render over a random-tile ground (shows the camera's travel) instead of the plain one.
     """
     if skill and "walk" not in skill.lower():
         raise ValueError(f"The scripted generator only walks; for '{skill}' use a video generator or --video.")
@@ -95,7 +96,7 @@ def render_scripted_reference(robot: str, camera_cfg, skill: str | None = None, 
     gait = GAITS[robot]
     times = torch.arange(num_frames) / SOURCE_FPS
     frames, masks, path = [], [], []
-    with open_robot_scene(robot, num_envs=1, camera=camera_cfg, device=device) as scene:
+    with open_robot_scene(robot, 1, camera_cfg, device, textured_ground=textured_ground) as scene:
         data = scene.robot.data
         start_pose = data.root_pose_w.torch.clone()
         start_joints = data.default_joint_pos.torch.clone()

@@ -92,11 +92,15 @@ class RobotScene:
 
 @contextlib.contextmanager
 def open_robot_scene(
-    robot: str, num_envs: int = 1, camera: FollowCameraCfg | None = None, device: str = "cpu"
+    robot: str,
+    num_envs: int = 1,
+    camera: FollowCameraCfg | None = None,
+    device: str = "cpu",
+    textured_ground: bool = False,
 ) -> Iterator[RobotScene]:
     camera = camera or FollowCameraCfg()
     sim_cfg = newton_sim_cfg(device)
-    scene_cfg = robot_scene_cfg(robot, num_envs, camera)
+    scene_cfg = robot_scene_cfg(robot, num_envs, camera, textured_ground=textured_ground)
     with launch_simulation(_LaunchCfg(sim=sim_cfg, scene=scene_cfg), {}):
         sim = SimulationContext(sim_cfg)
         try:

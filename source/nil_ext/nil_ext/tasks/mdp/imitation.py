@@ -76,7 +76,13 @@ class ImitationState:
         self.camera_mode = cfg.camera.mode
         if self.camera_mode == "reference_path":
             if bundle.camera_path is None:
-                raise ValueError(f"camera mode 'reference_path' needs a camera path; the bundle {cfg.reference} has none")
+                note = bundle.meta.get("camera_path_note", "none was made for it")
+                raise ValueError(
+                    f"camera mode 'reference_path' needs the reference camera's path and the bundle {cfg.reference} "
+                    f"has none ({note}). Remake it with scripts/generate_reference.py ... --reference-speed V (the "
+                    "camera moved V m/s along the robot's start heading) or --camera-path FILE (.npy/.csv of x, y, z "
+                    "per frame), or train with --camera_mode follow_agent."
+                )
             path = torch.as_tensor(bundle.camera_path[:, :3], dtype=torch.float32, device=env.device)
             self.camera_travel = path - path[0]  # (T, 3) camera displacement since the reference's first frame
         # A 0-dim tensor so that the curriculum updates it without a host round trip.

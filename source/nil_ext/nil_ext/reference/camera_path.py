@@ -1,0 +1,301 @@
+"""The camera's travel in a reference video, estimated from how the ground moves behind the robot.
+
+Why: the walk tasks' `reference_path` camera replays the reference camera's motion, so that forward progress
+shows against the ground as it does in the video. A scripted reference knows its camera path exactly; a
+generated or imported video does not, so it is read from the video itself:
+
+    dense optical flow of the background (robot mask dilated away), on pixels below the horizon
+    -> each pixel's ray meets the ground z = 0 (known intrinsics, eye height, pitch): metres, not pixels
+    -> a ground point is fixed, so the camera moved by (where it was seen) - (where it is seen next)
+    -> median over textured ground pixels per frame pair, smoothed over time, integrated into a path
+
+It assumes the camera translates without turning (the task's follow camera does) at a constant height, with the
+intrinsics and pose of the task's camera (the video started from the simulator's first frame). Frames that show
+too little textured ground (a plain floor, the ground hidden) get confidence 0 and are filled from their
+neighbours; when most frames are like that the result says "not estimable" instead of guessing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .errors import ReferenceInputError
+from .retiming import output_times, retime_path
+
+SOURCES = ("scripted", "estimated", "speed", "file")
+PLOT_NAME = "camera_speed.png"
+
+GRADIENT_MIN = 3.0  # grey levels per pixel: below this a pixel is untextured, its flow meaningless
+MAX_RANGE = 3.0  # use ground out to this many camera-to-robot distances (farther: metres per pixel explode)
+FB_TOLERANCE = 0.5  # pixels: forward and backward flow must undo each other (occlusions, flow failures fail)
+MIN_GROUND_PIXELS = 0.01  # fraction of the image: fewer usable ground pixels and a frame pair is not measured
+FULL_COVERAGE = 0.3  # fraction of the visible ground usable for full confidence
+MIN_CONFIDENCE = 0.2  # frame pairs below this are filled from their neighbours
+MIN_MEASURED = 0.5  # fraction of frame pairs that must be measured, or the path is not estimable
+FLOW_SPAN_S = 1 / 30  # flow between frames about this far apart: sub-pixel motion at 100 fps is mostly noise
+
+
+class CameraPathError(ReferenceInputError):
+    """No camera path can be had: the video does not show it, or a path given by the user is malformed."""
+
+
+@dataclass(frozen=True)
+class GroundCamera:
+    """A pinhole camera at `eye_height` above the ground z = 0, looking along `heading` (rad, world), tilted down
+    by `pitch` (rad); square pixels, principal point at the image centre (as the simulator's camera)."""
+
+    width: int
+    height: int
+    focal_px: float
+    eye_height: float
+    pitch: float
+    heading: float
+    distance: float  # eye to the robot's base, horizontally (m)
+
+    @classmethod
+    def from_camera(cls, camera: dict[str, Any], base_height: float | None) -> GroundCamera:
+        """From a bundle's camera dict (FollowCameraCfg.to_dict: the camera sits at the base + (distance along
+        yaw_deg, height_offset) looking at the base; a "fov" key is the horizontal field of view in degrees)
+        and the robot's start base height. Raises CameraPathError naming what is missing."""
+        missing = [k for k in ("width", "height", "distance") if camera.get(k) is None]
+        if "fov" not in camera and not ("focal_length" in camera and "horizontal_aperture" in camera):
+            missing.append("fov (or focal_length and horizontal_aperture)")
+        if base_height is None:
+            missing.append("the robot's base height")
+        if missing:
+            raise CameraPathError(f"the camera's geometry is unknown: the camera config lacks {', '.join(missing)}")
+        width, distance = int(camera["width"]), float(camera["distance"])
+        if "fov" in camera:
+            half = math.radians(float(camera["fov"])) / 2
+        else:
+            half = math.atan(float(camera["horizontal_aperture"]) / (2 * float(camera["focal_length"])))
+        rise = float(camera.get("height_offset", 0.0))
+        return cls(
+            width=width,
+            height=int(camera["height"]),
+            focal_px=width / 2 / math.tan(half),
+            eye_height=float(base_height) + rise,
+            pitch=math.atan2(rise, distance),  # looking at the base from above it: tilted down
+            heading=math.radians(float(camera.get("yaw_deg", -90.0))) + math.pi,  # looking back at the robot
+            distance=distance,
+        )
+
+    def start(self) -> np.ndarray:
+        """(x, y, z, heading) of the eye at the first frame, the robot's start base at (0, 0) on the ground."""
+        back = self.heading - math.pi
+        return np.array([self.distance * math.cos(back), self.distance * math.sin(back), self.eye_height, self.heading])
+
+    def _axes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ch, sh, cp, sp = math.cos(self.heading), math.sin(self.heading), math.cos(self.pitch), math.sin(self.pitch)
+        forward = np.array([ch * cp, sh * cp, -sp])
+        right = np.array([sh, -ch, 0.0])
+        return forward, right, np.cross(right, forward)
+
+    def to_ground(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Pixel coordinates (column, row; pixel centres at +0.5) -> (..., 2) ground point relative to the point
+        below the eye, metres, world axes; NaN for rays that miss the ground or meet it beyond MAX_RANGE."""
+        forward, right, up = self._axes()
+        a, b = (np.asarray(x) - self.width / 2) / self.focal_px, (np.asarray(y) - self.height / 2) / self.focal_px
+        ray = forward + a[..., None] * right - b[..., None] * up
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = self.eye_height / -ray[..., 2]
+            ground = ray[..., :2] * t[..., None]
+            far = ~(t > 0) | (np.hypot(ground[..., 0], ground[..., 1]) > MAX_RANGE * self.distance)
+        ground[far] = np.nan
+        return ground
+
+    def to_pixels(self, ground: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(..., 2) ground points relative to the point below the eye -> pixel coordinates (column, row)."""
+        forward, right, up = self._axes()
+        ground = np.asarray(ground, dtype=np.float64)
+        p = np.concatenate([ground, np.full((*ground.shape[:-1], 1), -self.eye_height)], axis=-1)
+        depth = p @ forward
+        return self.width / 2 + self.focal_px * (p @ right) / depth, self.height / 2 - self.focal_px * (p @ up) / depth
+
+
+@dataclass
+class CameraPathEstimate:
+    """path (T, 4) x, y, z, heading per frame (None when not estimable), confidence (T,) in [0, 1]."""
+
+    path: np.ndarray | None
+    confidence: np.ndarray
+    fps: float
+    reason: str = ""  # why there is no path
+
+    @property
+    def ok(self) -> bool:
+        return self.path is not None
+
+
+def estimate_camera_path(frames: np.ndarray, masks: np.ndarray, fps: float, camera: GroundCamera) -> CameraPathEstimate:
+    """Estimate the camera's path from (T, H, W, 3) uint8 frames and (T, H, W) bool robot masks at `fps`."""
+    frames, masks = np.asarray(frames), np.asarray(masks, dtype=bool)
+    t, h, w = masks.shape
+    if (h, w) != (camera.height, camera.width):
+        raise CameraPathError(f"frames are {w}x{h}, the camera {camera.width}x{camera.height}")
+    span = max(1, round(fps * FLOW_SPAN_S))
+    if t <= span:
+        return CameraPathEstimate(None, np.zeros(t), fps, f"{t} frames are too few to measure motion")
+    grey = [cv2.GaussianBlur(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (3, 3), 0) for f in frames]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
+    ground = camera.to_ground(xs, ys)
+    on_ground = np.isfinite(ground[..., 0])
+    radius = max(2, round(0.03 * max(h, w)))  # the robot's own pixels (and its soft edge) move with it
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    free = [on_ground & ~cv2.dilate(m.astype(np.uint8), kernel).astype(bool) for m in masks]
+    dis = _flow_engine(h, w)
+
+    steps, conf = np.full((t - span, 2), np.nan), np.zeros(t - span)
+    for k in range(t - span):
+        fwd, bwd = dis.calc(grey[k], grey[k + span], None), dis.calc(grey[k + span], grey[k], None)
+        x1, y1 = xs + fwd[..., 0], ys + fwd[..., 1]
+        gx = cv2.Sobel(grey[k], cv2.CV_32F, 1, 0, scale=1 / 8)
+        gy = cv2.Sobel(grey[k], cv2.CV_32F, 0, 1, scale=1 / 8)
+        back = cv2.remap(bwd, x1 - 0.5, y1 - 0.5, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        round_trip = np.hypot(*(fwd + back).transpose(2, 0, 1))
+        usable = free[k] & (np.hypot(gx, gy) > GRADIENT_MIN) & (round_trip < FB_TOLERANCE)
+        usable &= (x1 > 0) & (x1 < w) & (y1 > 0) & (y1 < h)
+        usable &= free[k + span][np.clip(y1, 0, h - 1).astype(int), np.clip(x1, 0, w - 1).astype(int)]
+        if usable.sum() < MIN_GROUND_PIXELS * h * w:
+            continue  # too little textured ground: not measured (confidence 0)
+        seen, seen_next = ground[usable], camera.to_ground(x1[usable], y1[usable])
+        moved = seen - seen_next  # the ground point stays put: the camera moved by the difference
+        keep = np.isfinite(moved).all(1)
+        if keep.sum() < MIN_GROUND_PIXELS * h * w:
+            continue
+        step = np.median(moved[keep], axis=0)
+        # consistency: the fraction of pixels whose observed flow the one translation explains
+        px, py = camera.to_pixels(seen - step)
+        residual = np.hypot(px - x1[usable], py - y1[usable])
+        inliers = (residual < np.maximum(0.5, 0.25 * np.hypot(*fwd[usable].T))).mean()
+        coverage = usable.sum() / max(free[k].sum(), 1)
+        steps[k], conf[k] = step / span, inliers * min(1.0, coverage / FULL_COVERAGE)
+
+    measured = conf >= MIN_CONFIDENCE
+    frame_conf = _frame_confidence(np.where(measured, conf, 0.0), span, t)
+    if measured.mean() < MIN_MEASURED:
+        return CameraPathEstimate(
+            None,
+            frame_conf,
+            fps,
+            f"only {measured.sum()} of {len(measured)} frame pairs show enough textured ground to measure the "
+            "camera's motion (a plain or hidden ground)",
+        )
+    velocity = _smooth(_fill(steps, measured))  # metres per frame, at times k + span / 2
+    mid, sampled = np.arange(t - 1) + 0.5, np.arange(len(velocity)) + span / 2
+    per_frame = np.stack([np.interp(mid, sampled, v) for v in velocity.T], axis=1)
+    path = np.tile(camera.start(), (t, 1))
+    path[1:, :2] += np.cumsum(per_frame, axis=0)
+    return CameraPathEstimate(path, frame_conf, fps)
+
+
+def speed_path(num_frames: int, fps: float, speed: float, camera: GroundCamera | None = None) -> np.ndarray:
+    """(T, 4) a camera moving at `speed` m/s along +x (the robot's start heading), from the camera's start."""
+    start = camera.start() if camera is not None else np.array([0.0, 0.0, 0.0, math.pi / 2])
+    path = np.tile(start, (num_frames, 1))
+    path[:, 0] += speed * np.arange(num_frames) / fps
+    return path
+
+
+def load_camera_path_file(file: str | Path, num_frames: int, camera: GroundCamera | None = None) -> np.ndarray:
+    """(T, 4) from a .npy or .csv of (N, 3) camera positions x, y, z in metres (a 4th column: heading, rad),
+    the N rows spread evenly over the clip, resampled to `num_frames`. Only motion relative to row 0 is used."""
+    file = Path(file)
+    if not file.is_file():
+        raise CameraPathError(f"camera path file not found: {file}")
+    try:
+        rows = np.load(file) if file.suffix == ".npy" else np.loadtxt(file, delimiter=",", ndmin=2)
+    except ValueError as err:
+        raise CameraPathError(f"cannot read {file} as numbers ({err}); give (N, 3) x, y, z per row") from err
+    rows = np.asarray(rows, dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[1] not in (3, 4) or len(rows) < 2 or not np.isfinite(rows).all():
+        raise CameraPathError(
+            f"{file} holds an array of shape {rows.shape}; give (N, 3) finite x, y, z per row, N >= 2"
+        )
+    if rows.shape[1] == 3:
+        heading = camera.heading if camera is not None else math.pi / 2
+        rows = np.concatenate([rows, np.full((len(rows), 1), heading)], axis=1)
+    if len(rows) == num_frames:
+        return rows
+    # N samples over the clip's duration -> num_frames samples: "fps" N - 1 to num_frames - 1 intervals
+    return retime_path(rows, len(rows) - 1, num_frames - 1)[:num_frames]
+
+
+def resample_confidence(confidence: np.ndarray, src_fps: float, dst_fps: float) -> np.ndarray:
+    """Per-frame confidence at the retimed frames (linear, as the path)."""
+    times = output_times(len(confidence), src_fps, dst_fps)
+    return np.interp(times, np.arange(len(confidence)), confidence)
+
+
+def camera_speed(path: np.ndarray, fps: float) -> np.ndarray:
+    """(T,) horizontal speed of the camera, m/s."""
+    if len(path) < 2:
+        return np.zeros(len(path))
+    return np.hypot(*np.gradient(np.asarray(path)[:, :2], axis=0).T) * fps
+
+
+def plot_camera_speed(file: str | Path, path: np.ndarray, confidence: np.ndarray, fps: float, title: str = "") -> Path:
+    """PNG of the camera's speed (top) and the path's confidence (bottom) over time (matplotlib's Agg canvas)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    time = np.arange(len(path)) / fps
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    speed = camera_speed(path, fps)
+    top.plot(time, speed, color="tab:blue", label=f"mean {speed.mean():.3g} m/s")
+    top.set_ylim(0, max(1.2 * speed.max(), 0.1))  # from 0: a steady walk must not look like a jittery one
+    top.set_ylabel("camera speed (m/s)")
+    top.legend(loc="upper right", fontsize=8)
+    top.grid(alpha=0.3)
+    bottom.fill_between(time, confidence, color="tab:green", alpha=0.4, step="mid")
+    bottom.set_ylim(0, 1.05)
+    bottom.set_ylabel("confidence")
+    bottom.set_xlabel("time (s)")
+    bottom.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    file = Path(file)
+    fig.savefig(file, dpi=90)
+    return file
+
+
+def _flow_engine(h: int, w: int):
+    """DIS optical flow down to full resolution. The medium preset stops at half resolution, which at 64-128 px
+    loses most of a walk's sub-pixel ground motion (distances came out 10-20 % short); small patches keep enough
+    of them on a small image."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    patch = 4 if max(h, w) <= 160 else 8
+    dis.setFinestScale(0)
+    dis.setPatchSize(patch)
+    dis.setPatchStride(patch // 2)
+    return dis
+
+
+def _frame_confidence(pair_conf: np.ndarray, span: int, t: int) -> np.ndarray:
+    """Pair k covers frames k..k+span: a frame's confidence is that of the pairs around it (linear)."""
+    return np.clip(np.interp(np.arange(t), np.arange(len(pair_conf)) + span / 2, pair_conf), 0.0, 1.0)
+
+
+def _fill(values: np.ndarray, good: np.ndarray) -> np.ndarray:
+    """Unmeasured rows linearly from the measured ones around them (held at the ends)."""
+    idx = np.arange(len(values))
+    return np.stack([np.interp(idx, idx[good], v[good]) for v in values.T], axis=1)
+
+
+def _smooth(values: np.ndarray, median: int = 5, mean: int = 3) -> np.ndarray:
+    """A running median (drops single-frame outliers) then a moving average (flow jitter), per column."""
+    def running(v, n, reduce):
+        if len(v) < n:
+            return v
+        padded = np.pad(v, (n // 2, n - 1 - n // 2), mode="edge")
+        return reduce(np.lib.stride_tricks.sliding_window_view(padded, n), axis=-1)
+
+    return np.stack([running(running(v, median, np.median), mean, np.mean) for v in values.T], axis=1)
