@@ -5,7 +5,8 @@
 
 Metrics per episode (never used in training): the environment reward (LocoMujoco's default task reward, summed
 over 400 control steps for humanoids, 300 for A1, so that the expert scores 400 / 300), mean mask IoU and video
-similarity to the reference, and falls. Mean +- std over episodes and seeds.
+similarity to the reference, and falls. Mean +- std over episodes and seeds. Whole-body tasks (SitChair, HangBar,
+BalanceBoard) report their success rate and normalised imitation reward instead (nil_ext.evaluation.metrics).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from isaaclab.app import add_launcher_args, launch_simulation
 
 from nil_ext.assets.robots import get_robot_spec
 from nil_ext.evaluation import EXPERT_SCORE
+from nil_ext.evaluation.metrics import task_metrics
 from nil_ext.evaluation.rollout import random_policy, run_episode, standing_policy
 from nil_ext.task_loading import import_tasks, load_cfg, resolve_device
 
@@ -51,7 +53,7 @@ def load_bro_policy(path: str, env, device: str):
 
 
 def summarise(name: str, episodes: list) -> dict:
-    cat = {k: np.concatenate([getattr(e, k) for e in episodes]) for k in ("env_reward", "mean_iou", "mean_video", "fell")}
+    cat = {k: np.concatenate([getattr(e, k) for e in episodes]) for k in ("env_reward", "mean_iou", "mean_video", "forward_speed", "fell")}
     return {
         "policy": name,
         "episodes": int(len(cat["env_reward"])),
@@ -59,6 +61,7 @@ def summarise(name: str, episodes: list) -> dict:
         "env_reward_std": float(cat["env_reward"].std()),
         "iou_mean": float(cat["mean_iou"].mean()),
         "video_mean": float(cat["mean_video"].mean()),
+        "forward_speed_mean": float(cat["forward_speed"].mean()),
         "falls_per_episode": float(cat["fell"].mean()),
     }
 
@@ -81,6 +84,7 @@ def main(argv=None) -> None:
 
         env = gym.make(task_id, cfg=env_cfg)
         vec_env = IsaacLabVecEnv(env)
+        metrics = task_metrics(env.unwrapped)  # the task's own (whole-body: success); None: the walk's table
         policies = {}
         if not args.no_floors:
             policies["random"] = random_policy(vec_env.num_actions)
@@ -93,17 +97,23 @@ def main(argv=None) -> None:
             for seed in args.seeds:
                 torch.manual_seed(seed)
                 env.unwrapped.seed(seed)
-                episodes.append(run_episode(env, policy, max_steps=args.steps))
-            results.append(summarise(name, episodes))
+                episodes.append(run_episode(env, policy, max_steps=args.steps, metrics=metrics))
+            results.append(metrics.summarise(name, episodes) if metrics else summarise(name, episodes))
         env.close()
 
-    print(f"\n{task_id} (env reward: LocoMujoco default task reward; expert = {expert:.0f})")
-    print(f"{'policy':12s} {'env reward':>18s} {'mask IoU':>9s} {'video sim':>9s} {'falls/ep':>9s} {'expert':>7s}")
-    for r in results:
-        print(f"{r['policy']:12s} {r['env_reward_mean']:9.1f} +- {r['env_reward_std']:5.1f} {r['iou_mean']:9.3f} "
-              f"{r['video_mean']:9.3f} {r['falls_per_episode']:9.2f} {expert:7.0f}")
+    if metrics is not None:
+        print(metrics.table(task_id, results))
+    else:
+        print(f"\n{task_id} (env reward: LocoMujoco default task reward; expert = {expert:.0f})")
+        print(f"{'policy':12s} {'env reward':>18s} {'mask IoU':>9s} {'video sim':>9s} {'speed m/s':>9s} {'falls/ep':>9s} "
+              f"{'expert':>7s}")
+        for r in results:
+            print(f"{r['policy']:12s} {r['env_reward_mean']:9.1f} +- {r['env_reward_std']:5.1f} {r['iou_mean']:9.3f} "
+                  f"{r['video_mean']:9.3f} {r['forward_speed_mean']:9.2f} {r['falls_per_episode']:9.2f} {expert:7.0f}")
     report = {"task": task_id, "expert": expert, "camera_mode": env_cfg.imitation.camera.mode,
               "reference": env_cfg.imitation.reference, "checkpoint": args.checkpoint, "results": results}
+    if metrics is not None:
+        report.update(metrics.report())
     out = args.json or (os.path.join(os.path.dirname(args.checkpoint), "evaluation.json") if args.checkpoint else None)
     if out:
         with open(out, "w") as f:

@@ -47,6 +47,8 @@ def test_main_job_leaves_checkpoint_logs_and_video_and_evaluates(tmp_path, menag
     assert [r["policy"] for r in report["results"]] == ["random", "standing", "NIL (BRO)"]
     for row in report["results"]:
         assert 0 <= row["env_reward_mean"] <= 10 and 0 <= row["iou_mean"] <= 1  # 10 steps score at most 10
+    standing = report["results"][1]
+    assert abs(standing["forward_speed_mean"]) < 0.1, "the zero action holds the start pose: no forward speed"
     assert "NIL (BRO)" in result.stdout and "expert" in result.stdout
 
 

@@ -25,10 +25,12 @@ class EpisodeStats:
     env_reward: np.ndarray  # (N,) summed over the episode
     mean_iou: np.ndarray  # (N,)
     mean_video: np.ndarray  # (N,)
+    forward_speed: np.ndarray  # (N,) mean base velocity along the start heading (+x), m/s
     fell: np.ndarray  # (N,) bool
     steps: int
     frames: list[np.ndarray] = field(default_factory=list)
     terms: dict[str, np.ndarray] = field(default_factory=dict)  # (T,) per step of env 0 (record=True)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # (N,) per env, from the task's metrics (success...)
 
 
 def random_policy(num_actions: int) -> Policy:
@@ -41,13 +43,18 @@ def standing_policy(num_actions: int) -> Policy:
 
 
 @torch.inference_mode()
-def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None = None) -> EpisodeStats:
-    """One episode of every env from a reset; an env that terminates early keeps its sums (it fell)."""
+def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None = None, metrics=None) -> EpisodeStats:
+    """One episode of every env from a reset; an env that terminates early keeps its sums (it fell).
+
+    ``metrics``: the task's own metrics (``evaluation.metrics.task_metrics``), fed every step; their per-env
+    results land in ``EpisodeStats.extra``."""
     unwrapped = env.unwrapped
     spec = get_robot_spec(unwrapped.cfg.robot_name)
     steps = max_steps or EPISODE_STEPS["quadruped" if spec.quadruped else "humanoid"]
     state = unwrapped._nil_imitation if hasattr(unwrapped, "_nil_imitation") else None
     obs, _ = env.reset()
+    if metrics is not None:
+        metrics.begin(unwrapped)
     n, device = unwrapped.num_envs, unwrapped.device
     alive = torch.ones(n, dtype=torch.bool, device=device)
     fell = torch.zeros(n, dtype=torch.bool, device=device)
@@ -55,13 +62,16 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
     iou = torch.zeros(n, device=device)
     video = torch.zeros(n, device=device)
     counted = torch.zeros(n, device=device)
+    speed = torch.zeros(n, device=device)
     frames, terms = [], []
     robot = unwrapped.scene["robot"]
     for _ in range(steps):
         obs, _, terminated, truncated, _ = env.step(policy(obs["policy"]))
         state = unwrapped._nil_imitation
         live = alive.float()
-        reward = env_reward(robot.data.root_lin_vel_w.torch, spec.quadruped)
+        velocity = robot.data.root_lin_vel_w.torch
+        reward = env_reward(velocity, spec.quadruped)
+        speed += live * velocity[:, 0]
         total += live * reward
         iou += live * state.terms["raw/iou"]
         video += live * state.terms["raw/video"]
@@ -72,6 +82,8 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
             frames.append(side_by_side_frame(ref.frames[max(t, 0)], state.rgb[0].cpu().numpy(), ref.masks[max(t, 0)],
                                              state.mask[0].cpu().numpy(), float(state.terms["raw/iou"][0])))
             terms.append({**{k: float(v[0]) for k, v in state.terms.items()}, "env_reward": float(reward[0])})
+        if metrics is not None:  # an env that ended this step shows its next episode's start: not counted
+            metrics.step(unwrapped, alive, alive & ~(terminated | truncated), alive & terminated)
         fell |= alive & terminated
         alive &= ~(terminated | truncated)
         if not alive.any():
@@ -81,8 +93,10 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
         env_reward=total.cpu().numpy(),
         mean_iou=(iou / counted).cpu().numpy(),
         mean_video=(video / counted).cpu().numpy(),
+        forward_speed=(speed / counted).cpu().numpy(),
         fell=fell.cpu().numpy(),
         steps=steps,
         frames=frames,
         terms={k: np.array([step[k] for step in terms]) for k in (terms[0] if terms else ())},
+        extra=metrics.end() if metrics is not None else {},
     )

@@ -11,6 +11,8 @@ def bro_walk_cfg(robot: str, preset: str = "gpu") -> BroRunnerCfg:
     if preset in ("cpu", "cpu-smoke"):
         # Small networks: a CPU update costs as much as a vectorised env step. cpu-smoke (4 envs) makes one update
         # per step and stops after minutes; cpu (64 envs) makes eight per step, for runs of tens of minutes.
+        # A low initial temperature: from BRO's 1.0 the entropy bonus takes ~2,000 iterations to decay, and until
+        # then the exploration noise tips A1 over in most episodes (measured), which a short CPU run cannot afford.
         smoke = preset == "cpu-smoke"
         return BroRunnerCfg(
             experiment_name=f"nil_{robot}_walk",
@@ -22,7 +24,7 @@ def bro_walk_cfg(robot: str, preset: str = "gpu") -> BroRunnerCfg:
             buffer_size=200_000 if smoke else 1_000_000,
             reset_at_env_steps=(),
             algorithm=BroCfg(critic_width=256, critic_blocks=1, actor_width=128, actor_blocks=1, num_quantiles=32,
-                             batch_size=256, updates_per_step=1 if smoke else 8),
+                             batch_size=256, updates_per_step=1 if smoke else 8, init_temperature=0.05),
         )
     # Thousands of envs on a GPU: FastTD3's scaling (wide nets, big batches, few updates per vectorised step).
     return BroRunnerCfg(
