@@ -20,6 +20,7 @@ from isaaclab.managers import TerminationTermCfg as DoneTerm
 from isaaclab.utils import configclass
 
 from ...assets.robot_cfg import robot_model_info
+from ...assets.robots import get_robot_spec
 from ...rewards import NilRewardCfg
 from ...scene.camera import FollowCameraCfg
 from ...scene.physics import newton_sim_cfg
@@ -147,6 +148,7 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     cfg.decimation = round(CONTROL_DT / PHYSICS_DT)
     cfg.sim.render_interval = cfg.decimation
     cfg.episode_length_s = 10.0  # a bound; episodes end with the reference (reference_end)
+    cfg.actions.joint.scale = get_robot_spec(robot).action_scale
     start_height = robot_model_info(robot).base_pos[2]
     cfg.terminations.fell.params["minimum_height"] = 0.5 * start_height
     if torque_actions:
