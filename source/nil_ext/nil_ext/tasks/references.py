@@ -37,3 +37,27 @@ def ensure_scripted_reference(robot: str, camera: dict) -> Path:
     if result.returncode != 0 or not (path / "bundle.json").is_file():
         raise RuntimeError(f"Rendering the scripted reference failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
     return path
+
+
+def wholebody_reference_path(robot: str, skill: str, camera: dict) -> Path:
+    """Cache folder of the scripted whole-body ``skill`` of ``robot`` seen by ``camera`` (its dict, with "mode")."""
+    from ..reference import scripted_wholebody as swb
+    from ..scene.props import skill_prop
+
+    key = (json.dumps(camera, sort_keys=True) + repr(skill_prop(skill, robot)) + repr(swb.ARMS_UP.get(robot))
+           + f"{swb.SOURCE_FPS}/{swb.NUM_FRAMES}/{swb.VERSION}")
+    return cache_root() / "references" / f"{robot}-{skill}-scripted-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def ensure_wholebody_reference(robot: str, skill: str, camera: dict) -> Path:
+    """The scripted whole-body demo bundle, rendered with its prop in a separate process on first use."""
+    path = wholebody_reference_path(robot, skill, camera)
+    if (path / "bundle.json").is_file():
+        return path
+    print(f"[nil_ext] No reference given: rendering the SYNTHETIC scripted '{skill}' of '{robot}' to {path} (once).",
+          flush=True)
+    cmd = [sys.executable, "-m", "nil_ext.reference.scripted_wholebody", robot, skill, json.dumps(camera), str(path)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0 or not (path / "bundle.json").is_file():
+        raise RuntimeError(f"Rendering the scripted reference failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+    return path

@@ -1,0 +1,80 @@
+"""Whole-body skills with a prop: the walk task's MDP (observations, actions, NIL reward, penalties) plus a prop.
+
+Built by :func:`wholebody_env_cfg` on top of :func:`walk_env_cfg`, so the two stay one design: what differs is
+the scene (a chair, a bar or a balance board, see ``scene/props.py``), the camera (``fixed`` or
+``follow_agent``, seen from the front-right so that props across the robot show), the fall height (a robot
+sitting on a chair is lower than one standing) and the scripted reference. The success of an episode is
+measured by ``evaluation/success.py``, never rewarded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import MISSING
+
+from isaaclab.managers import EventTermCfg as EventTerm
+from isaaclab.managers import SceneEntityCfg
+from isaaclab.utils import configclass
+
+from ...assets.robot_cfg import robot_model_info
+from ...scene.props import Prop, skill_prop, with_props
+from .. import mdp
+from ..references import ensure_wholebody_reference
+from ..walk.walk_env_cfg import NilWalkEnvCfg, walk_env_cfg
+
+SKILLS = ("sit", "hang", "balance")
+CAMERA_MODES = ("fixed", "follow_agent")  # reference_path replays a travelling camera: these skills stay put
+CAMERA_YAW_DEG = -60.0  # front-right: a bar or board across the robot is seen lengthwise, not end-on
+
+
+@dataclasses.dataclass
+class WholeBodyCfg:
+    skill: str = MISSING
+    prop: Prop = MISSING
+    """The prop's geometry (the success detectors read it)."""
+    hold_s: float = 1.0
+    """Seconds a success state must be held."""
+
+
+@configclass
+class NilWholeBodyEnvCfg(NilWalkEnvCfg):
+    wholebody: WholeBodyCfg = MISSING
+    metrics: str = "nil_ext.evaluation.metrics:WholeBodyMetrics"
+    """What scripts/evaluate.py reports for this task (success rate and normalised reward)."""
+
+    def set_reference(self, path: str | None) -> None:
+        """Use this reference bundle (None: the robot's scripted demo of the skill for this camera, rendered once)."""
+        if path is None:
+            camera = self.imitation.camera.to_dict(robot_model_info(self.robot_name).base_pos[2])
+            camera["mode"] = self.imitation.camera.mode  # the demo is rendered the way the agent is seen
+            path = str(ensure_wholebody_reference(self.robot_name, self.wholebody.skill, camera))
+        self.imitation.reference = path
+
+
+def wholebody_env_cfg(robot: str, skill: str, preset: str = "gpu", num_envs: int | None = None,
+                      device: str | None = None, torque_actions: bool = False,
+                      camera_mode: str = "fixed") -> NilWholeBodyEnvCfg:
+    """The whole-body ``skill`` (sit, hang, balance) of ``robot`` with a preset (see :func:`walk_env_cfg`)."""
+    if skill not in SKILLS:
+        raise ValueError(f"Unknown whole-body skill '{skill}'; known: {', '.join(SKILLS)}")
+    if camera_mode not in CAMERA_MODES:
+        raise ValueError(f"Camera mode '{camera_mode}' does not suit a whole-body skill; use {' or '.join(CAMERA_MODES)}")
+    walk = walk_env_cfg(robot, preset, num_envs, device, torque_actions, camera_mode=camera_mode)
+    fields = {f.name: getattr(walk, f.name) for f in dataclasses.fields(walk)}
+    prop = skill_prop(skill, robot)
+    cfg = NilWholeBodyEnvCfg(**fields, wholebody=WholeBodyCfg(skill=skill, prop=prop))
+    cfg.imitation.camera = dataclasses.replace(cfg.imitation.camera, yaw_deg=CAMERA_YAW_DEG)
+    cfg.scene = with_props(cfg.scene, prop)
+
+    start_height = robot_model_info(robot).base_pos[2]
+    if skill == "sit":
+        # Sitting lowers the pelvis to ~0.6 of its standing height: only below the seat's top has it fallen.
+        cfg.terminations.fell.params["minimum_height"] = prop.top
+    else:
+        cfg.terminations.fell.params["minimum_height"] = 0.5 * start_height
+    if skill == "balance":  # the board and its roller are free bodies: back to rest at every reset
+        for name in ("board", "roller"):
+            setattr(cfg.events, f"reset_{name}", EventTerm(
+                func=mdp.reset_root_state_uniform, mode="reset",
+                params={"pose_range": {}, "velocity_range": {}, "asset_cfg": SceneEntityCfg(name)}))
+    return cfg

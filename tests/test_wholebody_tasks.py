@@ -1,0 +1,140 @@
+"""The whole-body tasks (sit on a chair, hang on a bar, balance on a board): each builds, steps and evaluates on
+CPU with its prop rendered but left out of the robot mask, and its success detector tells a posed success state
+(the scripted reference's last pose, written into the simulator) from the start state."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import nil_ext.tasks  # noqa: F401  (registers the task ids)
+from nil_ext.tasks import WHOLEBODY_TASKS
+
+HOLD_STEPS = 110  # 1.1 s at 100 Hz: more than the 1 s a success state must last
+
+
+@pytest.fixture(scope="module")
+def launched():
+    """One kit-less launch for the module (the runtime Newton needs, nothing else)."""
+    from isaaclab.app import launch_simulation
+
+    from nil_ext.tasks.wholebody.wholebody_env_cfg import wholebody_env_cfg
+
+    with launch_simulation(wholebody_env_cfg("h1", "sit", "cpu-smoke"), {}):
+        yield
+
+
+@pytest.fixture(scope="module", params=sorted(WHOLEBODY_TASKS))
+def env(request, launched, menagerie_available):
+    """One 2-env, 64 px env per task, shared by the task's tests (its scripted reference is rendered once)."""
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    cfg = gym.spec(request.param).kwargs["env_cfg_entry_point"](preset="cpu-smoke", num_envs=2)
+    cfg.set_reference(None)
+    env = ManagerBasedRLEnv(cfg)
+    yield env
+    env.close()
+
+
+def zero_actions(env) -> torch.Tensor:
+    return torch.zeros(env.num_envs, env.action_manager.total_action_dim)
+
+
+def prop_pixels(rgb: torch.Tensor) -> torch.Tensor:
+    """Pixels of the orange props (scene.props.PROP_COLOR, lit: about (210, 150, 70)); the robot is dark, the
+    ground and sky grey."""
+    r, g, b = (rgb[..., i].float() for i in range(3))
+    return (r > 1.2 * g) & (g > 1.5 * b) & (r > 80)
+
+
+def pose_like_the_reference_end(env):
+    """Write the scripted skill's last pose into every env, at rest; returns its joint positions."""
+    from nil_ext.reference.scripted_wholebody import WholeBodyMotion, write_pose
+
+    robot = env.scene["robot"]
+    write_pose(env.scene, robot.data.default_root_pose.torch[0], robot.data.default_joint_pos.torch[0])
+    env.sim.forward()
+    env.scene.update(0.0)
+    motion = WholeBodyMotion(robot, env.cfg.robot_name, env.cfg.wholebody.skill, env.cfg.wholebody.prop)
+    root, joints, board_dy = motion.pose(motion.duration)
+    write_pose(env.scene, root, joints, board_dy)
+    env.sim.forward()
+    env.scene.update(0.0)
+    return root, joints, board_dy
+
+
+def test_task_builds_resets_and_steps_with_finite_rewards(env):
+    obs, _ = env.reset()
+    assert obs["policy"].shape[0] == 2 and torch.isfinite(obs["policy"]).all()
+    for _ in range(5):
+        obs, reward, terminated, truncated, _ = env.step(zero_actions(env))
+    assert reward.shape == (2,) and torch.isfinite(reward).all()
+    terms = env._nil_imitation.terms
+    for name in ("weighted/iou", "weighted/penalty", "raw/tilt", "total"):
+        assert torch.isfinite(terms[name]).all(), name
+    assert torch.allclose(reward, terms["total"], atol=1e-4)
+    assert (terms["raw/iou"] > 0.2).all(), "standing at the start pose should overlap the reference's start"
+    assert not terminated.any()
+
+
+def test_prop_is_rendered_but_not_in_the_robot_mask(env):
+    env.reset()
+    env.step(zero_actions(env))
+    state = env._nil_imitation
+    rgb, mask = state.rgb, state.mask
+    props = prop_pixels(rgb)
+    assert (props.flatten(1).sum(1) >= 10).all(), f"prop pixels per env: {props.flatten(1).sum(1)}"
+    assert not (props & mask).any(), "prop pixels counted as robot"
+    assert (mask.flatten(1).sum(1) > 20).all()
+
+
+def test_reference_bundle_shows_the_skill_with_its_prop(env):
+    from nil_ext.reference.bundle import ReferenceBundle
+
+    bundle = ReferenceBundle.load(env.cfg.imitation.reference)
+    assert bundle.meta["skill"] == env.cfg.wholebody.skill and bundle.meta["synthetic"] is True
+    frames = torch.from_numpy(bundle.frames[[0, -1]])
+    assert (prop_pixels(frames).flatten(1).sum(1) >= 10).all()
+    assert not (prop_pixels(frames) & torch.from_numpy(bundle.masks[[0, -1]])).any()
+    # the robot moves: first and last masks differ
+    assert (bundle.masks[0] != bundle.masks[-1]).mean() > 0.01
+
+
+def test_evaluation_runs_a_short_episode(env):
+    from nil_ext.evaluation.metrics import WholeBodyMetrics, task_metrics
+    from nil_ext.evaluation.rollout import run_episode, standing_policy
+
+    metrics = task_metrics(env)
+    assert isinstance(metrics, WholeBodyMetrics)
+    stats = run_episode(env, standing_policy(env.action_manager.total_action_dim), max_steps=10, metrics=metrics)
+    assert set(stats.extra) == {"success", "normalised_reward"}
+    assert not stats.extra["success"].any(), "standing still is no success"
+    assert np.isfinite(stats.extra["normalised_reward"]).all() and (stats.extra["normalised_reward"] <= 1.0).all()
+    row = WholeBodyMetrics.summarise("standing", [stats])
+    assert row["success_rate"] == 0.0 and row["episodes"] == 2
+
+
+def test_success_detector_false_at_start_true_on_the_posed_skill(env):
+    from nil_ext.evaluation.success import make_detector
+
+    env.reset()
+    detector = make_detector(env)
+    for _ in range(5):
+        env.step(zero_actions(env))
+        detector.update()
+    assert not detector.condition().any() and not detector.success().any()
+
+    root, joints, board_dy = pose_like_the_reference_end(env)
+    detector.reset()
+    robot = env.scene["robot"]
+    hold = ((joints - robot.data.default_joint_pos.torch[0]) / env.cfg.actions.joint.scale).repeat(env.num_envs, 1)
+    for _ in range(HOLD_STEPS):
+        env.step(hold)
+        if env.cfg.wholebody.skill != "sit":  # no grip on the bar, a rocking board: held in place by hand
+            from nil_ext.reference.scripted_wholebody import write_pose
+
+            write_pose(env.scene, root, joints, board_dy)
+            env.sim.forward()
+            env.scene.update(0.0)
+        detector.update()
+    assert detector.success().all(), f"held {detector.held.tolist()} s, best {detector.best.tolist()} s"
