@@ -130,17 +130,21 @@ def main(argv: list[str] | None = None) -> None:
 
 def record_side_by_side(env, policy, log_dir: str, steps: int | None) -> None:
     """One evaluation episode of the trained policy: a reference | agent | masks video and its numbers."""
+    from nil_ext.evaluation.metrics import task_metrics
     from nil_ext.evaluation.rollout import run_episode
     from nil_ext.evaluation.video import write_video
 
-    stats = run_episode(env.env, policy, record=True, max_steps=steps)
+    metrics = task_metrics(env.unwrapped)  # whole-body tasks: success instead of the walking reward
+    stats = run_episode(env.env, policy, record=True, max_steps=steps, metrics=metrics)
     every = max(1, round(0.04 / env.unwrapped.step_dt))  # 25 fps in real time
     path = write_video(stats.frames[::every], os.path.join(log_dir, "videos", "side_by_side.mp4"), fps=25)
-    print(
-        f"[INFO] Side-by-side video: {path}\n"
-        f"       env reward {stats.env_reward.mean():.1f} (per episode), mask IoU {stats.mean_iou.mean():.3f}, "
-        f"falls {int(stats.fell.sum())}/{len(stats.fell)}"
-    )
+    score = (f"success {stats.extra['success'].mean():.2f}" if metrics is not None
+             else f"env reward {stats.env_reward.mean():.1f} (per episode), speed {stats.forward_speed.mean():.2f} m/s")
+    state = env.unwrapped._nil_imitation
+    if state.camera_mode == "reference_path":  # the curriculum's speed, which this episode was seen with
+        score += f", camera at {float(state.camera_speed):.2f} x the reference's speed"
+    print(f"[INFO] Side-by-side video: {path}\n"
+          f"       {score}, mask IoU {stats.mean_iou.mean():.3f}, falls {int(stats.fell.sum())}/{len(stats.fell)}")
 
 
 def save_configs(log_dir: str, env_cfg, agent_cfg) -> None:
