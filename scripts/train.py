@@ -51,6 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="How the NIL camera moves (default: the task's, reference_path).")
     parser.add_argument("--no_curriculum", action="store_true",
                         help="reference_path camera at the reference's full speed from the start (no speed curriculum).")
+    parser.add_argument("--camera_speed", type=float, default=None,
+                        help="reference_path camera's starting speed, as a fraction of the reference's (a resumed "
+                             "run continues from its checkpoint's speed instead).")
     parser.add_argument("--eval_steps", type=int, default=None,
                         help="Steps of the side-by-side evaluation episode after training (default: a full episode).")
     add_launcher_args(parser)  # --device, --viz, ...
@@ -80,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
     agent_cfg = load_cfg(task_id, CFG_ENTRY_POINTS[args.agent], preset=args.preset)
     if hasattr(env_cfg, "set_reference"):  # NIL tasks: the user's reference, or the robot's scripted demo
         env_cfg.set_reference(args.reference)
+    if args.camera_speed is not None:
+        env_cfg.imitation.camera_speed = args.camera_speed
     rank = int(os.getenv("RANK", "0")) if args.distributed else 0
     if args.num_envs is not None:
         env_cfg.scene.num_envs = args.num_envs

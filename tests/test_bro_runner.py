@@ -165,3 +165,32 @@ def test_isaaclab_adapter_feeds_the_runner():
     assert runner.counters == {"nonfinite_env_steps": 1, "dropped_truncations": 0, "resets": 0}
     assert len(runner.buffer) == 39
     assert runner.last_log["Episode_Reward/upright"] == 1.0 and runner.last_log["Train/mean_episode_length"] == 5
+
+
+class PendulumWithCurriculum(BatchedPendulum):
+    """A pendulum whose env keeps training state of its own, as a NIL task keeps its camera speed."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.level = 0.0
+
+    def state_dict(self) -> dict:
+        return {"level": self.level}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.level = state["level"]
+
+
+def test_env_training_state_is_checkpointed_for_resuming_not_for_judging(tmp_path):
+    env = PendulumWithCurriculum(PendulumEnvCfg())
+    runner = make_runner(str(tmp_path), env=env)
+    runner.learn(12)
+    env.level = 0.37
+    path = str(tmp_path / "model_12.pt")
+    runner.save(path)
+    resumed = make_runner(env=PendulumWithCurriculum(PendulumEnvCfg()))
+    resumed.load(path)
+    assert resumed.env.level == 0.37
+    judged = make_runner(env=PendulumWithCurriculum(PendulumEnvCfg()))
+    judged.load(path, load_optimizer=False)
+    assert judged.env.level == 0.0

@@ -129,5 +129,7 @@ def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_
         assert mdp.camera_speed_curriculum(env, slice(None)).item() == pytest.approx(0.5 + step)
         state.camera_speed.fill_(0.0)
         assert mdp.camera_speed_curriculum(env, slice(None)).item() == 0.0  # clamped at a still camera
+        state.load_state_dict({"camera_speed": 0.3})  # what a resumed run's checkpoint brings back
+        assert state.state_dict() == {"camera_speed": pytest.approx(0.3)}
     finally:
         env.close()

@@ -11,6 +11,8 @@ Interface (rsl_rl style; agents never import tasks or reward terms):
 - ``extras["log"]`` (optional): name -> scalar or tensor, logged as their mean;
 - ``reset_idx(env_ids)`` (optional): reset those envs now; ``get_observations()`` then returns their new
   observations. The runner uses it to recover envs that produced NaN/inf.
+- ``state_dict()`` / ``load_state_dict(state)`` (optional): the env's training state (a curriculum's progress),
+  saved in checkpoints so that a resumed run continues where it stopped.
 """
 
 from __future__ import annotations
@@ -63,6 +65,15 @@ class IsaacLabVecEnv:
 
     def get_observations(self):
         return self._tensordict(dict(self.unwrapped.obs_buf), batch_size=[self.num_envs])
+
+    def state_dict(self) -> dict:
+        imitation = getattr(self.unwrapped, "_nil_imitation", None)  # NIL tasks: the camera-speed curriculum
+        return {"imitation": imitation.state_dict()} if imitation is not None else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        imitation = getattr(self.unwrapped, "_nil_imitation", None)
+        if imitation is not None and "imitation" in state:
+            imitation.load_state_dict(state["imitation"])
 
     def step(self, actions: torch.Tensor):
         obs, rewards, terminated, truncated, extras = self.env.step(actions)

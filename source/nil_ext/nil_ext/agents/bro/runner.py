@@ -292,6 +292,8 @@ class OffPolicyRunner:
             "rng_state": self._rng_state(),
             "cfg": self.cfg.to_dict(),
         }
+        if hasattr(self.env, "state_dict"):  # the env's own training state (a curriculum's progress)
+            state["env"] = self.env.state_dict()
         atomic_save(state, path)
         if self.cfg.save_replay_buffer:
             buffer_path = os.path.join(os.path.dirname(os.path.abspath(path)), REPLAY_BUFFER_FILE)
@@ -299,8 +301,9 @@ class OffPolicyRunner:
 
     def load(self, path: str, load_optimizer: bool = True) -> dict:
         """Restore a checkpoint of this task and agent: networks, optimisers, coefficients, observation
-        statistics, counters (iteration, transitions, TensorBoard step) and, if present beside it and of the
-        same iteration, the replay buffer."""
+        statistics, counters (iteration, transitions, TensorBoard step), the env's training state and, if present
+        beside it and of the same iteration, the replay buffer. ``load_optimizer=False`` (evaluation, play) leaves
+        the optimisers and the env's training state alone: a curriculum's progress is for training, not judging."""
         state = torch.load(path, map_location=self.device, weights_only=False)
         check_checkpoint(state, path, self.cfg.task_name, AGENT_NAME)
         alg_state = state["alg"]
@@ -310,6 +313,8 @@ class OffPolicyRunner:
         self.normalizer.load_state_dict(state["normalizer"])
         self.iteration, self.transitions, self.tb_step = state["iteration"], state["transitions"], state["tb_step"]
         self.counters.update(state["counters"])
+        if load_optimizer and "env" in state and hasattr(self.env, "load_state_dict"):
+            self.env.load_state_dict(state["env"])
         if self.world_size == 1:  # processes of a multi-process run keep their own (different) random streams
             torch.set_rng_state(state["rng_state"]["cpu"].cpu())
             if "cuda" in state["rng_state"] and self.device.startswith("cuda"):

@@ -114,6 +114,13 @@ class ImitationState:
         except OSError as err:  # a read-only bundle still trains; it just recomputes next time
             logger.warning("Could not cache reference embeddings in %s: %s", self.env.cfg.imitation.reference, err)
 
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps of the env's training state: the curriculum's camera speed."""
+        return {"camera_speed": float(self.camera_speed)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.camera_speed.fill_(state["camera_speed"])
+
     def aim(self, env_ids=None) -> None:
         """Point the cameras: at the base (follow_agent, and every mode at reset), or along the reference's path."""
         ids = slice(None) if env_ids is None else env_ids
