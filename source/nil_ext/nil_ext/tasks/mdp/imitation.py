@@ -197,15 +197,16 @@ def reset_imitation(env: ManagerBasedRLEnv, env_ids: torch.Tensor) -> None:
 
 
 def camera_speed_curriculum(
-    env: ManagerBasedRLEnv, env_ids, keep_up_iou: float = 0.4, behind_iou: float = 0.25, step: float = 0.005
+    env: ManagerBasedRLEnv, env_ids, keep_up_iou: float = 0.4, behind_iou: float = 0.25, round_step: float = 0.32
 ) -> torch.Tensor:
     """Raise the reference camera's speed while the agent keeps up with it, lower it when it falls behind.
 
     Why: with the camera on the reference's path, an agent that does not walk yet leaves the frame within a
     second and its IoU, the only signal, reads 0. Starting with a slow camera keeps the agent in view, so
     walking a little faster is rewarded a little more. An episode's score is its IoU summed over steps divided
-    by the reference's length (falling early scores low); each finished episode moves the speed by ``step``
-    up (score >= keep_up_iou) or down (score < behind_iou), within [0, 1]. The thresholds sit between what
+    by the reference's length (falling early scores low); each finished episode moves the speed by
+    ``round_step / num_envs`` up (score >= keep_up_iou) or down (score < behind_iou), within [0, 1]: a round of
+    unanimous episodes moves it by ``round_step`` whatever the number of envs (64 envs: 0.005 an episode). The thresholds sit between what
     standing still under a still camera scores (A1, 64 px: 0.48) and what random actions score (0.31), so the
     camera starts moving once the agent stands and speeds up while it keeps the robot where the reference is.
     Runs on reset, before :func:`reset_imitation` clears the sums.
@@ -215,7 +216,7 @@ def camera_speed_curriculum(
     ended = state.episode_steps[ids] > 0  # the first reset of all envs ends no episode
     score = state.episode_iou[ids] / state.reward.num_ref_frames
     votes = ((score >= keep_up_iou) & ended).sum() - ((score < behind_iou) & ended).sum()
-    state.camera_speed.add_(step * votes).clamp_(0.0, 1.0)
+    state.camera_speed.add_(round_step * votes / env.num_envs).clamp_(0.0, 1.0)
     return state.camera_speed
 
 
