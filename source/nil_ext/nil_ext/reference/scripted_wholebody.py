@@ -11,7 +11,6 @@ keyframe says where the pelvis and the ankles go, and the prop's geometry decide
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -249,39 +248,16 @@ def write_pose(scene, root: torch.Tensor, joints: torch.Tensor, board_dy: float 
             obj.write_root_velocity_to_sim_index(root_velocity=torch.zeros(n, 6, device=device), env_ids=env_ids)
 
 
-@contextlib.contextmanager
-def open_prop_scene(robot: str, skill: str, camera_cfg, device: str = "cpu"):
-    """A one-env RobotScene of ``robot`` with the prop of ``skill`` (and that prop)."""
-    from isaaclab.app import launch_simulation
-    from isaaclab.scene import InteractiveScene
-    from isaaclab.sim import SimulationContext
-
-    from ..assets.robot_cfg import robot_model_info
-    from ..scene.physics import newton_sim_cfg
-    from ..scene.props import skill_prop, with_props
-    from ..scene.robot_scene import RobotScene, _LaunchCfg
-    from ..scene.scene_cfg import robot_scene_cfg
-
-    prop = skill_prop(skill, robot)
-    sim_cfg = newton_sim_cfg(device)
-    scene_cfg = with_props(robot_scene_cfg(robot, 1, camera_cfg), prop)
-    with launch_simulation(_LaunchCfg(sim=sim_cfg, scene=scene_cfg), {}):
-        sim = SimulationContext(sim_cfg)
-        try:
-            scene = InteractiveScene(scene_cfg)
-            sim.reset()
-            yield RobotScene(sim, scene, camera_cfg, robot_model_info(robot).base_pos[2]), prop
-        finally:
-            sim.clear_instance()
-
-
 def render_wholebody_reference(robot: str, skill: str, camera_cfg, num_frames: int | None = None, device: str = "cpu"):
     """(frames (T,H,W,3) uint8, masks (T,H,W) bool, source fps, camera dict, camera path (T,4), prop)."""
     from ..assets.robot_cfg import robot_model_info
+    from ..scene.props import skill_prop
+    from ..scene.robot_scene import open_robot_scene
 
     num_frames = num_frames or NUM_FRAMES
     frames, masks, path = [], [], []
-    with open_prop_scene(robot, skill, camera_cfg, device) as (scene, prop):
+    prop = skill_prop(skill, robot)
+    with open_robot_scene(robot, 1, camera_cfg, device, prop=prop) as scene:
         motion = WholeBodyMotion(scene.robot, robot, skill, prop)
         for t in range(num_frames):
             root, joints, board_dy = motion.pose(t / SOURCE_FPS)

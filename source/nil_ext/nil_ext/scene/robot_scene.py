@@ -97,10 +97,16 @@ def open_robot_scene(
     camera: FollowCameraCfg | None = None,
     device: str = "cpu",
     textured_ground: bool = False,
+    prop=None,
 ) -> Iterator[RobotScene]:
+    """``prop``: a whole-body skill's prop (``scene.props``) to add to the scene."""
     camera = camera or FollowCameraCfg()
     sim_cfg = newton_sim_cfg(device)
     scene_cfg = robot_scene_cfg(robot, num_envs, camera, textured_ground=textured_ground)
+    if prop is not None:
+        from .props import with_props
+
+        scene_cfg = with_props(scene_cfg, prop)
     with launch_simulation(_LaunchCfg(sim=sim_cfg, scene=scene_cfg), {}):
         sim = SimulationContext(sim_cfg)
         try:

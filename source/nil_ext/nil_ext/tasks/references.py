@@ -32,11 +32,7 @@ def ensure_scripted_reference(robot: str, camera: dict) -> Path:
         "then --reference DIR.",
         flush=True,
     )
-    cmd = [sys.executable, "-m", "nil_ext.reference.scripted", robot, json.dumps(camera), str(path)]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0 or not (path / "bundle.json").is_file():
-        raise RuntimeError(f"Rendering the scripted reference failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
-    return path
+    return _render_in_subprocess("nil_ext.reference.scripted", [robot, json.dumps(camera)], path)
 
 
 def wholebody_reference_path(robot: str, skill: str, camera: dict) -> Path:
@@ -56,8 +52,12 @@ def ensure_wholebody_reference(robot: str, skill: str, camera: dict) -> Path:
         return path
     print(f"[nil_ext] No reference given: rendering the SYNTHETIC scripted '{skill}' of '{robot}' to {path} (once).",
           flush=True)
-    cmd = [sys.executable, "-m", "nil_ext.reference.scripted_wholebody", robot, skill, json.dumps(camera), str(path)]
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    return _render_in_subprocess("nil_ext.reference.scripted_wholebody", [robot, skill, json.dumps(camera)], path)
+
+
+def _render_in_subprocess(module: str, args: list[str], path: Path) -> Path:
+    """Run ``python -m module *args path``: a fresh process, since the caller may already hold a simulation."""
+    result = subprocess.run([sys.executable, "-m", module, *args, str(path)], capture_output=True, text=True)
     if result.returncode != 0 or not (path / "bundle.json").is_file():
         raise RuntimeError(f"Rendering the scripted reference failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
     return path
