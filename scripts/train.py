@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 from datetime import datetime
@@ -26,6 +27,7 @@ from isaaclab.envs import DirectRLEnvCfg, ManagerBasedRLEnvCfg
 from nil_ext.agents.bro import OffPolicyRunner
 from nil_ext.agents.bro.runner import check_checkpoint
 from nil_ext.agents.vec_env import IsaacLabVecEnv
+from nil_ext.rewards.nil_reward import ABLATIONS
 from nil_ext.task_loading import import_tasks, latest_checkpoint, load_cfg, resolve_device
 
 CFG_ENTRY_POINTS = {"bro": "bro_cfg_entry_point", "ppo": "rsl_rl_cfg_entry_point"}
@@ -54,6 +56,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--camera_speed", type=float, default=None,
                         help="reference_path camera's starting speed, as a fraction of the reference's (a resumed "
                              "run continues from its checkpoint's speed instead).")
+    parser.add_argument("--ablation", default=None, choices=sorted(ABLATIONS),
+                        help="Reward terms to keep, as the paper's ablation rows (NIL tasks), e.g. no_video.")
+    parser.add_argument("--run_name", default=None, help="Suffix of the run's log folder (<timestamp>_<run_name>).")
     parser.add_argument("--eval_steps", type=int, default=None,
                         help="Steps of the side-by-side evaluation episode after training (default: a full episode).")
     add_launcher_args(parser)  # --device, --viz, ...
@@ -83,6 +88,10 @@ def main(argv: list[str] | None = None) -> None:
     agent_cfg = load_cfg(task_id, CFG_ENTRY_POINTS[args.agent], preset=args.preset)
     if hasattr(env_cfg, "set_reference"):  # NIL tasks: the user's reference, or the robot's scripted demo
         env_cfg.set_reference(args.reference)
+    if args.ablation is not None:
+        if not hasattr(env_cfg, "imitation"):
+            raise SystemExit(f"--ablation applies to NIL tasks; {task_id} has no imitation reward.")
+        env_cfg.imitation.reward = dataclasses.replace(env_cfg.imitation.reward, ablation=args.ablation)
     if args.camera_speed is not None:
         env_cfg.imitation.camera_speed = args.camera_speed
     rank = int(os.getenv("RANK", "0")) if args.distributed else 0
@@ -92,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
         agent_cfg.seed = args.seed
     if args.max_iterations is not None:
         agent_cfg.max_iterations = args.max_iterations
+    if args.run_name is not None:
+        agent_cfg.run_name = args.run_name
     device = resolve_device(args.device, agent_cfg.device)
     if args.distributed and torch.device(device).type == "cuda":
         device = f"cuda:{int(os.getenv('LOCAL_RANK', '0'))}"

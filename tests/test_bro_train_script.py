@@ -55,6 +55,12 @@ def test_sigterm_writes_a_last_checkpoint(tmp_path):
     assert (run / "exported/policy.onnx").exists() and (run / "exported/policy.pt").exists()
 
 
+def test_ablation_is_refused_for_a_task_without_the_nil_reward(tmp_path):
+    proc = launch(tmp_path, "--ablation", "no_video")
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "--ablation applies to NIL tasks" in output, output
+
+
 def test_sigkill_then_resume_continues_the_run(tmp_path):
     proc = launch(tmp_path, "--max_iterations", "100000")
     killed_run = wait_for_checkpoint(tmp_path / "logs/bro/bro_pendulum", 100, proc)

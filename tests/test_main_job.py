@@ -23,11 +23,15 @@ def test_main_job_leaves_checkpoint_logs_and_video_and_evaluates(tmp_path, menag
     cmd = [
         sys.executable, script("train.py"), "--task", "NIL-H1-Walk", "--headless",
         "--preset", "cpu-smoke", "--max_iterations", "260", "--eval_steps", "12",
+        "--run_name", "smoke", "--ablation", "only_iou",  # the preset's own is no_video: IoU and penalties
     ]
     result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
-    run_dir = glob.glob(str(tmp_path / "logs" / "bro" / "nil_h1_walk" / "*"))[-1]
+    run_dir = glob.glob(str(tmp_path / "logs" / "bro" / "nil_h1_walk" / "*_smoke"))[-1]
+    with open(os.path.join(run_dir, "params", "env.json")) as f:
+        reward_cfg = json.load(f)["imitation"]["reward"]
+    assert (reward_cfg["ablation"], reward_cfg["use_video"], reward_cfg["use_penalties"]) == ("only_iou", False, False)
     checkpoint = torch.load(os.path.join(run_dir, "model_260.pt"), map_location="cpu", weights_only=False)
     assert checkpoint["iteration"] == 260 and checkpoint["task"] == "NIL-H1-Walk" and checkpoint["agent"] == "bro"
     assert glob.glob(os.path.join(run_dir, "events.out.tfevents.*"))
