@@ -2,11 +2,13 @@
 
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint logs/bro/nil_a1_walk/<run>/model_5000.pt
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-H1-Walk --floors-only      # random and standing policies
+    ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint run_seed1/model_2400.pt run_seed2/model_2400.pt
 
 Metrics per episode (never used in training): the environment reward (LocoMujoco's default task reward, summed
 over 400 control steps for humanoids, 300 for A1, so that the expert scores 400 / 300), mean mask IoU and video
-similarity to the reference, and falls. Mean +- std over episodes and seeds. Whole-body tasks (SitChair, HangBar,
-BalanceBoard) report their success rate and normalised imitation reward instead (nil_ext.evaluation.metrics).
+similarity to the reference, and falls. Mean +- std over episodes, env seeds and checkpoints (training seeds; the
+JSON also has one row per checkpoint). Whole-body tasks (SitChair, HangBar, BalanceBoard) report their success
+rate and normalised imitation reward instead (nil_ext.evaluation.metrics).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 import numpy as np
 import torch
@@ -29,7 +32,8 @@ from nil_ext.task_loading import import_tasks, load_cfg, resolve_device
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", required=True)
-    p.add_argument("--checkpoint", help="BRO checkpoint (model_*.pt) to evaluate")
+    p.add_argument("--checkpoint", nargs="+", default=[],
+                   help="BRO checkpoint(s) (model_*.pt); several (one per training seed) pool into one row")
     p.add_argument("--floors-only", action="store_true", help="evaluate only the random and standing policies")
     p.add_argument("--no-floors", action="store_true", help="skip the random and standing policies")
     p.add_argument("--num_envs", type=int, default=4, help="episodes run in parallel per seed")
@@ -68,6 +72,9 @@ def summarise(name: str, episodes: list) -> dict:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    missing = [c for c in args.checkpoint if not os.path.isfile(c)]
+    if missing:
+        sys.exit(f"[ERROR] No checkpoint at {', '.join(missing)}.")
     task_id = import_tasks(args.task)
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
                        num_envs=args.num_envs,
@@ -85,20 +92,26 @@ def main(argv=None) -> None:
         env = gym.make(task_id, cfg=env_cfg)
         vec_env = IsaacLabVecEnv(env)
         metrics = task_metrics(env.unwrapped)  # the task's own (whole-body: success); None: the walk's table
-        policies = {}
+        summary = metrics.summarise if metrics else summarise
+        policies = {}  # name -> one policy per checkpoint (the floors: one)
         if not args.no_floors:
-            policies["random"] = random_policy(vec_env.num_actions)
-            policies["standing"] = standing_policy(vec_env.num_actions)
+            policies["random"] = [random_policy(vec_env.num_actions)]
+            policies["standing"] = [standing_policy(vec_env.num_actions)]
         if args.checkpoint and not args.floors_only:
-            policies["NIL (BRO)"] = load_bro_policy(args.checkpoint, vec_env, device)
-        results = []
-        for name, policy in policies.items():
+            policies["NIL (BRO)"] = [load_bro_policy(c, vec_env, device) for c in args.checkpoint]
+        results, per_checkpoint = [], []
+        for name, members in policies.items():
             episodes = []
-            for seed in args.seeds:
-                torch.manual_seed(seed)
-                env.unwrapped.seed(seed)
-                episodes.append(run_episode(env, policy, max_steps=args.steps, metrics=metrics))
-            results.append(metrics.summarise(name, episodes) if metrics else summarise(name, episodes))
+            for policy in members:
+                own = []
+                for seed in args.seeds:
+                    torch.manual_seed(seed)
+                    env.unwrapped.seed(seed)
+                    own.append(run_episode(env, policy, max_steps=args.steps, metrics=metrics))
+                episodes += own
+                if len(members) > 1:
+                    per_checkpoint.append(summary(name, own))
+            results.append(summary(name, episodes))
         env.close()
 
     if metrics is not None:
@@ -111,10 +124,12 @@ def main(argv=None) -> None:
             print(f"{r['policy']:12s} {r['env_reward_mean']:9.1f} +- {r['env_reward_std']:5.1f} {r['iou_mean']:9.3f} "
                   f"{r['video_mean']:9.3f} {r['forward_speed_mean']:9.2f} {r['falls_per_episode']:9.2f} {expert:7.0f}")
     report = {"task": task_id, "expert": expert, "camera_mode": env_cfg.imitation.camera.mode,
-              "reference": env_cfg.imitation.reference, "checkpoint": args.checkpoint, "results": results}
+              "reference": env_cfg.imitation.reference, "checkpoints": args.checkpoint, "results": results}
+    if per_checkpoint:  # one row per training seed, in --checkpoint's order
+        report["per_checkpoint"] = [dict(r, checkpoint=c) for r, c in zip(per_checkpoint, args.checkpoint)]
     if metrics is not None:
         report.update(metrics.report())
-    out = args.json or (os.path.join(os.path.dirname(args.checkpoint), "evaluation.json") if args.checkpoint else None)
+    out = args.json or (os.path.join(os.path.dirname(args.checkpoint[0]), "evaluation.json") if args.checkpoint else None)
     if out:
         with open(out, "w") as f:
             json.dump(report, f, indent=2)

@@ -42,15 +42,19 @@ def test_main_job_leaves_checkpoint_logs_and_video_and_evaluates(tmp_path, menag
     assert actions.shape == (3, 19) and torch.isfinite(actions).all()  # H1 has 19 actuated joints
 
     report_path = tmp_path / "evaluation.json"
-    cmd = [sys.executable, script("evaluate.py"), "--task", "NIL-H1-Walk", "--checkpoint",
-           os.path.join(run_dir, "model_260.pt"), "--steps", "10", "--seeds", "0", "--num_envs", "2",
-           "--json", str(report_path)]
+    model = os.path.join(run_dir, "model_260.pt")  # twice: two "training seeds" pool into one row
+    cmd = [sys.executable, script("evaluate.py"), "--task", "NIL-H1-Walk", "--checkpoint", model, model,
+           "--steps", "10", "--seeds", "0", "--num_envs", "2", "--json", str(report_path)]
     result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads(report_path.read_text())
     assert [r["policy"] for r in report["results"]] == ["random", "standing", "NIL (BRO)"]
     for row in report["results"]:
         assert 0 <= row["env_reward_mean"] <= 10 and 0 <= row["iou_mean"] <= 1  # 10 steps score at most 10
+    assert [r["episodes"] for r in report["results"]] == [2, 2, 4]
+    first, second = report["per_checkpoint"]
+    assert first["checkpoint"] == model and first["episodes"] == 2
+    assert first["env_reward_mean"] == second["env_reward_mean"], "same policy, same seeds: the same episodes"
     standing = report["results"][1]
     assert abs(standing["forward_speed_mean"]) < 0.1, "the zero action holds the start pose: no forward speed"
     assert "NIL (BRO)" in result.stdout and "expert" in result.stdout
@@ -61,3 +65,9 @@ def test_unknown_task_lists_the_known_ones(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert "Unknown task 'NIL-Atlas-Walk'" in result.stderr and "NIL-H1-Walk" in result.stderr
+
+
+def test_evaluate_names_a_missing_checkpoint(tmp_path):
+    result = subprocess.run([sys.executable, script("evaluate.py"), "--task", "NIL-A1-Walk", "--checkpoint",
+                             "nowhere/model_1.pt"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and "No checkpoint at nowhere/model_1.pt" in result.stderr

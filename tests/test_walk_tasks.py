@@ -117,10 +117,14 @@ def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_
             env.step(standing)
         assert (state.terms["raw/iou"] < still_iou - 0.2).all(), "at full speed the camera leaves a standing robot"
 
+        state.camera_speed.fill_(0.5)
+        env.reset()  # forced, mid-episode (as the closing side-by-side episode does): no episode ended, no vote
+        assert state.camera_speed.item() == 0.5
+
         round_step = inspect.signature(mdp.camera_speed_curriculum).parameters["round_step"].default
         step = round_step / env.num_envs  # one episode's vote
         frames = state.reward.num_ref_frames
-        state.camera_speed.fill_(0.5)
+        env.reset_buf.fill_(True)  # the episodes ended (fell or finished the reference) in the last step
         state.episode_steps.fill_(100.0)
         state.episode_iou.copy_(torch.tensor([0.9, 0.9]) * frames)  # both kept up
         speed = mdp.camera_speed_curriculum(env, torch.tensor([0, 1], dtype=torch.int32))

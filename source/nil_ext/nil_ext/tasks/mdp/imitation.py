@@ -206,14 +206,16 @@ def camera_speed_curriculum(
     walking a little faster is rewarded a little more. An episode's score is its IoU summed over steps divided
     by the reference's length (falling early scores low); each finished episode moves the speed by
     ``round_step / num_envs`` up (score >= keep_up_iou) or down (score < behind_iou), within [0, 1]: a round of
-    unanimous episodes moves it by ``round_step`` whatever the number of envs (64 envs: 0.005 an episode). The thresholds sit between what
-    standing still under a still camera scores (A1, 64 px: 0.48) and what random actions score (0.31), so the
-    camera starts moving once the agent stands and speeds up while it keeps the robot where the reference is.
+    unanimous episodes moves it by ``round_step`` whatever the number of envs (64 envs: 0.005 an episode). The
+    thresholds sit between what standing still under a still camera scores (A1, 64 px: 0.48) and what random
+    actions score (0.31), so the camera starts moving once the agent stands and speeds up while it keeps the
+    robot where the reference is.
     Runs on reset, before :func:`reset_imitation` clears the sums.
     """
     state = imitation_state(env)
     ids = torch.arange(env.num_envs, device=env.device)[env_ids]
-    ended = state.episode_steps[ids] > 0  # the first reset of all envs ends no episode
+    # Only episodes that ended in a step vote: not the first reset, nor a forced env.reset() mid-episode.
+    ended = (state.episode_steps[ids] > 0) & env.reset_buf[ids]
     score = state.episode_iou[ids] / state.reward.num_ref_frames
     votes = ((score >= keep_up_iou) & ended).sum() - ((score < behind_iou) & ended).sum()
     state.camera_speed.add_(round_step * votes / env.num_envs).clamp_(0.0, 1.0)
