@@ -14,6 +14,19 @@ from bro_helpers import (  # noqa: F401 (one_torch_thread is an autouse fixture)
 )
 
 from nil_ext.agents.bro import OffPolicyRunner
+from nil_ext.agents.bro.networks import quantile_huber_loss
+
+
+def test_quantile_huber_loss_matches_its_definition():
+    """rho_tau(u) = |tau - 1{u < 0}| * Huber_kappa(u) / kappa, summed over predicted quantiles, mean elsewhere."""
+    taus = torch.tensor([0.25, 0.75])
+    td = torch.tensor([[[0.5, -2.0], [-0.5, 3.0]]])  # (B=1, predicted=2, target=2): quadratic and linear parts
+    kappa = 1.0
+    huber = torch.tensor([[[0.125, 1.5], [0.125, 2.5]]])
+    weight = torch.tensor([[[0.25, 0.75], [0.25, 0.75]]])
+    expected = (weight * huber / kappa).sum(dim=1).mean()
+    assert quantile_huber_loss(td, taus, kappa).item() == pytest.approx(expected.item())
+    assert quantile_huber_loss(2 * td, taus, 2.0).item() == pytest.approx(2 * expected.item())  # scale-equivariant
 
 
 def test_critic_loss_falls_on_a_fixed_batch():
