@@ -123,19 +123,30 @@ def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_
 
         round_step = inspect.signature(mdp.camera_speed_curriculum).parameters["round_step"].default
         step = round_step / env.num_envs  # one episode's vote
-        frames = state.reward.num_ref_frames
+        travel = float(state.camera_travel[-1, :2] @ state.travel_dir)  # the reference camera's whole way
+        robot = env.scene["robot"]
+        start = robot.data.default_root_pose.torch.clone()
+        start[:, :3] += env.scene.env_origins
+
+        def vote(speed, finished=(True, True), advanced=(0.0, 0.0)):
+            """The speed after both episodes end: reference finished or not, robot moved this far ahead (m)."""
+            state.camera_speed.fill_(speed)
+            state.reward.t.copy_(torch.tensor([state.reward.num_ref_frames if f else 30 for f in finished]))
+            pose = start.clone()
+            pose[:, :2] += torch.tensor(advanced)[:, None] * state.travel_dir
+            robot.write_root_pose_to_sim_index(root_pose=pose)
+            return mdp.camera_speed_curriculum(env, torch.tensor([0, 1], dtype=torch.int32)).item()
+
         env.reset_buf.fill_(True)  # the episodes ended (fell or finished the reference) in the last step
         state.episode_steps.fill_(100.0)
-        state.episode_iou.copy_(torch.tensor([0.9, 0.9]) * frames)  # both kept up
-        speed = mdp.camera_speed_curriculum(env, torch.tensor([0, 1], dtype=torch.int32))
-        assert speed.item() == pytest.approx(0.5 + 2 * step)
-        state.episode_iou.copy_(torch.tensor([0.1, 0.9]) * frames)  # one fell behind, one kept up: no change
-        assert mdp.camera_speed_curriculum(env, slice(None)).item() == pytest.approx(0.5 + 2 * step)
-        state.episode_iou.fill_(0.0)
+        assert vote(0.0) == pytest.approx(2 * step), "standing under a still camera keeps up"
+        assert vote(1.0) == pytest.approx(1.0 - 2 * step), "standing under a moving camera falls behind"
+        assert vote(0.5, advanced=(0.5 * travel, 0.1 * travel)) == pytest.approx(0.5)  # one up, one down
+        band = 0.09 / travel  # the camera 9 cm ahead: between behind and keeping up, no vote
+        assert vote(band) == pytest.approx(band)
+        assert vote(0.2, finished=(False, True), advanced=(travel, travel)) == pytest.approx(0.2)  # fell; kept up
         state.episode_steps[1] = 0  # an env that has not run yet does not vote
-        assert mdp.camera_speed_curriculum(env, slice(None)).item() == pytest.approx(0.5 + step)
-        state.camera_speed.fill_(0.0)
-        assert mdp.camera_speed_curriculum(env, slice(None)).item() == 0.0  # clamped at a still camera
+        assert vote(0.0, finished=(False, True)) == 0.0  # a fall votes down; clamped at a still camera
         state.load_state_dict({"camera_speed": 0.3})  # what a resumed run's checkpoint brings back
         assert state.state_dict() == {"camera_speed": pytest.approx(0.3)}
     finally:
