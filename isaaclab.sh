@@ -71,12 +71,16 @@ install_env() {
 
 # The environment is shared by every checkout with the same pins (CI clones afresh each run):
 # point its editable install of nil_ext at this checkout when it points elsewhere.
+# One at a time: runs started together (e.g. two seeds) would both reinstall and break each other's install.
 link_checkout() {
     local venv="$1"
-    if [[ "$(cat "$venv/.nil_checkout" 2>/dev/null)" != "$ROOT" ]]; then
-        "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$ROOT/source/nil_ext"
-        echo "$ROOT" > "$venv/.nil_checkout"
-    fi
+    (
+        if command -v flock >/dev/null; then flock 9; fi
+        if [[ "$(cat "$venv/.nil_checkout" 2>/dev/null)" != "$ROOT" ]]; then
+            "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$ROOT/source/nil_ext"
+            echo "$ROOT" > "$venv/.nil_checkout"
+        fi
+    ) 9>"$venv/.nil_lock"
 }
 
 ensure_env() {
