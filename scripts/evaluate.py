@@ -3,6 +3,7 @@
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint logs/bro/nil_a1_walk/<run>/model_5000.pt
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-H1-Walk --floors-only      # random and standing policies
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint run_seed1/model_2400.pt run_seed2/model_2400.pt
+    ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint ... --sampled  # + the actor's samples
 
 Metrics per episode (never used in training): the environment reward (LocoMujoco's default task reward, summed
 over 400 control steps for humanoids, 300 for A1, so that the expert scores 400 / 300), mean mask IoU and video
@@ -42,17 +43,22 @@ def parse_args(argv=None):
     p.add_argument("--camera_mode", default=None, choices=["follow_agent", "reference_path", "fixed"])
     p.add_argument("--reference", default=None)
     p.add_argument("--steps", type=int, default=None, help="control steps per episode (default: the paper's)")
+    p.add_argument("--sampled", action="store_true",
+                   help="also judge the actor's samples (its own noise kept), as a row 'NIL sampled'; the exported "
+                        "policy and the 'NIL (BRO)' row act with tanh(mean)")
     p.add_argument("--json", default=None, help="write the results here (default: beside the checkpoint)")
     add_launcher_args(p)
     return p.parse_args(argv)
 
 
-def load_bro_policy(path: str, env, device: str):
+def load_bro_policy(path: str, env, device: str, sampled: bool = False):
     from nil_ext.agents.bro import OffPolicyRunner
 
     state = torch.load(path, map_location="cpu", weights_only=False)
     runner = OffPolicyRunner(env, state["cfg"], log_dir=None, device=device)
     runner.load(path, load_optimizer=False)
+    if sampled:  # the conservative actor's samples (BRO's "sample" mode), not the optimistic explorer's
+        return lambda obs: runner.alg.act(runner.normalizer(obs), mode="sample")
     return runner.get_inference_policy()
 
 
@@ -99,6 +105,8 @@ def main(argv=None) -> None:
             policies["standing"] = [standing_policy(vec_env.num_actions)]
         if args.checkpoint and not args.floors_only:
             policies["NIL (BRO)"] = [load_bro_policy(c, vec_env, device) for c in args.checkpoint]
+            if args.sampled:
+                policies["NIL sampled"] = [load_bro_policy(c, vec_env, device, sampled=True) for c in args.checkpoint]
         results, per_checkpoint = [], []
         for name, members in policies.items():
             episodes = []
@@ -126,7 +134,8 @@ def main(argv=None) -> None:
     report = {"task": task_id, "expert": expert, "camera_mode": env_cfg.imitation.camera.mode,
               "reference": env_cfg.imitation.reference, "checkpoints": args.checkpoint, "results": results}
     if per_checkpoint:  # one row per training seed, in --checkpoint's order
-        report["per_checkpoint"] = [dict(r, checkpoint=c) for r, c in zip(per_checkpoint, args.checkpoint)]
+        checkpoints = args.checkpoint * (len(per_checkpoint) // len(args.checkpoint))  # per NIL row
+        report["per_checkpoint"] = [dict(r, checkpoint=c) for r, c in zip(per_checkpoint, checkpoints)]
     if metrics is not None:
         report.update(metrics.report())
     out = args.json or (os.path.join(os.path.dirname(args.checkpoint[0]), "evaluation.json") if args.checkpoint else None)

@@ -44,17 +44,20 @@ def test_main_job_leaves_checkpoint_logs_and_video_and_evaluates(tmp_path, menag
     report_path = tmp_path / "evaluation.json"
     model = os.path.join(run_dir, "model_260.pt")  # twice: two "training seeds" pool into one row
     cmd = [sys.executable, script("evaluate.py"), "--task", "NIL-H1-Walk", "--checkpoint", model, model,
-           "--steps", "10", "--seeds", "0", "--num_envs", "2", "--json", str(report_path)]
+           "--steps", "10", "--seeds", "0", "--num_envs", "2", "--sampled", "--json", str(report_path)]
     result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads(report_path.read_text())
-    assert [r["policy"] for r in report["results"]] == ["random", "standing", "NIL (BRO)"]
+    assert [r["policy"] for r in report["results"]] == ["random", "standing", "NIL (BRO)", "NIL sampled"]
     for row in report["results"]:
         assert 0 <= row["env_reward_mean"] <= 10 and 0 <= row["iou_mean"] <= 1  # 10 steps score at most 10
-    assert [r["episodes"] for r in report["results"]] == [2, 2, 4]
-    first, second = report["per_checkpoint"]
+    assert [r["episodes"] for r in report["results"]] == [2, 2, 4, 4]
+    first, second, first_sampled, _ = report["per_checkpoint"]
+    assert first_sampled["policy"] == "NIL sampled" and first_sampled["checkpoint"] == model
     assert first["checkpoint"] == model and first["episodes"] == 2
     assert first["env_reward_mean"] == second["env_reward_mean"], "same policy, same seeds: the same episodes"
+    deterministic, sampled = report["results"][2:]
+    assert sampled["env_reward_mean"] != deterministic["env_reward_mean"], "samples are not tanh(mean)"
     standing = report["results"][1]
     assert abs(standing["forward_speed_mean"]) < 0.1, "the zero action holds the start pose: no forward speed"
     assert "NIL (BRO)" in result.stdout and "expert" in result.stdout
