@@ -110,7 +110,7 @@ def main(argv=None) -> None:
         results, per_checkpoint = [], []
         for name, members in policies.items():
             episodes = []
-            for policy in members:
+            for i, policy in enumerate(members):
                 own = []
                 for seed in args.seeds:
                     torch.manual_seed(seed)
@@ -118,7 +118,7 @@ def main(argv=None) -> None:
                     own.append(run_episode(env, policy, max_steps=args.steps, metrics=metrics))
                 episodes += own
                 if len(members) > 1:
-                    per_checkpoint.append(summary(name, own))
+                    per_checkpoint.append(dict(summary(name, own), checkpoint=args.checkpoint[i]))
             results.append(summary(name, episodes))
         env.close()
 
@@ -134,8 +134,7 @@ def main(argv=None) -> None:
     report = {"task": task_id, "expert": expert, "camera_mode": env_cfg.imitation.camera.mode,
               "reference": env_cfg.imitation.reference, "checkpoints": args.checkpoint, "results": results}
     if per_checkpoint:  # one row per training seed, in --checkpoint's order
-        checkpoints = args.checkpoint * (len(per_checkpoint) // len(args.checkpoint))  # per NIL row
-        report["per_checkpoint"] = [dict(r, checkpoint=c) for r, c in zip(per_checkpoint, checkpoints)]
+        report["per_checkpoint"] = per_checkpoint
     if metrics is not None:
         report.update(metrics.report())
     out = args.json or (os.path.join(os.path.dirname(args.checkpoint[0]), "evaluation.json") if args.checkpoint else None)
