@@ -151,3 +151,30 @@ def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_
         assert state.state_dict() == {"camera_speed": pytest.approx(0.3)}
     finally:
         env.close()
+
+
+def test_evaluation_counts_the_steps_after_a_fall_as_zero_imitation(launched, menagerie_available):
+    """A fall ends imitation: IoU is averaged over the whole episode, so falling early cannot score the
+    well-aligned first frames only (the env reward stops summing the same way)."""
+    from nil_ext.evaluation.rollout import run_episode
+
+    env = make_env("NIL-A1-Walk")
+    try:
+        robot = env.scene["robot"]
+        calls = []
+
+        def standing_then_env0_dropped(obs):
+            calls.append(1)
+            if len(calls) == 4:  # put env 0's base on the ground: the next step terminates it (fell)
+                pose = robot.data.root_pose_w.torch.clone()
+                pose[0, 2] = 0.02
+                robot.write_root_pose_to_sim_index(root_pose=pose)
+            return torch.zeros(obs.shape[0], env.action_manager.total_action_dim)
+
+        stats = run_episode(env, standing_then_env0_dropped, max_steps=30)
+        assert stats.fell.tolist() == [True, False]
+        assert stats.mean_iou[1] > 0.2, "standing at the start pose overlaps the reference's start"
+        assert 0 < stats.mean_iou[0] <= 4 / 30, "after its fall env 0's steps count 0 (at most 4 of 30 counted)"
+        assert stats.env_reward[0] < stats.env_reward[1]
+    finally:
+        env.close()
