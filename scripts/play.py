@@ -108,13 +108,16 @@ def observation_layout(env, task_id: str, checkpoint: str, files: dict) -> dict:
             offset = asset.data.default_joint_pos.torch[0, ids] if getattr(cfg, "use_default_offset", False) else None
             term.update(joint_names=list(joints), scale=cfg.scale,
                         offset=offset.tolist() if offset is not None else cfg.offset)
+        if hasattr(cfg, "low_pass_alpha"):  # the deployment must filter the targets the same way
+            term["low_pass_alpha"] = cfg.low_pass_alpha
         actions.append(term)
     return {
         "task": task_id,
         "checkpoint": os.path.basename(checkpoint),
         "files": {k: os.path.basename(v) for k, v in files.items()},
         "input": "obs: (batch, obs_dim) raw observations (the exported policy normalises them itself)",
-        "output": "actions: (batch, action_dim) in [-1, 1]; joint position targets = offset + scale * action",
+        "output": ("actions: (batch, action_dim) in [-1, 1]; joint position targets = offset + scale * action, then "
+                   "low-pass filtered where a term has low_pass_alpha: target += low_pass_alpha * (that - target)"),
         "control_dt": unwrapped.step_dt,
         "physics_dt": unwrapped.physics_dt,
         "observation": {"group": "policy", "dim": start, "terms": terms},

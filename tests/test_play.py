@@ -45,6 +45,7 @@ def test_play_latest_checkpoint_writes_video_plot_exports_and_layout(tmp_path, m
     assert [t["name"] for t in terms][:2] == ["joint_pos", "joint_vel"] and terms[1]["scale"] == 0.05
     assert sum(t["size"] for t in terms) == layout["observation"]["dim"]
     assert layout["action"]["dim"] == 19 and len(layout["action"]["terms"][0]["joint_names"]) == 19  # H1
+    assert layout["action"]["terms"][0]["low_pass_alpha"] == 1.0  # the targets' filter, off by default
     assert np.isclose(layout["control_dt"], 0.01)
 
     match = re.search(r"max \|onnxruntime - torch\| = ([0-9.e+-]+)", out)

@@ -178,3 +178,26 @@ def test_evaluation_counts_the_steps_after_a_fall_as_zero_imitation(launched, me
         assert stats.env_reward[0] < stats.env_reward[1]
     finally:
         env.close()
+
+
+def test_low_pass_filter_moves_the_pd_targets_part_of_the_way(launched, menagerie_available):
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    cfg = gym.spec("NIL-A1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", num_envs=2)
+    cfg.actions.joint.low_pass_alpha = 0.3
+    cfg.set_reference(None)
+    env = ManagerBasedRLEnv(cfg)
+    try:
+        env.reset()
+        term = env.action_manager.get_term("joint")
+        rest = env.scene["robot"].data.default_joint_pos.torch.clone()
+        full = rest + cfg.actions.joint.scale  # the targets of an all-ones action
+        ones = torch.ones(2, env.action_manager.total_action_dim)
+        env.step(ones)
+        assert torch.allclose(term.processed_actions, rest + 0.3 * (full - rest), atol=1e-5)
+        env.step(ones)
+        assert torch.allclose(term.processed_actions, rest + 0.51 * (full - rest), atol=1e-5)
+        env.reset()
+        assert torch.allclose(term.processed_actions, rest, atol=1e-5), "a reset restarts from the start pose"
+    finally:
+        env.close()

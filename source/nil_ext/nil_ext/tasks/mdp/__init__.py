@@ -2,6 +2,7 @@
 
 from isaaclab.envs.mdp import *  # noqa: F401, F403
 
+from .actions import LowPassJointPositionAction, LowPassJointPositionActionCfg  # noqa: F401
 from .imitation import (  # noqa: F401
     ImitationCfg,
     camera_speed_curriculum,

@@ -31,6 +31,7 @@ from ..references import ensure_scripted_reference
 CONTROL_DT = 0.01  # 100 Hz control, as in the paper
 PHYSICS_DT = 0.005
 PRESETS = ("gpu", "cpu", "cpu-smoke")
+LOW_PASS_ALPHA = 1.0  # PD targets' low-pass filter (tasks/mdp/actions.py); 1: off
 
 
 @configclass
@@ -54,7 +55,8 @@ class ObservationsCfg:
 
 @configclass
 class ActionsCfg:
-    joint = mdp.JointPositionActionCfg(asset_name="robot", joint_names=[".*"], scale=0.5, use_default_offset=True)
+    joint = mdp.LowPassJointPositionActionCfg(asset_name="robot", joint_names=[".*"], scale=0.5,
+                                              use_default_offset=True, low_pass_alpha=LOW_PASS_ALPHA)
 
 
 @configclass
