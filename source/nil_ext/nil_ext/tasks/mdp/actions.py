@@ -42,4 +42,4 @@ class LowPassJointPositionAction(JointPositionAction):
 class LowPassJointPositionActionCfg(JointPositionActionCfg):
     class_type: type = LowPassJointPositionAction
     low_pass_alpha: float = 1.0
-    """Fraction of the way to the commanded target per control step (1: no filter; 0.3 at 100 Hz: a cutoff near 6 Hz)."""
+    """Fraction of the way to the commanded target per control step (1: no filter; 0.3 at 100 Hz: cutoff ~6 Hz)."""

@@ -55,7 +55,8 @@ class ObservationsCfg:
 @configclass
 class ActionsCfg:
     # low_pass_alpha < 1 filters the PD targets (off: at 30 CPU minutes it removed the noise's push, not added a gait)
-    joint = mdp.LowPassJointPositionActionCfg(asset_name="robot", joint_names=[".*"], scale=0.5, use_default_offset=True)
+    joint = mdp.LowPassJointPositionActionCfg(asset_name="robot", joint_names=[".*"], scale=0.5,
+                                              use_default_offset=True)
 
 
 @configclass
