@@ -51,15 +51,15 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def load_bro_policy(path: str, env, device: str, sampled: bool = False):
+def load_bro_policies(path: str, env, device: str):
+    """The checkpoint's tanh(mean) policy (what gets exported) and its conservative actor's samples (BRO's
+    "sample" mode, not the optimistic explorer's), from one runner."""
     from nil_ext.agents.bro import OffPolicyRunner
 
     state = torch.load(path, map_location="cpu", weights_only=False)
     runner = OffPolicyRunner(env, state["cfg"], log_dir=None, device=device)
     runner.load(path, load_optimizer=False)
-    if sampled:  # the conservative actor's samples (BRO's "sample" mode), not the optimistic explorer's
-        return lambda obs: runner.alg.act(runner.normalizer(obs), mode="sample")
-    return runner.get_inference_policy()
+    return runner.get_inference_policy(), lambda obs: runner.alg.act(runner.normalizer(obs), mode="sample")
 
 
 def summarise(name: str, episodes: list) -> dict:
@@ -104,9 +104,10 @@ def main(argv=None) -> None:
             policies["random"] = [random_policy(vec_env.num_actions)]
             policies["standing"] = [standing_policy(vec_env.num_actions)]
         if args.checkpoint and not args.floors_only:
-            policies["NIL (BRO)"] = [load_bro_policy(c, vec_env, device) for c in args.checkpoint]
+            loaded = [load_bro_policies(c, vec_env, device) for c in args.checkpoint]
+            policies["NIL (BRO)"] = [mean for mean, _ in loaded]
             if args.sampled:
-                policies["NIL sampled"] = [load_bro_policy(c, vec_env, device, sampled=True) for c in args.checkpoint]
+                policies["NIL sampled"] = [sampled for _, sampled in loaded]
         results, per_checkpoint = [], []
         for name, members in policies.items():
             episodes = []
