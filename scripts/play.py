@@ -89,6 +89,8 @@ def check_viewer(args) -> None:
 
 def observation_layout(env, task_id: str, checkpoint: str, files: dict) -> dict:
     """What a deployment needs besides the network: observation terms in order, actions, control rate."""
+    from nil_ext.tasks.mdp import imitation_state
+
     unwrapped = env.unwrapped
     obs_manager, action_manager = unwrapped.observation_manager, unwrapped.action_manager
     group_cfg = getattr(unwrapped.cfg.observations, "policy", None)
@@ -121,6 +123,8 @@ def observation_layout(env, task_id: str, checkpoint: str, files: dict) -> dict:
         "control_dt": unwrapped.step_dt,
         "physics_dt": unwrapped.physics_dt,
         "observation": {"group": "policy", "dim": start, "terms": terms},
+        # phase = control steps since the episode began / (reference_steps - 1), at most 1
+        "reference_steps": imitation_state(unwrapped).reward.num_ref_frames,
         "action": {"dim": action_manager.total_action_dim, "terms": actions},
     }
 

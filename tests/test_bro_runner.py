@@ -4,13 +4,19 @@ import os
 
 import pytest
 import torch
-from bro_helpers import BatchedPendulum, PendulumEnvCfg, one_torch_thread, pendulum_bro_cfg  # noqa: F401 (fixture)
+from bro_helpers import (  # noqa: F401 (fixture)
+    BatchedPendulum,
+    PendulumEnvCfg,
+    PendulumSceneCfg,
+    one_torch_thread,
+    pendulum_bro_cfg,
+)
 
 from nil_ext.agents.bro import CheckpointMismatchError, OffPolicyRunner
 
 
 def make_runner(log_dir=None, env=None, **cfg_overrides):
-    cfg = pendulum_bro_cfg(learning_starts=10, task_name="Bro-Pendulum-v0", **cfg_overrides)
+    cfg = pendulum_bro_cfg(**{"learning_starts": 10, "task_name": "Bro-Pendulum-v0", **cfg_overrides})
     return OffPolicyRunner(env or BatchedPendulum(PendulumEnvCfg()), cfg, log_dir=log_dir)
 
 
@@ -194,3 +200,29 @@ def test_env_training_state_is_checkpointed_for_resuming_not_for_judging(tmp_pat
     judged = make_runner(env=PendulumWithCurriculum(PendulumEnvCfg()))
     judged.load(path, load_optimizer=False)
     assert judged.env.level == 0.0
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.95])
+def test_exploration_noise_keeps_its_scale_and_has_the_set_step_to_step_correlation(rho):
+    torch.manual_seed(0)
+    env = BatchedPendulum(PendulumEnvCfg(scene=PendulumSceneCfg(num_envs=512)))
+    runner = make_runner(env=env, learning_starts=0, exploration_noise_correlation=rho)
+    obs = torch.zeros(512, 3)  # one state: the actor's mean and std are the same in every env
+    u = torch.stack([torch.atanh(runner._act(obs).clamp(-0.999999, 0.999999)) for _ in range(100)])  # (T, N, 1)
+    z = (u - u.mean()) / u.std()
+    lag1 = (z[1:] * z[:-1]).mean()
+    assert abs(lag1 - rho) < 0.05
+    # the same actor seen through white noise: the spread of the pre-tanh actions does not change with rho
+    runner.cfg.exploration_noise_correlation = 0.0
+    white = torch.stack([torch.atanh(runner._act(obs).clamp(-0.999999, 0.999999)) for _ in range(100)])
+    assert abs(u.std() / white.std() - 1.0) < 0.1
+
+
+def test_exploration_noise_is_redrawn_when_an_episode_ends():
+    env = BatchedPendulum(PendulumEnvCfg(max_episode_length=2))
+    runner = make_runner(env=env, learning_starts=100, exploration_noise_correlation=0.9)
+    before = runner._noise.clone()
+    runner.learn(1)  # random actions before learning_starts; no episode has ended
+    assert torch.equal(runner._noise, before)
+    runner.learn(1)  # every episode ends (time-out)
+    assert not torch.isclose(runner._noise, before).any()

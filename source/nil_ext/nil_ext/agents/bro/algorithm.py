@@ -88,14 +88,17 @@ class BRO:
     # ------------------------------------------------------------------ acting
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor, mode: str = "explore") -> torch.Tensor:
+    def act(self, obs: torch.Tensor, mode: str = "explore", noise: torch.Tensor | None = None) -> torch.Tensor:
         """Actions in [-1, 1] for normalised observations. ``mode``: "explore" samples the optimistic dual actor
-        (data collection), "sample" the conservative actor, "deterministic" returns tanh(mean) (deployment)."""
+        (data collection), "sample" the conservative actor, "deterministic" returns tanh(mean) (deployment).
+        ``noise``: the standard normal draw to use (default: a fresh one)."""
         mean, std = self.actor(obs)
         if mode == "deterministic":
             return torch.tanh(mean)
         if mode == "explore":
             mean, std = self.dual_actor(obs, mean, std)
+        if noise is not None:
+            return torch.tanh(mean + std * noise)
         return sample_tanh_gaussian(mean, std)[0]
 
     # ------------------------------------------------------------------ learning

@@ -85,6 +85,10 @@ class BroRunnerCfg:
     save_replay_buffer: bool = False
     """Also write the replay buffer (``replay_buffer.pt`` beside the checkpoints) at every save."""
     observation_normalization: bool = True
+    exploration_noise_correlation: float = 0.0
+    """AR(1) coefficient of the exploration noise from one env step to the next (0: white noise, as BRO).
+    Each env's noise stays N(0, 1) per step; above 0 it drifts instead of flipping sign every step, so the
+    PD targets sway rather than vibrate. Redrawn when an episode ends."""
     reset_at_env_steps: tuple[int, ...] = (15_000, 50_000, 250_000, 500_000, 750_000, 1_000_000, 1_500_000, 2_000_000)
     """Full parameter resets (networks, optimisers, temperature, optimism, KL weight) at these env steps."""
 

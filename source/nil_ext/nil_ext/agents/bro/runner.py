@@ -8,6 +8,7 @@ The env it drives is rsl_rl-style and vectorised (see :mod:`nil_ext.agents.vec_e
 from __future__ import annotations
 
 import copy
+import math
 import os
 import signal
 import threading
@@ -107,6 +108,7 @@ class OffPolicyRunner:
         # running episodes (the env is not reset between learn() calls) and the last 100 finished ones
         self._ep_return = torch.zeros(env.num_envs, device=self.device)
         self._ep_length = torch.zeros(env.num_envs, device=self.device)
+        self._noise = torch.randn(env.num_envs, act_dim, device=self.device)  # exploration noise, per env
         self._episodes: deque[tuple[float, float]] = deque(maxlen=100)
         self.last_log: dict[str, float] = {}  # the scalars of the last log, for scripts and tests
         self._stop_requested = False
@@ -169,7 +171,11 @@ class OffPolicyRunner:
         if self.iteration < self.cfg.learning_starts:
             return torch.rand(obs.shape[0], self.alg.act_dim, device=self.device) * 2.0 - 1.0
         obs = torch.nan_to_num(obs, nan=0.0, posinf=0.0, neginf=0.0)  # broken envs still get some action
-        return self.alg.act(self.normalizer(obs), mode="explore")
+        rho = self.cfg.exploration_noise_correlation
+        if rho == 0.0:
+            return self.alg.act(self.normalizer(obs), mode="explore")
+        self._noise.mul_(rho).add_(torch.randn_like(self._noise), alpha=math.sqrt(1.0 - rho**2))
+        return self.alg.act(self.normalizer(obs), mode="explore", noise=self._noise)
 
     def _process_step(self, obs, invalid, actions, next_obs, rewards, dones, extras):
         """Store the valid transitions, keep episode statistics, handle non-finite envs. Returns (obs, invalid)."""
@@ -201,6 +207,7 @@ class OffPolicyRunner:
         finished = dones & ~broken
         if finished.any():
             self._episodes.extend(zip(self._ep_return[finished].tolist(), self._ep_length[finished].tolist()))
+        self._noise = torch.where(dones[:, None], torch.randn_like(self._noise), self._noise)
         self._ep_return[dones | broken] = 0.0
         self._ep_length[dones | broken] = 0.0
         for key, value in extras.get("log", {}).items():
