@@ -108,7 +108,11 @@ class OffPolicyRunner:
         # running episodes (the env is not reset between learn() calls) and the last 100 finished ones
         self._ep_return = torch.zeros(env.num_envs, device=self.device)
         self._ep_length = torch.zeros(env.num_envs, device=self.device)
-        self._noise = torch.randn(env.num_envs, act_dim, device=self.device)  # exploration noise, per env
+        # exploration noise per env, kept between steps when correlated (drawn only then: white-noise runs keep
+        # their random stream)
+        self._noise = torch.zeros(env.num_envs, act_dim, device=self.device)
+        if self.cfg.exploration_noise_correlation > 0.0:
+            self._noise.normal_()
         self._episodes: deque[tuple[float, float]] = deque(maxlen=100)
         self.last_log: dict[str, float] = {}  # the scalars of the last log, for scripts and tests
         self._stop_requested = False
@@ -207,7 +211,8 @@ class OffPolicyRunner:
         finished = dones & ~broken
         if finished.any():
             self._episodes.extend(zip(self._ep_return[finished].tolist(), self._ep_length[finished].tolist()))
-        self._noise = torch.where(dones[:, None], torch.randn_like(self._noise), self._noise)
+        if self.cfg.exploration_noise_correlation > 0.0:  # a new episode starts from fresh noise
+            self._noise = torch.where(dones[:, None], torch.randn_like(self._noise), self._noise)
         self._ep_return[dones | broken] = 0.0
         self._ep_length[dones | broken] = 0.0
         for key, value in extras.get("log", {}).items():
