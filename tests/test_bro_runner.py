@@ -226,3 +226,19 @@ def test_exploration_noise_is_redrawn_when_an_episode_ends():
     assert torch.equal(runner._noise, before)
     runner.learn(1)  # every episode ends (time-out)
     assert not torch.isclose(runner._noise, before).any()
+
+
+@pytest.mark.parametrize("with_buffer", [False, True])
+def test_resume_refills_a_missing_replay_buffer_with_the_policy_before_updating(tmp_path, with_buffer):
+    make_runner(str(tmp_path), save_replay_buffer=with_buffer).learn(30)  # learning_starts = 10
+    resumed = make_runner()
+    resumed.load(str(tmp_path / "model_30.pt"))
+    updates = lambda: int(resumed.alg.critic_opt.state_dict()["state"][0]["step"])  # noqa: E731
+    before = updates()
+    resumed.learn(9)
+    if with_buffer:
+        assert updates() > before  # the saved buffer is back: training goes on at once
+        return
+    assert updates() == before and len(resumed.buffer) == 9 * 4  # collecting, not fitting a near-empty buffer
+    resumed.learn(2)
+    assert updates() > before

@@ -69,18 +69,21 @@ def test_sigkill_then_resume_continues_the_run(tmp_path):
     last = max(checkpoints(killed_run))
     before = load(checkpoints(killed_run)[last])
 
-    proc = launch(tmp_path, "--resume", "--max_iterations", "30")
+    proc = launch(tmp_path, "--resume", "--max_iterations", "60")
     output, _ = proc.communicate(timeout=180)
     assert proc.returncode == 0, output
     assert f"Resuming from {checkpoints(killed_run)[last]}" in output
     new_run = next(r for r in (tmp_path / "logs/bro/bro_pendulum").glob("*/") if r != killed_run)
-    after = load(checkpoints(new_run)[last + 30])
-    assert after["iteration"] == last + 30 and after["transitions"] == before["transitions"] + 30 * 4
-    # the replay buffer is not saved by default: updates resume once the new one holds a batch
-    alg_cfg = before["cfg"]["algorithm"]
-    updates = alg_cfg["updates_per_step"] * (30 - (alg_cfg["batch_size"] // 4 - 1))
+    after = load(checkpoints(new_run)[last + 60])
+    assert after["iteration"] == last + 60 and after["transitions"] == before["transitions"] + 60 * 4
+    # the replay buffer is not saved by default: the loaded policy refills it for learning_starts steps (and at
+    # least a batch) before updates resume
+    assert "No replay buffer saved" in output
+    cfg = before["cfg"]
+    first = max(cfg["learning_starts"], -(-cfg["algorithm"]["batch_size"] // 4))
+    updates = cfg["algorithm"]["updates_per_step"] * (60 - first + 1)
     assert after["alg"]["critic_opt"]["state"][0]["step"] == before["alg"]["critic_opt"]["state"][0]["step"] + updates
-    assert after["normalizer"]["count"] == before["normalizer"]["count"] + 30 * 4
+    assert after["normalizer"]["count"] == before["normalizer"]["count"] + 60 * 4
     assert after["tb_step"] >= before["tb_step"] and after["tb_step"] > last
 
 

@@ -117,6 +117,7 @@ class OffPolicyRunner:
         self.last_log: dict[str, float] = {}  # the scalars of the last log, for scripts and tests
         self._stop_requested = False
         self._buffer_ready = False
+        self._updates_resume_at = 0  # after a resume without a replay buffer: refill it before updating
 
     @property
     def stop_requested(self) -> bool:
@@ -229,7 +230,7 @@ class OffPolicyRunner:
         return next_obs, ~torch.isfinite(next_obs).all(-1)
 
     def _ready_to_update(self) -> bool:
-        if self.iteration < self.cfg.learning_starts:
+        if self.iteration < max(self.cfg.learning_starts, self._updates_resume_at):
             return False
         if not self._buffer_ready:  # every process must have a batch's worth of data (collectives)
             self._buffer_ready = not distributed.any_rank(len(self.buffer) < self.cfg.algorithm.batch_size, self.device)
@@ -338,6 +339,12 @@ class OffPolicyRunner:
                 self.buffer.load_state_dict(saved["buffer"])
             else:
                 print(f"[WARN] Not loading {buffer_path}: it is from iteration {saved['iteration']}.")
+        if load_optimizer and len(self.buffer) == 0:
+            # Updating at once would fit the networks to the first few transitions: collect as much data as a
+            # fresh run does (learning_starts steps), with the loaded policy, first.
+            self._updates_resume_at = self.iteration + self.cfg.learning_starts
+            print(f"[INFO] No replay buffer saved with {os.path.basename(path)}: collecting {self.cfg.learning_starts} "
+                  "steps with the loaded policy before updating (save_replay_buffer=True keeps the buffer).")
         return state
 
     def get_inference_policy(self, device: str | None = None) -> DeterministicPolicy:
