@@ -339,9 +339,9 @@ class OffPolicyRunner:
                 self.buffer.load_state_dict(saved["buffer"])
             else:
                 print(f"[WARN] Not loading {buffer_path}: it is from iteration {saved['iteration']}.")
-        if load_optimizer and len(self.buffer) == 0:
+        if load_optimizer and distributed.any_rank(len(self.buffer) == 0, self.device):
             # Updating at once would fit the networks to the first few transitions: collect as much data as a
-            # fresh run does (learning_starts steps), with the loaded policy, first.
+            # fresh run does (learning_starts steps), with the loaded policy, first (every process alike).
             self._updates_resume_at = self.iteration + self.cfg.learning_starts
             print(f"[INFO] No replay buffer saved with {os.path.basename(path)}: collecting {self.cfg.learning_starts} "
                   "steps with the loaded policy before updating (save_replay_buffer=True keeps the buffer).")
