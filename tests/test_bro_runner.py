@@ -218,6 +218,11 @@ def test_exploration_noise_keeps_its_scale_and_has_the_set_step_to_step_correlat
     assert abs(u.std() / white.std() - 1.0) < 0.1
 
 
+def test_exploration_noise_correlation_outside_0_1_is_refused():
+    with pytest.raises(ValueError, match=r"exploration_noise_correlation must be in \[0, 1\)"):
+        make_runner(exploration_noise_correlation=1.0)
+
+
 def test_exploration_noise_is_redrawn_when_an_episode_ends():
     env = BatchedPendulum(PendulumEnvCfg(max_episode_length=2))
     runner = make_runner(env=env, learning_starts=100, exploration_noise_correlation=0.9)

@@ -93,6 +93,9 @@ class OffPolicyRunner:
         torch.manual_seed(self.cfg.seed + self.rank)
         self.env = env
         self.log_dir = log_dir if self.rank == 0 else None
+        if not 0.0 <= self.cfg.exploration_noise_correlation < 1.0:
+            raise ValueError(f"exploration_noise_correlation must be in [0, 1) (0: white noise); got "
+                             f"{self.cfg.exploration_noise_correlation}")
 
         obs = self._observations()
         obs_dim, act_dim = obs.shape[-1], env.num_actions
@@ -343,8 +346,10 @@ class OffPolicyRunner:
             # Updating at once would fit the networks to the first few transitions: collect as much data as a
             # fresh run does (learning_starts steps), with the loaded policy, first (every process alike).
             self._updates_resume_at = self.iteration + self.cfg.learning_starts
-            print(f"[INFO] No replay buffer saved with {os.path.basename(path)}: collecting {self.cfg.learning_starts} "
-                  "steps with the loaded policy before updating (save_replay_buffer=True keeps the buffer).")
+            if self.rank == 0:
+                print(f"[INFO] No replay buffer saved with {os.path.basename(path)}: collecting "
+                      f"{self.cfg.learning_starts} steps with the loaded policy before updating "
+                      "(save_replay_buffer=True keeps the buffer).")
         return state
 
     def get_inference_policy(self, device: str | None = None) -> DeterministicPolicy:
