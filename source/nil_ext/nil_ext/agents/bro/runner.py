@@ -179,11 +179,10 @@ class OffPolicyRunner:
         if self.iteration < self.cfg.learning_starts:
             return torch.rand(obs.shape[0], self.alg.act_dim, device=self.device) * 2.0 - 1.0
         obs = torch.nan_to_num(obs, nan=0.0, posinf=0.0, neginf=0.0)  # broken envs still get some action
-        rho = self.cfg.exploration_noise_correlation
-        if rho == 0.0:
-            return self.alg.act(self.normalizer(obs), mode="explore")
-        self._noise.mul_(rho).add_(torch.randn_like(self._noise), alpha=math.sqrt(1.0 - rho**2))
-        return self.alg.act(self.normalizer(obs), mode="explore", noise=self._noise)
+        rho, noise = self.cfg.exploration_noise_correlation, None  # None: act draws fresh (white) noise
+        if rho > 0.0:
+            noise = self._noise.mul_(rho).add_(torch.randn_like(self._noise), alpha=math.sqrt(1.0 - rho**2))
+        return self.alg.act(self.normalizer(obs), mode="explore", noise=noise)
 
     def _process_step(self, obs, invalid, actions, next_obs, rewards, dones, extras):
         """Store the valid transitions, keep episode statistics, handle non-finite envs. Returns (obs, invalid)."""
