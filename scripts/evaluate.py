@@ -6,7 +6,7 @@
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint ... --sampled  # + the actor's samples
 
 Metrics per episode (never used in training): the environment reward (LocoMujoco's default task reward, summed
-over 400 control steps for humanoids, 300 for A1, so that the expert scores 400 / 300), mean mask IoU and video
+over 400 control steps for humanoids, 300 for A1 at 100 Hz, so that the expert scores 400 / 300), mean mask IoU and video
 similarity to the reference, and falls. Mean +- std over episodes, env seeds and checkpoints (training seeds; the
 JSON also has one row per checkpoint). Whole-body tasks (SitChair, HangBar, BalanceBoard) report their success
 rate and normalised imitation reward instead (nil_ext.evaluation.metrics).
@@ -27,7 +27,7 @@ from nil_ext.assets.robots import get_robot_spec
 from nil_ext.evaluation import EXPERT_SCORE
 from nil_ext.evaluation.metrics import task_metrics
 from nil_ext.evaluation.rollout import random_policy, run_episode, standing_policy
-from nil_ext.task_loading import import_tasks, load_cfg, resolve_device
+from nil_ext.task_loading import import_tasks, load_cfg, resolve_device, run_settings
 
 
 def parse_args(argv=None):
@@ -42,6 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--preset", default="cpu-smoke")
     p.add_argument("--camera_mode", default=None, choices=["follow_agent", "reference_path", "fixed"])
     p.add_argument("--reference", default=None)
+    p.add_argument("--control_hz", type=float, default=None,
+                   help="policy rate (default: the checkpoints' run's, else the task's 100 Hz)")
     p.add_argument("--steps", type=int, default=None, help="control steps per episode (default: the paper's)")
     p.add_argument("--sampled", action="store_true",
                    help="also judge the actor's samples (its own noise kept), as a row 'NIL sampled'; the exported "
@@ -76,14 +78,24 @@ def summarise(name: str, episodes: list) -> dict:
     }
 
 
+def trained_control_hz(checkpoints: list[str]) -> float | None:
+    """The control rate the checkpoints were trained at (None: unknown, the task's default); they must agree."""
+    rates = {run_settings(c).get("control_hz") for c in checkpoints} - {None}
+    if len(rates) > 1:
+        sys.exit(f"[ERROR] The checkpoints were trained at different control rates ({sorted(rates)} Hz); "
+                 "evaluate them separately, or choose one with --control_hz.")
+    return rates.pop() if rates else None
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     missing = [c for c in args.checkpoint if not os.path.isfile(c)]
     if missing:
         sys.exit(f"[ERROR] No checkpoint at {', '.join(missing)}.")
     task_id = import_tasks(args.task)
+    control_hz = args.control_hz or trained_control_hz(args.checkpoint)
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
-                       num_envs=args.num_envs,
+                       num_envs=args.num_envs, control_hz=control_hz,
                        camera_speed_curriculum=False)  # judged with the reference's own camera
     device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference)
@@ -133,6 +145,7 @@ def main(argv=None) -> None:
             print(f"{r['policy']:12s} {r['env_reward_mean']:9.1f} +- {r['env_reward_std']:5.1f} {r['iou_mean']:9.3f} "
                   f"{r['video_mean']:9.3f} {r['forward_speed_mean']:9.2f} {r['falls_per_episode']:9.2f} {expert:7.0f}")
     report = {"task": task_id, "expert": expert, "camera_mode": env_cfg.imitation.camera.mode,
+              "control_hz": round(1.0 / (env_cfg.decimation * env_cfg.sim.dt), 6),
               "reference": env_cfg.imitation.reference, "checkpoints": args.checkpoint, "results": results}
     if per_checkpoint:  # one row per training seed, in --checkpoint's order
         report["per_checkpoint"] = per_checkpoint

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from isaaclab.app import add_launcher_args, launch_simulation
 
-from nil_ext.task_loading import import_tasks, latest_checkpoint, load_cfg, resolve_device
+from nil_ext.task_loading import import_tasks, latest_checkpoint, load_cfg, resolve_device, run_settings
 
 ONNX_TOLERANCE = 1e-4
 
@@ -57,16 +57,6 @@ def find_checkpoint(task_id: str, args) -> str:
             f"  Train one:  ./isaaclab.sh -p scripts/train.py --task {task_id} --headless --preset cpu-smoke\n"
             f"  or pass --checkpoint PATH/model_N.pt"
         )
-
-
-def run_settings(checkpoint: str) -> dict:
-    """Preset and camera mode the checkpoint's run was trained with (its params/env.json), where known."""
-    try:
-        with open(os.path.join(os.path.dirname(checkpoint), "params", "env.json")) as f:
-            env = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    return {"preset": env.get("preset"), "camera_mode": env.get("imitation", {}).get("camera", {}).get("mode")}
 
 
 def check_viewer(args) -> None:
@@ -153,7 +143,7 @@ def main(argv=None) -> None:
     run = run_settings(checkpoint)
     preset = args.preset or run.get("preset") or "cpu-smoke"
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=preset, num_envs=1,
-                       camera_mode=args.camera_mode or run.get("camera_mode"),
+                       camera_mode=args.camera_mode or run.get("camera_mode"), control_hz=run.get("control_hz"),
                        camera_speed_curriculum=False)  # judged with the reference's own camera
     device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference)

@@ -56,6 +56,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--camera_speed", type=float, default=None,
                         help="reference_path camera's starting speed, as a fraction of the reference's (a resumed "
                              "run continues from its checkpoint's speed instead).")
+    parser.add_argument("--control_hz", type=float, default=None,
+                        help="Policy and reward rate (NIL tasks; default 100 Hz, the paper's; 50 halves the steps per "
+                             "second of motion). The reference is retimed to it.")
     parser.add_argument("--ablation", default=None, choices=sorted(ABLATIONS),
                         help="Reward terms to keep, as the paper's ablation rows (NIL tasks), e.g. no_video.")
     parser.add_argument("--run_name", default=None, help="Suffix of the run's log folder (<timestamp>_<run_name>).")
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     task_id = import_tasks(args.task)
 
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
-                       camera_speed_curriculum=False if args.no_curriculum else None)
+                       camera_speed_curriculum=False if args.no_curriculum else None, control_hz=args.control_hz)
     agent_cfg = load_cfg(task_id, CFG_ENTRY_POINTS[args.agent], preset=args.preset)
     if hasattr(env_cfg, "set_reference"):  # NIL tasks: the user's reference, or the robot's scripted demo
         env_cfg.set_reference(args.reference)

@@ -117,3 +117,25 @@ def test_bad_shapes_are_refused():
         ReferenceBundle(frames=b.frames, masks=b.masks[:, :10], fps=100.0, robot="h1", camera=CAMERA)
     with pytest.raises(ValueError, match="frames"):
         ReferenceBundle(frames=b.frames.astype(np.float32), masks=b.masks, fps=100.0, robot="h1", camera=CAMERA)
+
+
+def test_retimed_to_half_the_rate_keeps_every_other_frame_and_drops_the_embeddings():
+    b = make_bundle(t=9)
+    half = b.retimed(50.0)
+    assert half.fps == 50.0 and half.num_frames == 5
+    np.testing.assert_array_equal(half.frames, b.frames[::2])
+    np.testing.assert_array_equal(half.masks, b.masks[::2])
+    np.testing.assert_allclose(half.camera_path[:, :3], b.camera_path[::2, :3])
+    np.testing.assert_allclose(half.camera_path_confidence, b.camera_path_confidence[::2])
+    assert half.embeddings == {}, "cached clips were timed for 100 fps"
+    assert half.meta["retimed_from_fps"] == 100.0 and half.robot == b.robot and half.camera == b.camera
+    assert b.num_frames == 9 and b.embeddings, "the original is untouched"
+    assert b.retimed(100.0) is b
+
+
+def test_retimed_to_a_higher_rate_interpolates_between_frames():
+    b = make_bundle(t=5, with_path=False)
+    faster = b.retimed(200.0)
+    assert faster.num_frames == 9 and faster.camera_path is None
+    np.testing.assert_array_equal(faster.frames[::2], b.frames)  # the original frames stay where they were
+    assert faster.masks.dtype == bool

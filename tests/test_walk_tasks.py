@@ -201,3 +201,44 @@ def test_low_pass_filter_moves_the_pd_targets_part_of_the_way(launched, menageri
         assert torch.allclose(term.processed_actions, rest, atol=1e-5), "a reset restarts from the start pose"
     finally:
         env.close()
+
+
+def test_a_lower_control_rate_retimes_the_reference_and_scores_the_same_seconds(launched, menagerie_available):
+    """control_hz=50: four physics steps per control step, the reward still the paper's per-step R_t, the 100 fps
+    scripted reference retimed in memory (every other frame, the bundle on disk untouched), and an evaluation
+    episode still 3 s of A1 scored in the paper's 10 ms units."""
+    import math
+
+    import numpy as np
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    from nil_ext.evaluation.env_reward import QUADRUPED_TARGET_VELOCITY
+    from nil_ext.evaluation.rollout import run_episode, standing_policy
+    from nil_ext.reference.bundle import ReferenceBundle
+
+    cfg = gym.spec("NIL-A1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", num_envs=2, control_hz=50)
+    cfg.set_reference(None)
+    on_disk = ReferenceBundle.load(cfg.imitation.reference)
+    assert on_disk.fps == 100
+    env = ManagerBasedRLEnv(cfg)
+    try:
+        assert env.step_dt == pytest.approx(0.02) and cfg.decimation == 4
+        env.reset()
+        _, reward, *_ = env.step(torch.zeros(2, env.action_manager.total_action_dim))
+        state = env._nil_imitation
+        assert torch.allclose(reward, state.terms["total"], atol=1e-4)
+        assert state.bundle.fps == 50 and state.reward.num_ref_frames == (on_disk.num_frames + 1) // 2
+        np.testing.assert_array_equal(state.bundle.masks, on_disk.masks[::2])
+        stats = run_episode(env, standing_policy(env.action_manager.total_action_dim))
+        # standing still scores exp(-5 |0 - v*|) for each of 300 paper steps, whatever the control rate
+        standing = 300 * math.exp(-5 * math.hypot(*QUADRUPED_TARGET_VELOCITY))
+        assert stats.env_reward == pytest.approx([standing, standing], abs=0.5)
+        assert state.reward.t.max() == 150  # 3 s at 50 Hz
+    finally:
+        env.close()
+    assert ReferenceBundle.load(cfg.imitation.reference).fps == 100
+
+
+def test_a_control_rate_that_does_not_divide_the_physics_is_refused():
+    with pytest.raises(ValueError, match="does not divide the 200 Hz physics; use one of 200, 100, 50"):
+        gym.spec("NIL-A1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", control_hz=30)

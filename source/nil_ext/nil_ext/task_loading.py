@@ -57,6 +57,21 @@ def latest_checkpoint(experiment_dir: str) -> str:
     raise FileNotFoundError(f"No checkpoint to resume from in '{experiment_dir}'.")
 
 
+def run_settings(checkpoint: str) -> dict:
+    """Preset, camera mode and control rate the checkpoint's run was trained with (its params/env.json), where
+    known, so that playing or evaluating it sets the task up the same way."""
+    import json
+
+    try:
+        with open(os.path.join(os.path.dirname(checkpoint), "params", "env.json")) as f:
+            env = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    control_dt = env.get("decimation", 0) * env.get("sim", {}).get("dt", 0.0)
+    return {"preset": env.get("preset"), "camera_mode": env.get("imitation", {}).get("camera", {}).get("mode"),
+            "control_hz": round(1.0 / control_dt, 6) if control_dt > 0 else None}
+
+
 def resolve_device(requested: str | None, default: str) -> str:
     """The device to run on: the requested one (else ``default``), or the CPU with a warning when CUDA is missing."""
     import torch

@@ -1,3 +1,3 @@
 """Evaluation that training never sees: the paper's environment reward, mask IoU, video similarity, falls."""
 
-from .env_reward import EPISODE_STEPS, EXPERT_SCORE, env_reward
+from .env_reward import EXPERT_SCORE, env_reward, episode_steps

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..assets.robots import get_robot_spec
-from .env_reward import EPISODE_STEPS, env_reward
+from .env_reward import env_reward, episode_steps
 from .video import side_by_side_frame
 
 Policy = Callable[[torch.Tensor], torch.Tensor]
@@ -55,7 +55,7 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
     results land in ``EpisodeStats.extra``."""
     unwrapped = env.unwrapped
     spec = get_robot_spec(unwrapped.cfg.robot_name)
-    steps = max_steps or EPISODE_STEPS["quadruped" if spec.quadruped else "humanoid"]
+    steps = max_steps or episode_steps(spec.quadruped, unwrapped.step_dt)
     state = unwrapped._nil_imitation if hasattr(unwrapped, "_nil_imitation") else None
     obs, _ = env.reset()
     if metrics is not None:
@@ -75,7 +75,7 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
         state = unwrapped._nil_imitation
         live = alive.float()
         velocity = robot.data.root_lin_vel_w.torch
-        reward = env_reward(velocity, spec.quadruped)
+        reward = env_reward(velocity, spec.quadruped, unwrapped.step_dt)
         speed += live * velocity[:, 0]
         total += live * reward
         iou += live * state.terms["raw/iou"]

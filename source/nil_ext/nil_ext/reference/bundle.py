@@ -87,6 +87,23 @@ class ReferenceBundle:
         """(height, width)."""
         return self.frames.shape[1], self.frames.shape[2]
 
+    def retimed(self, fps: float) -> ReferenceBundle:
+        """This reference at another control rate (frame t = control step t again), for a run whose control rate
+        differs from the one the bundle was made for. Cached embeddings are dropped: their clips were timed for
+        the old rate. An integer ratio takes every k-th frame as it is; others are interpolated by optical flow."""
+        from .retiming import output_times, retime, retime_path
+
+        if math.isclose(fps, self.fps, rel_tol=1e-6):
+            return self
+        frames, masks = retime(self.frames, self.masks, self.fps, fps, progress=False)
+        path = confidence = None
+        if self.camera_path is not None:
+            path = retime_path(self.camera_path, self.fps, fps)
+            times = output_times(self.num_frames, self.fps, fps)
+            confidence = np.interp(times, np.arange(self.num_frames), self.camera_path_confidence)
+        return ReferenceBundle(frames, masks, fps, self.robot, dict(self.camera), path, confidence,
+                               meta={**self.meta, "retimed_from_fps": self.fps}, quality=self.quality)
+
     def check_compatible(self, robot: str, camera: dict[str, Any]) -> None:
         """Raise if this bundle was made for another robot or camera (keys both configs hold must agree)."""
         diffs = [k for k in sorted(set(self.camera) & set(camera)) if not _same(self.camera[k], camera[k])]

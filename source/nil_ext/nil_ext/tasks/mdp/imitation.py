@@ -9,6 +9,7 @@ robot mask for all envs, and computes every term; the reward terms below only re
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -49,10 +50,18 @@ class ImitationState:
         bundle = ReferenceBundle.load(cfg.reference)
         base_height = float(self.robot.data.default_root_pose.torch[0, 2])
         bundle.check_compatible(spec.name, cfg.camera.to_dict(base_height))
+        control_fps = 1.0 / env.step_dt
+        # Reference frame t is compared with control step t: a bundle made for another rate would play too fast or
+        # too slow. Retime it in memory (the bundle on disk is left as it is, so no embeddings are cached back).
+        self.retimed = not math.isclose(bundle.fps, control_fps, rel_tol=1e-6)
+        if self.retimed:
+            print(f"[INFO] The reference {cfg.reference} is at {bundle.fps:g} fps and this task controls at "
+                  f"{control_fps:g} Hz: retiming it to {control_fps:g} fps for this run.", flush=True)
+            bundle = bundle.retimed(control_fps)
         self.bundle = bundle
 
         reward_cfg = cfg.reward
-        reward_cfg.control_fps = 1.0 / env.step_dt
+        reward_cfg.control_fps = control_fps
         reward_cfg.source_fps = float(bundle.meta.get("source_fps") or reward_cfg.source_fps)
         encoder = self._encoder(reward_cfg, env.device)
         cache_key = None
@@ -68,7 +77,7 @@ class ImitationState:
             encoder=encoder,
             ref_embeddings=bundle.embeddings.get(cache_key),
         )
-        if cache_key is not None and cache_key not in bundle.embeddings:
+        if cache_key is not None and cache_key not in bundle.embeddings and not self.retimed:
             self._store_embeddings(cache_key)
 
         self.masks = RobotMasks(env.num_envs, env.device)

@@ -125,13 +125,16 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
 
 def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, device: str | None = None,
                  torque_actions: bool = False, camera_mode: str = "reference_path",
-                 camera_speed_curriculum: bool = True) -> NilWalkEnvCfg:
+                 camera_speed_curriculum: bool = True, control_hz: float | None = None) -> NilWalkEnvCfg:
     """The walk task of ``robot`` with a preset: ``gpu`` (4096 envs, 224 px, TimeSformer-base in bf16),
     ``cpu`` (64 envs, 64 px, video term off: the most env steps/s a CPU gives, for learning runs) or
     ``cpu-smoke`` (4 envs, 64 px, video term off: starts fast, for the quickstart and tests).
 
     With ``camera_mode="reference_path"`` the camera's speed starts at 0 and a curriculum raises it to the
-    reference's own as the agent keeps up (``camera_speed_curriculum=False``: full speed from the start)."""
+    reference's own as the agent keeps up (``camera_speed_curriculum=False``: full speed from the start).
+
+    ``control_hz``: policy and reward rate (default 100, the paper's; a multiple of the 200 Hz physics divides
+    it). The reference is retimed to it when the env starts."""
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset '{preset}'; known: {', '.join(PRESETS)}")
     on_cpu = preset != "gpu"
@@ -147,8 +150,15 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
         cfg.imitation.camera_speed = 0.0
         cfg.curriculum = CurriculumCfg()
     cfg.sim = newton_sim_cfg(device, dt=PHYSICS_DT)
-    cfg.decimation = round(CONTROL_DT / PHYSICS_DT)
+    control_dt = CONTROL_DT if control_hz is None else 1.0 / control_hz
+    cfg.decimation = round(control_dt / PHYSICS_DT)
+    if cfg.decimation < 1 or abs(cfg.decimation * PHYSICS_DT - control_dt) > 1e-9:
+        rates = ", ".join(f"{1 / (k * PHYSICS_DT):g}" for k in (1, 2, 4, 5, 8, 10))
+        raise ValueError(f"control_hz={control_hz} does not divide the {1 / PHYSICS_DT:g} Hz physics; use one of {rates}")
     cfg.sim.render_interval = cfg.decimation
+    for term in vars(cfg.rewards).values():
+        if isinstance(term, RewTerm):
+            term.weight = 1.0 / control_dt  # undo Isaac Lab's dt scaling at this rate too
     cfg.episode_length_s = 10.0  # a bound; episodes end with the reference (reference_end)
     cfg.actions.joint.scale = get_robot_spec(robot).action_scale
     start_height = robot_model_info(robot).base_pos[2]

@@ -1,0 +1,40 @@
+"""What the scripts share: reading a checkpoint's run settings so that play and evaluate set the task up alike."""
+
+import importlib.util
+import json
+import os
+
+import pytest
+
+from nil_ext.task_loading import run_settings
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def fake_run(root, name: str, decimation: int) -> str:
+    """A run folder as train.py leaves it: params/env.json beside model_*.pt."""
+    run = root / name
+    (run / "params").mkdir(parents=True)
+    env = {"preset": "cpu", "decimation": decimation, "sim": {"dt": 0.005},
+           "imitation": {"camera": {"mode": "reference_path"}}}
+    (run / "params" / "env.json").write_text(json.dumps(env))
+    (run / "model_10.pt").write_bytes(b"")
+    return str(run / "model_10.pt")
+
+
+def test_run_settings_give_preset_camera_and_control_rate(tmp_path):
+    assert run_settings(fake_run(tmp_path, "a", decimation=4)) == {
+        "preset": "cpu", "camera_mode": "reference_path", "control_hz": 50.0}
+    assert run_settings(str(tmp_path / "elsewhere" / "model_1.pt")) == {}
+
+
+def test_evaluate_takes_the_checkpoints_control_rate_and_refuses_a_mix(tmp_path):
+    spec = importlib.util.spec_from_file_location("evaluate_script", os.path.join(REPO, "scripts", "evaluate.py"))
+    evaluate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(evaluate)
+    at_50, also_50 = fake_run(tmp_path, "a", 4), fake_run(tmp_path, "b", 4)
+    at_100 = fake_run(tmp_path, "c", 2)
+    assert evaluate.trained_control_hz([at_50, also_50]) == 50.0
+    assert evaluate.trained_control_hz([]) is None  # floors only: the task's own rate
+    with pytest.raises(SystemExit, match=r"different control rates \(\[50.0, 100.0\] Hz\)"):
+        evaluate.trained_control_hz([at_50, at_100])
