@@ -128,14 +128,14 @@ def bench_env(robots: list[str], num_envs: list[int], steps: int, device: str) -
                 reward_s = []
                 compute = state.compute
 
-                def timed_compute():
+                def timed_compute(compute=compute, reward_s=reward_s):
                     start = time.perf_counter()
                     out = compute()
                     reward_s.append(time.perf_counter() - start)
                     return out
 
                 state.compute = timed_compute
-                step_s = _timed(lambda: env.step(actions), steps, device)
+                step_s = _timed(lambda env=env, actions=actions: env.step(actions), steps, device)
                 env.close()
                 step_ms = 1000 * statistics.median(step_s)
                 # compute() is called once per term; the first call renders and computes, the others return

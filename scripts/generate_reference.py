@@ -23,6 +23,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from nil_ext.reference.camera_path import load_camera_path_file
 from nil_ext.reference.errors import BundleError, ReferenceInputError
 from nil_ext.reference.generators import DEFAULT_GENERATOR, ROBOT_NAMES, GeneratorOptions

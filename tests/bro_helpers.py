@@ -49,7 +49,7 @@ class BatchedPendulum(gym.Env):
     that env produce NaN (a NaN state persists until the env is reset).
     """
 
-    max_speed, max_torque, dt, g, m, l = 8.0, 2.0, 0.05, 10.0, 1.0, 1.0
+    max_speed, max_torque, dt, g, m, length = 8.0, 2.0, 0.05, 10.0, 1.0, 1.0
 
     def __init__(self, cfg: PendulumEnvCfg | None = None, provide_final_obs: bool = True, **registry_kwargs):
         self.cfg = cfg or PendulumEnvCfg()
@@ -93,7 +93,7 @@ class BatchedPendulum(gym.Env):
         rewards = -(angle**2 + 0.1 * thdot**2 + 0.001 * u**2)
         rewards = torch.where(self._nan_reward, torch.full_like(rewards, float("nan")), rewards)
         self._nan_reward[:] = False
-        new_thdot = (thdot + (3 * self.g / (2 * self.l) * th.sin() + 3.0 / (self.m * self.l**2) * u) * self.dt)
+        new_thdot = (thdot + (3 * self.g / (2 * self.length) * th.sin() + 3.0 / (self.m * self.length**2) * u) * self.dt)
         new_thdot = new_thdot.clamp(-self.max_speed, self.max_speed)
         self.theta, self.theta_dot = th + new_thdot * self.dt, new_thdot
         self.episode_length_buf += 1

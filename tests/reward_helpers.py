@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import torch
+
 from nil_ext.rewards import VideoEncoder
 from nil_ext.rewards.tiny_models import save_tiny_timesformer
 

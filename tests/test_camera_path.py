@@ -10,6 +10,8 @@ import math
 import cv2
 import numpy as np
 import pytest
+from reference_helpers import articulated_clip, write_mp4
+
 from nil_ext.reference.bundle import ReferenceBundle
 from nil_ext.reference.camera_path import (
     PLOT_NAME,
@@ -22,7 +24,6 @@ from nil_ext.reference.camera_path import (
 )
 from nil_ext.reference.errors import ReferenceInputError
 from nil_ext.reference.pipeline import bundle_from_frames, make_reference
-from reference_helpers import articulated_clip, write_mp4
 
 CAMERA = GroundCamera(width=128, height=96, focal_px=140.0, eye_height=1.0, pitch=0.15, heading=math.pi / 2,
                       distance=3.0)

@@ -11,7 +11,6 @@ import sys
 
 import torch
 
-
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

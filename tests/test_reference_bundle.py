@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
+
 from nil_ext.reference.bundle import ARRAYS_NAME, JSON_NAME, PREVIEW_NAME, ReferenceBundle
 from nil_ext.reference.errors import BundleError
 

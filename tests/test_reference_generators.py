@@ -4,9 +4,10 @@ import json
 
 import numpy as np
 import pytest
+from reference_helpers import save_tiny_ltx, save_tiny_wan
+
 from nil_ext.reference.errors import ReferenceInputError
 from nil_ext.reference.generators import FAMILIES, GeneratorOptions, VideoGenerator, make_prompt, resolve_family
-from reference_helpers import save_tiny_ltx, save_tiny_wan
 
 
 def test_prompt_template():

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from reference_helpers import articulated_clip, save_tiny_wan, write_mp4, write_png
+
 from nil_ext.reference.bundle import ReferenceBundle
 from nil_ext.reference.errors import ReferenceInputError
 from nil_ext.reference.pipeline import bundle_from_frames, make_reference
 from nil_ext.reference.quality import iou
 from nil_ext.reference.retiming import output_times
-from reference_helpers import articulated_clip, save_tiny_wan, write_mp4, write_png
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "generate_reference.py"

@@ -1,8 +1,9 @@
 """Quality report: flags masks that vanish or jump, and ranks a clean clip above a broken one."""
 
 import numpy as np
-from nil_ext.reference.quality import quality_report
 from reference_helpers import articulated_clip
+
+from nil_ext.reference.quality import quality_report
 
 
 def test_clean_clip_scores_high_and_flags_nothing():

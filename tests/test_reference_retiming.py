@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from nil_ext.reference.retiming import output_times, retime, retime_path
 
 

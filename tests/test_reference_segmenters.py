@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+from reference_helpers import articulated_clip, save_tiny_sam2
+
 from nil_ext.reference.errors import ReferenceInputError
 from nil_ext.reference.quality import iou
 from nil_ext.reference.segmenters import BackgroundSegmenter, Sam2Segmenter, make_segmenter
-from reference_helpers import articulated_clip, save_tiny_sam2
 
 
 def test_background_segmenter_recovers_the_shape():

@@ -3,9 +3,10 @@
 import imageio.v2 as imageio
 import numpy as np
 import pytest
+from reference_helpers import articulated_clip, write_mp4, write_png
+
 from nil_ext.reference.errors import ReferenceInputError
 from nil_ext.reference.video_io import fit_to_camera, load_video, read_video
-from reference_helpers import articulated_clip, write_mp4, write_png
 
 
 def test_mp4_gif_and_folder(tmp_path):

@@ -1,6 +1,7 @@
 """The per-env ring buffer of agent frames."""
 
 import torch
+
 from nil_ext.rewards import ClipBuffer
 
 

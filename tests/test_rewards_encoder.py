@@ -2,9 +2,10 @@
 
 import pytest
 import torch
+from reward_helpers import render_walker, tiny_encoder
+
 from nil_ext.rewards import EncoderUnavailableError, VideoEncoder
 from nil_ext.rewards.tiny_models import TIMESFORMER_MEAN, TIMESFORMER_STD, save_tiny_timesformer
-from reward_helpers import render_walker, tiny_encoder
 
 
 @pytest.fixture(scope="module")

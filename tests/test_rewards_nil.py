@@ -4,8 +4,9 @@ from dataclasses import replace
 
 import pytest
 import torch
-from nil_ext.rewards import ABLATIONS, NilReward, NilRewardCfg, PenaltyInputs, embedding_cache_key, mask_iou
 from reward_helpers import render_walker, tiny_encoder
+
+from nil_ext.rewards import ABLATIONS, NilReward, NilRewardCfg, PenaltyInputs, embedding_cache_key, mask_iou
 
 T = 16
 CFG = NilRewardCfg(clip_len=8, clip_stride=2)

@@ -2,6 +2,8 @@
 
 import pytest
 import torch
+from reward_helpers import render_walker, tiny_encoder
+
 from nil_ext.rewards import (
     action_rate_penalty,
     ang_vel_penalty,
@@ -12,7 +14,6 @@ from nil_ext.rewards import (
     video_similarity,
 )
 from nil_ext.rewards.similarity import resize_mask
-from reward_helpers import render_walker, tiny_encoder
 
 
 @pytest.fixture(scope="module")

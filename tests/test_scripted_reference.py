@@ -39,7 +39,7 @@ def test_background_segmenter_recovers_rendered_robot_masks(walk_clip):
     from nil_ext.reference.first_frame import blank_background
 
     frames, masks = walk_clip[0], walk_clip[1]
-    plain = np.stack([blank_background(f, m) for f, m in zip(frames, masks)])
+    plain = np.stack([blank_background(f, m) for f, m in zip(frames, masks, strict=True)])
     predicted = BackgroundSegmenter(progress=False)(plain, masks[0])
     iou = (predicted & masks).reshape(len(masks), -1).sum(1) / (predicted | masks).reshape(len(masks), -1).sum(1)
     assert iou.min() > 0.9, f"IoU per frame {np.round(iou, 3)}"

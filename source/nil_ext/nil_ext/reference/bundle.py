@@ -87,7 +87,7 @@ class ReferenceBundle:
         """(height, width)."""
         return self.frames.shape[1], self.frames.shape[2]
 
-    def retimed(self, fps: float) -> ReferenceBundle:
+    def retimed(self, fps: float, progress: bool = False) -> ReferenceBundle:
         """This reference at another control rate (frame t = control step t again), for a run whose control rate
         differs from the one the bundle was made for. Cached embeddings are dropped: their clips were timed for
         the old rate. An integer ratio takes every k-th frame as it is; others are interpolated by optical flow."""
@@ -95,7 +95,7 @@ class ReferenceBundle:
 
         if math.isclose(fps, self.fps, rel_tol=1e-6):
             return self
-        frames, masks = retime(self.frames, self.masks, self.fps, fps, progress=False)
+        frames, masks = retime(self.frames, self.masks, self.fps, fps, progress=progress)
         path = confidence = None
         if self.camera_path is not None:
             path = retime_path(self.camera_path, self.fps, fps)

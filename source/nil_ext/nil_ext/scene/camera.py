@@ -11,7 +11,6 @@ import torch
 from isaaclab.sensors import Camera, CameraCfg
 from isaaclab_newton.renderers import NewtonWarpRendererCfg
 
-
 CAMERA_MODES = ("follow_agent", "reference_path", "fixed")
 
 

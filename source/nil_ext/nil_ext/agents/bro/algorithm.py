@@ -177,7 +177,7 @@ class BRO:
         params = [p for group in optimizer.param_groups for p in group["params"]]
         grads = torch.autograd.grad(loss, params)
         distributed.all_reduce_mean_(grads)
-        for p, g in zip(params, grads):
+        for p, g in zip(params, grads, strict=True):
             p.grad = g
         optimizer.step()
 

@@ -54,7 +54,7 @@ class TwinQuantileCritic(nn.Module):
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = torch.cat([obs, actions], dim=-1)
-        q1, q2 = (head(trunk(x)) for trunk, head in zip(self.trunks, self.heads))
+        q1, q2 = (head(trunk(x)) for trunk, head in zip(self.trunks, self.heads, strict=True))
         return q1, q2
 
 

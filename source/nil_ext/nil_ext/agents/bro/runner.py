@@ -213,7 +213,7 @@ class OffPolicyRunner:
         broken = bad | invalid
         finished = dones & ~broken
         if finished.any():
-            self._episodes.extend(zip(self._ep_return[finished].tolist(), self._ep_length[finished].tolist()))
+            self._episodes.extend(zip(self._ep_return[finished].tolist(), self._ep_length[finished].tolist(), strict=True))
         if self.cfg.exploration_noise_correlation > 0.0:  # a new episode starts from fresh noise
             self._noise = torch.where(dones[:, None], torch.randn_like(self._noise), self._noise)
         self._ep_return[dones | broken] = 0.0
@@ -263,7 +263,7 @@ class OffPolicyRunner:
         updates = max(self._num_updates, 1)
         scalars = {key: float(total) / updates for key, total in self._metric_sums.items()}
         if self._episodes:
-            returns, lengths = zip(*self._episodes)
+            returns, lengths = zip(*self._episodes, strict=True)
             scalars["Train/mean_reward"] = sum(returns) / len(returns)
             scalars["Train/mean_episode_length"] = sum(lengths) / len(lengths)
         for key, values in self._env_logs.items():

@@ -57,7 +57,7 @@ class ImitationState:
         if self.retimed:
             print(f"[INFO] The reference {cfg.reference} is at {bundle.fps:g} fps and this task controls at "
                   f"{control_fps:g} Hz: retiming it to {control_fps:g} fps for this run.", flush=True)
-            bundle = bundle.retimed(control_fps)
+            bundle = bundle.retimed(control_fps, progress=True)
         self.bundle = bundle
 
         reward_cfg = cfg.reward
