@@ -158,7 +158,7 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     cfg.sim.render_interval = cfg.decimation
     for term in vars(cfg.rewards).values():
         if isinstance(term, RewTerm):
-            term.weight = 1.0 / control_dt  # undo Isaac Lab's dt scaling at this rate too
+            term.weight *= CONTROL_DT / control_dt  # the weights undo Isaac Lab's dt scaling: at this rate too
     cfg.episode_length_s = 10.0  # a bound; episodes end with the reference (reference_end)
     cfg.actions.joint.scale = get_robot_spec(robot).action_scale
     start_height = robot_model_info(robot).base_pos[2]
