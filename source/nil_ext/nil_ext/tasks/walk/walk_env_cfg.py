@@ -123,6 +123,18 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
         self.imitation.reference = path
 
 
+def physics_steps_per_control_step(control_hz: float | None) -> int:
+    """Isaac Lab's decimation for a control rate (None: the paper's 100 Hz); a rate that does not divide the
+    physics rate is refused rather than rounded, since the reference is retimed to exactly that rate."""
+    if control_hz is None:
+        return round(CONTROL_DT / PHYSICS_DT)
+    steps = round(1.0 / (control_hz * PHYSICS_DT)) if control_hz > 0 else 0
+    if steps < 1 or abs(steps * PHYSICS_DT * control_hz - 1.0) > 1e-6:
+        rates = ", ".join(f"{1 / (k * PHYSICS_DT):g}" for k in (1, 2, 4, 5, 8, 10))
+        raise ValueError(f"control_hz={control_hz:g} does not divide the {1 / PHYSICS_DT:g} Hz physics; use one of {rates}")
+    return steps
+
+
 def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, device: str | None = None,
                  torque_actions: bool = False, camera_mode: str = "reference_path",
                  camera_speed_curriculum: bool = True, control_hz: float | None = None) -> NilWalkEnvCfg:
@@ -133,8 +145,8 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     With ``camera_mode="reference_path"`` the camera's speed starts at 0 and a curriculum raises it to the
     reference's own as the agent keeps up (``camera_speed_curriculum=False``: full speed from the start).
 
-    ``control_hz``: policy and reward rate (default 100, the paper's; a multiple of the 200 Hz physics divides
-    it). The reference is retimed to it when the env starts."""
+    ``control_hz``: policy and reward rate (default 100, the paper's), one that divides the 200 Hz physics. The
+    reference is retimed to it when the env starts."""
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset '{preset}'; known: {', '.join(PRESETS)}")
     on_cpu = preset != "gpu"
@@ -150,11 +162,8 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
         cfg.imitation.camera_speed = 0.0
         cfg.curriculum = CurriculumCfg()
     cfg.sim = newton_sim_cfg(device, dt=PHYSICS_DT)
-    control_dt = CONTROL_DT if control_hz is None else 1.0 / control_hz
-    cfg.decimation = round(control_dt / PHYSICS_DT)
-    if cfg.decimation < 1 or abs(cfg.decimation * PHYSICS_DT - control_dt) > 1e-9:
-        rates = ", ".join(f"{1 / (k * PHYSICS_DT):g}" for k in (1, 2, 4, 5, 8, 10))
-        raise ValueError(f"control_hz={control_hz} does not divide the {1 / PHYSICS_DT:g} Hz physics; use one of {rates}")
+    cfg.decimation = physics_steps_per_control_step(control_hz)
+    control_dt = cfg.decimation * PHYSICS_DT
     cfg.sim.render_interval = cfg.decimation
     for term in vars(cfg.rewards).values():
         if isinstance(term, RewTerm):
