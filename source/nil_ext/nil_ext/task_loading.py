@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import inspect
+import json
 import os
 import re
 
@@ -60,8 +61,6 @@ def latest_checkpoint(experiment_dir: str) -> str:
 def run_settings(checkpoint: str) -> dict:
     """Preset, camera mode and control rate the checkpoint's run was trained with (its params/env.json), where
     known, so that playing or evaluating it sets the task up the same way."""
-    import json
-
     try:
         with open(os.path.join(os.path.dirname(checkpoint), "params", "env.json")) as f:
             env = json.load(f)
