@@ -15,7 +15,7 @@ import torch
 
 # Rendered at the control rate: exact frames, nothing interpolated.
 SOURCE_FPS = 100.0
-VERSION = 3  # part of the cache key of scripted references: bump when what they render changes
+VERSION = 4  # part of the cache key of scripted references: bump when what they render changes
 
 
 @dataclass(frozen=True)
@@ -51,15 +51,18 @@ GAITS: dict[str, Gait] = {
             "leg_right_4_joint": (0.35, math.pi / 2),
         },
     ),
-    # Trot: diagonal legs together.
+    # Trot: diagonal legs together. A1's calf flexes toward negative angles (the humanoids' knees toward positive):
+    # the calf folds while its thigh swings forward, as in a real step. Played open-loop as PD targets in the
+    # simulator this gait pushes A1 forward (0.36 m/s); the humanoids' sign walked it backward (-0.39 m/s), a
+    # reference whose legs fought its own forward motion.
     "a1": Gait(
         speed=0.5,
         frequency=2.0,
         swing={
             "(FL|RR)_thigh_joint": (0.3, 0.0),
             "(FR|RL)_thigh_joint": (0.3, math.pi),
-            "(FL|RR)_calf_joint": (0.3, -math.pi / 2),
-            "(FR|RL)_calf_joint": (0.3, math.pi / 2),
+            "(FL|RR)_calf_joint": (0.3, math.pi / 2),
+            "(FR|RL)_calf_joint": (0.3, -math.pi / 2),
         },
     ),
 }
