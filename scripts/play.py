@@ -21,7 +21,14 @@ import numpy as np
 import torch
 from isaaclab.app import add_launcher_args, launch_simulation
 
-from nil_ext.task_loading import import_tasks, latest_checkpoint, load_cfg, resolve_device, run_settings
+from nil_ext.task_loading import (
+    import_tasks,
+    latest_checkpoint,
+    load_cfg,
+    resolve_device,
+    run_settings,
+    trained_reference,
+)
 
 ONNX_TOLERANCE = 1e-4
 
@@ -33,7 +40,8 @@ def parse_args(argv=None):
     p.add_argument("--preset", default=None, help="task preset (default: the checkpoint run's, else cpu-smoke)")
     p.add_argument("--camera_mode", default=None, choices=["follow_agent", "reference_path", "fixed"],
                    help="default: the checkpoint run's, else the task's")
-    p.add_argument("--reference", default=None, help="reference bundle folder (default: the scripted demo)")
+    p.add_argument("--reference", default=None, help="reference bundle folder (default: the one the run trained on, while it exists and the "
+                        "preset is the run's; else the scripted demo)")
     p.add_argument("--steps", type=int, default=None, help="control steps (default: a full episode)")
     p.add_argument("--headless", action="store_true", help="accepted for habit: runs are headless unless --viz")
     add_launcher_args(p)  # --device, --viz, ...
@@ -146,7 +154,7 @@ def main(argv=None) -> None:
                        camera_mode=args.camera_mode or run.get("camera_mode"), control_hz=run.get("control_hz"),
                        camera_speed_curriculum=False)  # judged with the reference's own camera
     device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
-    env_cfg.set_reference(args.reference)
+    env_cfg.set_reference(args.reference or trained_reference(run, preset))
     out_dir = os.path.join(os.path.dirname(checkpoint), "play")
     export_dir = os.path.join(os.path.dirname(checkpoint), "exported")
 

@@ -6,17 +6,17 @@ import os
 
 import pytest
 
-from nil_ext.task_loading import run_settings
+from nil_ext.task_loading import run_settings, trained_reference
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def fake_run(root, name: str, decimation: int) -> str:
+def fake_run(root, name: str, decimation: int, reference: str = "refs/a1_walk") -> str:
     """A run folder as train.py leaves it: params/env.json beside model_*.pt."""
     run = root / name
     (run / "params").mkdir(parents=True)
     env = {"preset": "cpu", "decimation": decimation, "sim": {"dt": 0.005},
-           "imitation": {"camera": {"mode": "reference_path"}}}
+           "imitation": {"camera": {"mode": "reference_path"}, "reference": reference}}
     (run / "params" / "env.json").write_text(json.dumps(env))
     (run / "model_10.pt").write_bytes(b"")
     return str(run / "model_10.pt")
@@ -24,8 +24,20 @@ def fake_run(root, name: str, decimation: int) -> str:
 
 def test_run_settings_give_preset_camera_and_control_rate(tmp_path):
     assert run_settings(fake_run(tmp_path, "a", decimation=4)) == {
-        "preset": "cpu", "camera_mode": "reference_path", "control_hz": 50.0}
+        "preset": "cpu", "camera_mode": "reference_path", "control_hz": 50.0, "reference": "refs/a1_walk"}
     assert run_settings(str(tmp_path / "elsewhere" / "model_1.pt")) == {}
+
+
+def test_play_takes_the_runs_reference_while_it_exists_for_the_runs_preset(tmp_path, capsys):
+    bundle = tmp_path / "refs" / "a1_walk"
+    bundle.mkdir(parents=True)
+    run = run_settings(fake_run(tmp_path, "a", 2, reference=str(bundle)))
+    assert trained_reference(run, "cpu") == str(bundle)
+    assert trained_reference(run, "gpu") is None  # made for the cpu preset's camera: the task's default instead
+    assert trained_reference({}, "cpu") is None  # no params/env.json
+    bundle.rmdir()
+    assert trained_reference(run, "cpu") is None
+    assert f"The run's reference bundle {bundle} is gone" in capsys.readouterr().out
 
 
 def test_evaluate_takes_the_checkpoints_control_rate_and_refuses_a_mix(tmp_path):

@@ -59,16 +59,32 @@ def latest_checkpoint(experiment_dir: str) -> str:
 
 
 def run_settings(checkpoint: str) -> dict:
-    """Preset, camera mode and control rate the checkpoint's run was trained with (its params/env.json), where
-    known, so that playing or evaluating it sets the task up the same way."""
+    """Preset, camera mode, control rate and reference bundle the checkpoint's run was trained with (its
+    params/env.json), where known, so that playing or evaluating it sets the task up the same way."""
     try:
         with open(os.path.join(os.path.dirname(checkpoint), "params", "env.json")) as f:
             env = json.load(f)
     except (OSError, ValueError):
         return {}
     control_dt = env.get("decimation", 0) * env.get("sim", {}).get("dt", 0.0)
-    return {"preset": env.get("preset"), "camera_mode": env.get("imitation", {}).get("camera", {}).get("mode"),
-            "control_hz": round(1.0 / control_dt, 6) if control_dt > 0 else None}
+    imitation = env.get("imitation", {})
+    return {"preset": env.get("preset"), "camera_mode": imitation.get("camera", {}).get("mode"),
+            "control_hz": round(1.0 / control_dt, 6) if control_dt > 0 else None,
+            "reference": imitation.get("reference")}
+
+
+def trained_reference(run: dict, preset: str) -> str | None:
+    """The reference bundle a run trained on (``run``: its :func:`run_settings`), to play it back against the same
+    one; None (the task's default) when another preset is asked for (the bundle fits the run's camera only) or the
+    folder is gone, which is said."""
+    reference = run.get("reference")
+    if not reference or preset != run.get("preset"):
+        return None
+    if not os.path.isdir(reference):
+        print(f"[WARN] The run's reference bundle {reference} is gone: using the task's default reference; "
+              "pass --reference to choose one.")
+        return None
+    return reference
 
 
 def resolve_device(requested: str | None, default: str) -> str:
