@@ -27,7 +27,7 @@ from nil_ext.assets.robots import get_robot_spec
 from nil_ext.evaluation import EXPERT_SCORE
 from nil_ext.evaluation.metrics import task_metrics
 from nil_ext.evaluation.rollout import random_policy, run_episode, standing_policy
-from nil_ext.task_loading import import_tasks, load_cfg, resolve_device, run_settings
+from nil_ext.task_loading import import_tasks, load_cfg, resolve_device, run_settings, trained_reference
 
 
 def parse_args(argv=None):
@@ -41,7 +41,9 @@ def parse_args(argv=None):
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--preset", default="cpu-smoke")
     p.add_argument("--camera_mode", default=None, choices=["follow_agent", "reference_path", "fixed"])
-    p.add_argument("--reference", default=None)
+    p.add_argument("--reference", default=None,
+                   help="reference bundle folder (default: the one the checkpoints trained on, while it exists and "
+                        "--preset is their run's; else the scripted demo)")
     p.add_argument("--control_hz", type=float, default=None,
                    help="policy rate (default: the checkpoints' run's, else the task's 100 Hz)")
     p.add_argument("--steps", type=int, default=None, help="control steps per episode (default: the paper's)")
@@ -87,6 +89,15 @@ def trained_control_hz(checkpoints: list[str]) -> float | None:
     return rates.pop() if rates else None
 
 
+def trained_reference_of(checkpoints: list[str], preset: str) -> str | None:
+    """The reference bundle the checkpoints trained on (None: the task's default); they must agree."""
+    references = {trained_reference(run_settings(c), preset) for c in checkpoints} - {None}
+    if len(references) > 1:
+        sys.exit(f"[ERROR] The checkpoints were trained on different references ({', '.join(sorted(references))}); "
+                 "evaluate them separately, or choose one with --reference.")
+    return references.pop() if references else None
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     missing = [c for c in args.checkpoint if not os.path.isfile(c)]
@@ -98,7 +109,7 @@ def main(argv=None) -> None:
                        num_envs=args.num_envs, control_hz=control_hz,
                        camera_speed_curriculum=False)  # judged with the reference's own camera
     device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
-    env_cfg.set_reference(args.reference)
+    env_cfg.set_reference(args.reference or trained_reference_of(args.checkpoint, args.preset))
     spec = get_robot_spec(env_cfg.robot_name)
     expert = EXPERT_SCORE["quadruped" if spec.quadruped else "humanoid"]
 

@@ -50,3 +50,17 @@ def test_evaluate_takes_the_checkpoints_control_rate_and_refuses_a_mix(tmp_path)
     assert evaluate.trained_control_hz([]) is None  # floors only: the task's own rate
     with pytest.raises(SystemExit, match=r"different control rates \(\[50.0, 100.0\] Hz\)"):
         evaluate.trained_control_hz([at_50, at_100])
+
+
+def test_evaluate_takes_the_checkpoints_reference_and_refuses_a_mix(tmp_path):
+    spec = importlib.util.spec_from_file_location("evaluate_script", os.path.join(REPO, "scripts", "evaluate.py"))
+    evaluate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(evaluate)
+    walk, trot = tmp_path / "walk", tmp_path / "trot"
+    walk.mkdir(), trot.mkdir()
+    a, b = fake_run(tmp_path, "a", 2, reference=str(walk)), fake_run(tmp_path, "b", 2, reference=str(walk))
+    c = fake_run(tmp_path, "c", 2, reference=str(trot))
+    assert evaluate.trained_reference_of([a, b], "cpu") == str(walk)
+    assert evaluate.trained_reference_of([a, b], "cpu-smoke") is None  # another preset's camera: the default
+    with pytest.raises(SystemExit, match="trained on different references"):
+        evaluate.trained_reference_of([a, c], "cpu")
