@@ -40,7 +40,8 @@ def parse_args(argv=None):
     p.add_argument("--preset", default=None, help="task preset (default: the checkpoint run's, else cpu-smoke)")
     p.add_argument("--camera_mode", default=None, choices=["follow_agent", "reference_path", "fixed"],
                    help="default: the checkpoint run's, else the task's")
-    p.add_argument("--reference", default=None, help="reference bundle folder (default: the one the run trained on, while it exists and the "
+    p.add_argument("--reference", default=None,
+                   help="reference bundle folder (default: the one the run trained on, while it exists and the "
                         "preset is the run's; else the scripted demo)")
     p.add_argument("--steps", type=int, default=None, help="control steps (default: a full episode)")
     p.add_argument("--headless", action="store_true", help="accepted for habit: runs are headless unless --viz")
