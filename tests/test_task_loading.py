@@ -40,6 +40,17 @@ def test_play_takes_the_runs_reference_while_it_exists_for_the_runs_preset(tmp_p
     assert f"The run's reference bundle {bundle} is gone" in capsys.readouterr().out
 
 
+def test_a_reference_given_relative_is_kept_absolute_so_play_finds_it_from_anywhere(tmp_path, monkeypatch,
+                                                                                     menagerie_available):
+    from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
+    from nil_ext.tasks.wholebody.wholebody_env_cfg import wholebody_env_cfg
+
+    monkeypatch.chdir(tmp_path)
+    for cfg in (walk_env_cfg("a1", "cpu-smoke"), wholebody_env_cfg("h1", "sit", "cpu-smoke")):
+        cfg.set_reference(os.path.join("refs", "a1_walk"))
+        assert cfg.imitation.reference == str(tmp_path / "refs" / "a1_walk")
+
+
 def test_evaluate_takes_the_checkpoints_control_rate_and_refuses_a_mix(tmp_path):
     spec = importlib.util.spec_from_file_location("evaluate_script", os.path.join(REPO, "scripts", "evaluate.py"))
     evaluate = importlib.util.module_from_spec(spec)

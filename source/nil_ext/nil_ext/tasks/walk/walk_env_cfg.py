@@ -8,6 +8,7 @@ the reference it is. Actions: PD joint-position offsets around the start pose (d
 
 from __future__ import annotations
 
+import os
 from dataclasses import MISSING, field
 
 from isaaclab.envs import ManagerBasedRLEnvCfg
@@ -120,7 +121,7 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
         if path is None:
             camera = self.imitation.camera.to_dict(robot_model_info(self.robot_name).base_pos[2])
             path = str(ensure_scripted_reference(self.robot_name, camera))
-        self.imitation.reference = path
+        self.imitation.reference = os.path.abspath(path)  # the run's params then name it from any folder
 
 
 def physics_steps_per_control_step(control_hz: float | None) -> int:
