@@ -14,6 +14,9 @@ import torch
 
 WORDS = "<pad> </s> <unk> the h1 g1 talos a1 agent is walking running , camera follows .".split()
 BACKGROUND = (40, 60, 90)
+# The text encoders of both video pipelines (UMT5 for Wan, T5 for LTX): one layer, 16 wide.
+TINY_T5 = dict(vocab_size=len(WORDS), d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
+               relative_attention_num_buckets=8)
 
 
 def word_tokenizer():
@@ -37,17 +40,7 @@ def save_tiny_wan(path: Path) -> Path:
     from transformers import UMT5Config, UMT5EncoderModel
 
     torch.manual_seed(0)
-    text = UMT5EncoderModel(
-        UMT5Config(
-            vocab_size=len(WORDS),
-            d_model=16,
-            d_kv=8,
-            d_ff=32,
-            num_layers=1,
-            num_heads=2,
-            relative_attention_num_buckets=8,
-        )
-    )
+    text = UMT5EncoderModel(UMT5Config(**TINY_T5))
     vae = AutoencoderKLWan(
         base_dim=8,
         z_dim=4,
@@ -94,17 +87,7 @@ def save_tiny_ltx(path: Path) -> Path:
     from transformers import T5Config, T5EncoderModel
 
     torch.manual_seed(0)
-    text = T5EncoderModel(
-        T5Config(
-            vocab_size=len(WORDS),
-            d_model=16,
-            d_kv=8,
-            d_ff=32,
-            num_layers=1,
-            num_heads=2,
-            relative_attention_num_buckets=8,
-        )
-    )
+    text = T5EncoderModel(T5Config(**TINY_T5))
     vae = AutoencoderKLLTXVideo(
         latent_channels=8,
         block_out_channels=(8, 8, 8, 8),
