@@ -139,6 +139,7 @@ def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_
 
         env.reset_buf.fill_(True)  # the episodes ended (fell or finished the reference) in the last step
         state.episode_steps.fill_(100.0)
+        env.cfg.imitation.camera_speed = 0.0  # the speed the task started at, below which votes never take it
         assert vote(0.0) == pytest.approx(2 * step), "standing under a still camera keeps up"
         assert vote(1.0) == pytest.approx(1.0 - 2 * step), "standing under a moving camera falls behind"
         assert vote(0.5, advanced=(0.5 * travel, 0.1 * travel)) == pytest.approx(0.5)  # one up, one down
@@ -147,6 +148,9 @@ def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_
         assert vote(0.2, finished=(False, True), advanced=(travel, travel)) == pytest.approx(0.2)  # fell; kept up
         state.episode_steps[1] = 0  # an env that has not run yet does not vote
         assert vote(0.0, finished=(False, True)) == 0.0  # a fall votes down; clamped at a still camera
+        env.cfg.imitation.camera_speed = 0.3
+        assert vote(0.3, finished=(False, True)) == pytest.approx(0.3), "never below the speed it started at"
+        assert vote(0.3, advanced=(travel, travel)) == pytest.approx(0.3 + step)
         state.load_state_dict({"camera_speed": 0.3})  # what a resumed run's checkpoint brings back
         assert state.state_dict() == {"camera_speed": pytest.approx(0.3)}
     finally:

@@ -223,8 +223,9 @@ def camera_speed_curriculum(
     The curriculum only paces the camera; the reward stays the video's. ``keep_up`` 0.6 / ``behind`` 0.3 over
     0.8 / 0.5 (A1, cpu preset, 30 min, 2 seeds): speed 0.41 / 0.32 against 0.22 / 0.15 at the end, the camera
     running further ahead pulls the agent forward harder.
-    Each finished episode moves the speed by ``round_step / num_envs`` up or down, within [0, 1]: a round of
-    unanimous episodes moves it by ``round_step`` whatever the number of envs (64 envs: 0.005 an episode).
+    Each finished episode moves the speed by ``round_step / num_envs`` up or down, between the speed the task
+    starts at (``ImitationCfg.camera_speed``) and 1: a round of unanimous episodes moves it by ``round_step``
+    whatever the number of envs (64 envs: 0.005 an episode).
     Runs on reset, before the reset events move the robot back and :func:`reset_imitation` restarts the time.
     """
     state = imitation_state(env)
@@ -238,7 +239,8 @@ def camera_speed_curriculum(
     agent = (state.robot.data.root_pos_w.torch[ids, :2] - start) @ state.travel_dir
     up = ended & finished & (agent >= keep_up * camera - slack)
     down = ended & (~finished | (agent < behind * camera - slack))
-    state.camera_speed.add_(round_step * (up.sum() - down.sum()) / env.num_envs).clamp_(0.0, 1.0)
+    floor = env.cfg.imitation.camera_speed
+    state.camera_speed.add_(round_step * (up.sum() - down.sum()) / env.num_envs).clamp_(min(floor, 1.0), 1.0)
     return state.camera_speed
 
 
