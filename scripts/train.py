@@ -54,8 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no_curriculum", action="store_true",
                         help="reference_path camera at the reference's full speed from the start (no speed curriculum).")
     parser.add_argument("--camera_speed", type=float, default=None,
-                        help="reference_path camera's starting speed, as a fraction of the reference's (a resumed "
-                             "run continues from its checkpoint's speed instead).")
+                        help="reference_path camera's starting speed, as a fraction of the reference's (default "
+                             "0.3), below which the curriculum never takes it (a resumed run continues from its "
+                             "checkpoint's speed).")
     parser.add_argument("--control_hz", type=float, default=None,
                         help="Policy and reward rate (NIL tasks; default 100 Hz, the paper's; 50 halves the steps per "
                              "second of motion). The reference is retimed to it.")

@@ -93,13 +93,14 @@ def test_video_term_runs_in_the_env_and_caches_reference_embeddings(launched, me
 
 
 def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_available):
-    """reference_path starts with a still camera; finished episodes that keep up raise its speed, others lower it."""
+    """reference_path starts with a slow camera; finished episodes that keep up raise its speed, others lower it."""
     from isaaclab.envs import ManagerBasedRLEnv
 
     from nil_ext.tasks import mdp
+    from nil_ext.tasks.walk.walk_env_cfg import CAMERA_START_SPEED
 
     cfg = gym.spec("NIL-H1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", num_envs=2)
-    assert cfg.imitation.camera_speed == 0.0 and cfg.curriculum.camera_speed is not None
+    assert cfg.imitation.camera_speed == CAMERA_START_SPEED and cfg.curriculum.camera_speed is not None
     judged = gym.spec("NIL-H1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", camera_speed_curriculum=False)
     assert judged.imitation.camera_speed == 1.0 and judged.curriculum is None
 
@@ -109,9 +110,10 @@ def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_
         env.reset()
         state = env._nil_imitation
         standing = torch.zeros(2, env.action_manager.total_action_dim)
+        state.camera_speed.fill_(0.0)
         for _ in range(60):
             env.step(standing)
-        still_iou = state.terms["raw/iou"].clone()  # camera at the start: a standing robot stays in view
+        still_iou = state.terms["raw/iou"].clone()  # a still camera: a standing robot stays in view
         state.camera_speed.fill_(1.0)
         for _ in range(60):
             env.step(standing)
