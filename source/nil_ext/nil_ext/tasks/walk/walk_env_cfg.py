@@ -35,7 +35,7 @@ PRESETS = ("gpu", "cpu", "cpu-smoke")
 # The camera-speed curriculum starts here and never goes below it. From a still camera (0) the first half of a
 # 30-minute CPU run (A1, 2 seeds) taught standing: early tipping voted the speed down until iteration ~1,500, and
 # the deterministic policy ended at 31 env reward (standing 24). From 0.3 the camera asks for forward motion
-# from the first step: 49 (0.11 m/s), the speed curriculum at 0.64 / 0.68 at the end.
+# from the first step: 48.9 (0.10 m/s; 4 seeds), the speed curriculum at 0.64-0.74 at the end.
 CAMERA_START_SPEED = 0.3
 
 

@@ -10,7 +10,6 @@ measured by ``evaluation/success.py``, never rewarded.
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import MISSING
 
 from isaaclab.managers import EventTermCfg as EventTerm
@@ -49,7 +48,7 @@ class NilWholeBodyEnvCfg(NilWalkEnvCfg):
             camera = self.imitation.camera.to_dict(robot_model_info(self.robot_name).base_pos[2])
             camera["mode"] = self.imitation.camera.mode  # the demo is rendered the way the agent is seen
             path = str(ensure_wholebody_reference(self.robot_name, self.wholebody.skill, camera))
-        self.imitation.reference = os.path.abspath(path)  # the run's params then name it from any folder
+        super().set_reference(path)
 
 
 def wholebody_env_cfg(robot: str, skill: str, preset: str = "gpu", num_envs: int | None = None,
