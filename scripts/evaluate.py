@@ -27,12 +27,20 @@ from nil_ext.assets.robots import get_robot_spec
 from nil_ext.evaluation import EXPERT_SCORE
 from nil_ext.evaluation.metrics import task_metrics
 from nil_ext.evaluation.rollout import random_policy, run_episode, standing_policy
-from nil_ext.task_loading import import_tasks, load_cfg, resolve_device, run_settings, trained_reference
+from nil_ext.task_loading import (
+    import_tasks,
+    load_cfg,
+    resolve_device,
+    run_settings,
+    trained_reference,
+)
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", required=True)
+    p.add_argument("--robot_config", "--robot-config", default=None,
+                   help="robot file (TOML) of a robot outside assets/robots (default: the one the checkpoints' run used)")
     p.add_argument("--checkpoint", nargs="+", default=[],
                    help="BRO checkpoint(s) (model_*.pt); several (one per training seed) pool into one row")
     p.add_argument("--floors-only", action="store_true", help="evaluate only the random and standing policies")
@@ -103,11 +111,11 @@ def main(argv=None) -> None:
     missing = [c for c in args.checkpoint if not os.path.isfile(c)]
     if missing:
         sys.exit(f"[ERROR] No checkpoint at {', '.join(missing)}.")
-    task_id = import_tasks(args.task)
+    task_id = import_tasks(args.task, args.robot_config, next(iter(args.checkpoint), None))
     control_hz = args.control_hz or trained_control_hz(args.checkpoint)
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
-                       num_envs=args.num_envs, control_hz=control_hz,
-                       camera_speed_curriculum=False)  # judged with the reference's own camera
+                       num_envs=args.num_envs, control_hz=control_hz)
+    env_cfg.play_mode()  # Isaac Lab's PLAY convention: judged with the reference's own camera
     device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference or trained_reference_of(args.checkpoint, args.preset))
     spec = get_robot_spec(env_cfg.robot_name)

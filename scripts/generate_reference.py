@@ -24,19 +24,23 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from nil_ext.assets.robots import ROBOTS
 from nil_ext.reference.camera_path import load_camera_path_file
 from nil_ext.reference.errors import BundleError, ReferenceInputError
-from nil_ext.reference.generators import DEFAULT_GENERATOR, ROBOT_NAMES, GeneratorOptions
+from nil_ext.reference.generators import DEFAULT_GENERATOR, GeneratorOptions
 from nil_ext.reference.pipeline import DEFAULT_CONTROL_FPS, bundle_from_frames, make_reference
 from nil_ext.reference.retiming import METHODS
 from nil_ext.reference.segmenters import DEFAULT_SAM2_MODEL, SEGMENTERS
+from nil_ext.task_loading import import_tasks, task_spec
+from nil_ext.tasks import GENERIC_WALK_TASK
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     who = p.add_argument_group("robot and camera")
-    who.add_argument("--robot", choices=sorted(ROBOT_NAMES), help="robot to make the reference for")
+    who.add_argument("--robot", help=f"robot to make the reference for ({', '.join(sorted(ROBOTS))}, or a robot file's)")
     who.add_argument("--task", help="task id (NIL-...); the robot is read from it when --robot is not given")
+    who.add_argument("--robot_config", "--robot-config", help="robot file (TOML) of a robot outside assets/robots")
     who.add_argument("--camera", help="camera config overrides (FollowCameraCfg fields): a JSON object or a .json file")
     who.add_argument("--e0", type=Path, help="first frame PNG (background blanked), instead of rendering it")
     who.add_argument("--e0-mask", type=Path, help="the robot's mask in --e0 (PNG, non-zero = robot)")
@@ -92,8 +96,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     out.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
     out.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    if args.robot is None:
-        args.robot = _robot_from_task(p, args.task)
+    if args.robot is None or args.robot_config:
+        args.robot = args.robot or _robot_from_task(p, args.task, args.robot_config)
+    if args.robot.lower() not in ROBOTS:
+        p.error(f"unknown robot {args.robot!r}; known: {', '.join(sorted(ROBOTS))} (a robot outside assets/robots: "
+                "--robot_config FILE.toml)")
     if (args.e0 is None) != (args.e0_mask is None):
         p.error("--e0 and --e0-mask go together")
     if args.reference_speed is not None and args.camera_path is not None:
@@ -199,13 +206,13 @@ def _scripted(args, camera_cfg: dict) -> None:
     )
 
 
-def _robot_from_task(parser: argparse.ArgumentParser, task: str | None) -> str:
-    if task is None:
-        parser.error("give --robot or --task")
-    for part in task.lower().split("-"):
-        if part in ROBOT_NAMES:
-            return part
-    parser.error(f"cannot tell the robot from task {task!r}; give --robot ({', '.join(sorted(ROBOT_NAMES))})")
+def _robot_from_task(parser: argparse.ArgumentParser, task: str | None, robot_config: str | None) -> str:
+    if task is None and robot_config is None:
+        parser.error("give --robot, --task or --robot_config")
+    robot = task_spec(import_tasks(task or GENERIC_WALK_TASK, robot_config)).kwargs.get("robot")
+    if robot is None:
+        parser.error(f"task {task!r} names no robot; give --robot ({', '.join(sorted(ROBOTS))})")
+    return robot
 
 
 def _camera_overrides(text: str | None) -> dict:

@@ -36,6 +36,8 @@ CFG_ENTRY_POINTS = {"bro": "bro_cfg_entry_point", "ppo": "rsl_rl_cfg_entry_point
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", required=True, help="Gym id, or module:Gym-Id to import module first.")
+    parser.add_argument("--robot_config", "--robot-config", default=None,
+                        help="Robot file (TOML) of a robot outside assets/robots; --task NIL-Walk then trains its walk.")
     parser.add_argument("--agent", choices=sorted(CFG_ENTRY_POINTS), default="bro")
     parser.add_argument("--num_envs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=None)
@@ -85,7 +87,7 @@ def make_env(task_id: str, env_cfg, args: argparse.Namespace, log_dir: str):
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    task_id = import_tasks(args.task)
+    task_id = import_tasks(args.task, args.robot_config, args.checkpoint)
 
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
                        camera_speed_curriculum=False if args.no_curriculum else None, control_hz=args.control_hz)
@@ -153,6 +155,7 @@ def record_side_by_side(env, policy, log_dir: str, steps: int | None) -> None:
     from nil_ext.evaluation.metrics import task_metrics
     from nil_ext.evaluation.rollout import run_episode
     from nil_ext.evaluation.video import write_video
+    from nil_ext.tasks.mdp import imitation_term
 
     metrics = task_metrics(env.unwrapped)  # whole-body tasks: success instead of the walking reward
     stats = run_episode(env.env, policy, record=True, max_steps=steps, metrics=metrics)
@@ -160,7 +163,7 @@ def record_side_by_side(env, policy, log_dir: str, steps: int | None) -> None:
     path = write_video(stats.frames[::every], os.path.join(log_dir, "videos", "side_by_side.mp4"), fps=25)
     score = (f"success {stats.extra['success'].mean():.2f}" if metrics is not None
              else f"env reward {stats.env_reward.mean():.1f} (per episode), speed {stats.forward_speed.mean():.2f} m/s")
-    state = env.unwrapped._nil_imitation
+    state = imitation_term(env)
     if state.camera_mode == "reference_path":  # the curriculum's speed, which this episode was seen with
         score += f", camera at {float(state.camera_speed):.2f} x the reference's speed"
     print(f"[INFO] Side-by-side video: {path}\n"

@@ -12,3 +12,30 @@ def menagerie_available():
         menagerie_robot_dir("unitree_h1")
     except MenagerieNotFoundError as err:
         pytest.fail(str(err))
+
+
+ANT_ROBOT_FILE = """\
+# Gymnasium's MuJoCo Ant: an MJCF robot from outside Menagerie, given as a path (no Python edit).
+display_name = "Ant"
+mjcf = "{mjcf}"
+base_body = "torso"
+foot_bodies = ".*aux_.*"   # its feet are unnamed bodies: the named upper legs stand in for them
+kp_per_effort = 1.0
+quadruped = true
+action_scale = 0.25
+
+[pose_overrides]          # its ankles start on their limits: bend them to mid-range, legs under the torso
+"ankle_[14]" = 0.9
+"ankle_[23]" = -0.9
+"""
+
+
+@pytest.fixture(scope="session")
+def ant_robot_file(tmp_path_factory):
+    """A robot file for gymnasium's Ant (installed with the project's gymnasium pin), in a folder of its own."""
+    import importlib.resources
+
+    mjcf = importlib.resources.files("gymnasium") / "envs" / "mujoco" / "assets" / "ant.xml"
+    path = tmp_path_factory.mktemp("robots") / "ant.toml"
+    path.write_text(ANT_ROBOT_FILE.format(mjcf=mjcf))
+    return path

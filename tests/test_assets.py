@@ -44,7 +44,7 @@ def test_corrupt_mjcf_reports_the_file(tmp_path):
 @pytest.mark.parametrize("name", sorted(ROBOTS))
 def test_robot_info_is_complete_and_within_limits(name, menagerie_available):
     spec = get_robot_spec(name)
-    robot_dir = menagerie_robot_dir(spec.menagerie_name)
+    robot_dir = spec.model_dir()
     info = read_robot_info(spec, robot_dir)
     model = mujoco.MjModel.from_xml_path(str(robot_dir / spec.mjcf))
     assert len(info.joint_names) == model.nu

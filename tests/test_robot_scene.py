@@ -10,11 +10,16 @@ from nil_ext.assets import ROBOTS
 SIM_SECONDS = 1.0
 
 
-@pytest.fixture(scope="module", params=sorted(ROBOTS))
+@pytest.fixture(scope="module", params=[*sorted(ROBOTS), "ant"])
 def held_scene(request, menagerie_available):
-    """A 4-env scene of one robot after holding its start pose for 1 s, with what was measured."""
+    """A 4-env scene of one robot after holding its start pose for 1 s, with what was measured. The four robots of
+    assets/robots, and gymnasium's Ant from a robot file given as the scripts' --robot_config does."""
+    from nil_ext.assets.robots import add_robot, load_robot_file
     from nil_ext.scene.camera import FollowCameraCfg
     from nil_ext.scene.robot_scene import open_robot_scene
+
+    if request.param not in ROBOTS:
+        add_robot(load_robot_file(request.getfixturevalue("ant_robot_file")))
 
     with open_robot_scene(request.param, num_envs=4, camera=FollowCameraCfg(width=64, height=64)) as scene:
         start_height = scene.base_pos[:, 2].clone()
@@ -35,6 +40,8 @@ def test_robot_holds_its_start_pose(held_scene):
 
 def test_camera_gives_rgb_and_masks_and_follows_the_robot(held_scene):
     name, scene, _ = held_scene
+    if name == "ant":
+        pytest.xfail("the Ant's shapes are all spheres and capsules, which Newton's camera renders empty (open)")
     rgb, mask = scene.render()
     n, h, w = scene.num_envs, 64, 64
     assert rgb.shape == (n, h, w, 3) and rgb.dtype == torch.uint8

@@ -24,7 +24,8 @@ def fake_run(root, name: str, decimation: int, reference: str = "refs/a1_walk") 
 
 def test_run_settings_give_preset_camera_and_control_rate(tmp_path):
     assert run_settings(fake_run(tmp_path, "a", decimation=4)) == {
-        "preset": "cpu", "camera_mode": "reference_path", "control_hz": 50.0, "reference": "refs/a1_walk"}
+        "preset": "cpu", "camera_mode": "reference_path", "control_hz": 50.0, "reference": "refs/a1_walk",
+        "robot_config": None}
     assert run_settings(str(tmp_path / "elsewhere" / "model_1.pt")) == {}
 
 
@@ -75,3 +76,43 @@ def test_evaluate_takes_the_checkpoints_reference_and_refuses_a_mix(tmp_path):
     assert evaluate.trained_reference_of([a, b], "cpu-smoke") is None  # another preset's camera: the default
     with pytest.raises(SystemExit, match="trained on different references"):
         evaluate.trained_reference_of([a, c], "cpu")
+
+
+def test_isaac_labs_own_loader_loads_every_nil_task(menagerie_available, monkeypatch):
+    """What Isaac Lab's stock scripts do (``isaaclab train --rl_library rsl_rl --task NIL-H1-Walk
+    --external_callback nil_ext.tasks.register``): string entry points, called bare, NIL_PRESET choosing the preset."""
+    import gymnasium as gym
+    from isaaclab_rl.rsl_rl import RslRlOnPolicyRunnerCfg
+    from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
+
+    import nil_ext.tasks
+    from nil_ext.agents.bro.config import BroRunnerCfg
+    from nil_ext.tasks.walk.walk_env_cfg import NilWalkEnvCfg
+
+    nil_ext.tasks.register()  # the callback Isaac Lab's scripts call
+    tasks = sorted(t for t in gym.registry if t.startswith("NIL-"))
+    assert {"NIL-H1-Walk", "NIL-A1-Walk", "NIL-G1-SitChair"} <= set(tasks)
+    monkeypatch.setenv("NIL_PRESET", "cpu-smoke")
+    for task in tasks:
+        for key in ("env_cfg_entry_point", "rsl_rl_cfg_entry_point", "bro_cfg_entry_point"):
+            assert isinstance(gym.spec(task).kwargs[key], str), f"{task}: {key} is not a 'module:attr' string"
+        env_cfg = load_cfg_from_registry(task, "env_cfg_entry_point")
+        assert isinstance(env_cfg, NilWalkEnvCfg) and env_cfg.preset == "cpu-smoke" and env_cfg.scene.num_envs == 4
+        assert env_cfg.robot_name == gym.spec(task).kwargs["robot"]
+        ppo = load_cfg_from_registry(task, "rsl_rl_cfg_entry_point")
+        assert isinstance(ppo, RslRlOnPolicyRunnerCfg) and ppo.device == "cpu"
+        assert isinstance(load_cfg_from_registry(task, "bro_cfg_entry_point"), BroRunnerCfg)
+    monkeypatch.delenv("NIL_PRESET")
+    assert load_cfg_from_registry("NIL-H1-Walk", "env_cfg_entry_point").preset == "gpu"  # Isaac Lab's default
+
+
+def test_play_mode_judges_against_the_references_own_camera(menagerie_available):
+    """Isaac Lab's PLAY convention (its play scripts, and NIL's play.py and evaluate.py, call play_mode)."""
+    from nil_ext.task_loading import import_tasks, load_cfg
+
+    import_tasks("NIL-A1-Walk")
+
+    cfg = load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="cpu", num_envs=64)
+    assert cfg.curriculum is not None and cfg.imitation.camera_speed < 1.0
+    cfg.play_mode()
+    assert cfg.curriculum is None and cfg.imitation.camera_speed == 1.0 and cfg.scene.num_envs == 50

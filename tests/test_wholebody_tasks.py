@@ -2,13 +2,14 @@
 CPU with its prop rendered but left out of the robot mask, and its success detector tells a posed success state
 (the scripted reference's last pose, written into the simulator) from the start state."""
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
 import nil_ext.tasks  # noqa: F401  (registers the task ids)
+from nil_ext.task_loading import load_cfg
 from nil_ext.tasks import WHOLEBODY_TASKS
+from nil_ext.tasks.mdp import imitation_term
 
 HOLD_STEPS = 110  # 1.1 s at 100 Hz: more than the 1 s a success state must last
 
@@ -29,7 +30,7 @@ def env(request, launched, menagerie_available):
     """One 2-env, 64 px env per task, shared by the task's tests (its scripted reference is rendered once)."""
     from isaaclab.envs import ManagerBasedRLEnv
 
-    cfg = gym.spec(request.param).kwargs["env_cfg_entry_point"](preset="cpu-smoke", num_envs=2)
+    cfg = load_cfg(request.param, "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
     cfg.set_reference(None)
     env = ManagerBasedRLEnv(cfg)
     yield env
@@ -69,7 +70,7 @@ def test_task_builds_resets_and_steps_with_finite_rewards(env):
     for _ in range(5):
         obs, reward, terminated, truncated, _ = env.step(zero_actions(env))
     assert reward.shape == (2,) and torch.isfinite(reward).all()
-    terms = env._nil_imitation.terms
+    terms = imitation_term(env).terms
     for name in ("weighted/iou", "weighted/penalty", "raw/tilt", "total"):
         assert torch.isfinite(terms[name]).all(), name
     assert torch.allclose(reward, terms["total"], atol=1e-4)
@@ -80,7 +81,7 @@ def test_task_builds_resets_and_steps_with_finite_rewards(env):
 def test_prop_is_rendered_but_not_in_the_robot_mask(env):
     env.reset()
     env.step(zero_actions(env))
-    state = env._nil_imitation
+    state = imitation_term(env)
     rgb, mask = state.rgb, state.mask
     props = prop_pixels(rgb)
     assert (props.flatten(1).sum(1) >= 10).all(), f"prop pixels per env: {props.flatten(1).sum(1)}"

@@ -12,14 +12,28 @@ import re
 import gymnasium as gym
 
 
-def import_tasks(task: str) -> str:
+def import_tasks(task: str, robot_config: str | None = None, checkpoint: str | None = None) -> str:
     """Register the tasks of every ``isaaclab.tasks`` entry point (and of ``module`` in ``module:Gym-Id``);
-    return the task id."""
+    return the task id.
+
+    ``robot_config``: a robot file whose walk task to register too (``NIL-Walk`` then stands for it). Without one,
+    a task that is still unknown is looked for in the robot file ``checkpoint``'s run trained with."""
+    from .tasks import GENERIC_WALK_TASK, register_robot_file
+
     module, _, task_id = task.rpartition(":")
     if module:
         importlib.import_module(module)
     for entry_point in importlib.metadata.entry_points(group="isaaclab.tasks"):
         entry_point.load()
+    if robot_config is None and checkpoint and task_id not in gym.registry:
+        robot_config = run_settings(checkpoint).get("robot_config")
+    if robot_config:
+        own = _user_error(register_robot_file, robot_config)
+        if task_id == GENERIC_WALK_TASK:
+            return own
+    elif task_id == GENERIC_WALK_TASK:
+        raise SystemExit(f"{GENERIC_WALK_TASK} is the walk task of the robot file given with --robot_config FILE.toml "
+                         "(see assets/robots/h1.toml); give one, or a robot's own task id (scripts/list_envs.py).")
     return task_id
 
 
@@ -37,7 +51,18 @@ def load_cfg(task_id: str, key: str, **kwargs):
     if not callable(entry):
         return entry
     accepted = inspect.signature(entry).parameters
-    return entry(**{k: v for k, v in kwargs.items() if v is not None and k in accepted})
+    return _user_error(entry, **{k: v for k, v in kwargs.items() if v is not None and k in accepted})
+
+
+def _user_error(call, *args, **kwargs):
+    """``call``, with a robot that cannot be used (its file, its MJCF, its download) said in one message instead of a
+    traceback."""
+    from .assets import MenagerieNotFoundError, MjcfError, RobotConfigError, UnknownRobotError
+
+    try:
+        return call(*args, **kwargs)
+    except (RobotConfigError, MjcfError, MenagerieNotFoundError, UnknownRobotError) as err:
+        raise SystemExit(f"[ERROR] {err}") from err
 
 
 def task_spec(task_id: str):
@@ -70,7 +95,7 @@ def run_settings(checkpoint: str) -> dict:
     imitation = env.get("imitation", {})
     return {"preset": env.get("preset"), "camera_mode": imitation.get("camera", {}).get("mode"),
             "control_hz": round(1.0 / control_dt, 6) if control_dt > 0 else None,
-            "reference": imitation.get("reference")}
+            "reference": imitation.get("reference"), "robot_config": env.get("robot_config")}
 
 
 def trained_reference(run: dict, preset: str) -> str | None:

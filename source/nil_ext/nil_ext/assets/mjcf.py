@@ -9,10 +9,12 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
-from .robots import RobotSpec
+from .robots import RobotConfigError, RobotSpec
 
 # MJCF rarely states joint speed limits; this bound only guards the solver against blow-ups.
 DEFAULT_VELOCITY_LIMIT = 100.0
+# Isaac Lab refuses a start pose on a joint limit (rounding puts it outside): start this far inside (radians).
+JOINT_LIMIT_MARGIN = 1e-3
 
 
 class MjcfError(ValueError):
@@ -46,9 +48,10 @@ class RobotModelInfo:
 
 def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
     model = load_mjcf(robot_dir / spec.mjcf)
+    check_names(spec, model)
     joints, efforts = _actuated_joints(model, robot_dir / spec.mjcf)
     if spec.gains_file:
-        kp = _position_gains(load_mjcf(robot_dir / spec.gains_file))
+        kp = _position_gains(_companion(spec, "gains_file", robot_dir))
         missing = [j for j in joints if j not in kp]
         if missing:
             raise MjcfError(f"{spec.gains_file} has no position actuator for joints {missing}")
@@ -65,8 +68,10 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
         for pattern, override in spec.pose_overrides.items():
             if re.fullmatch(pattern, name):
                 value = override
-        if model.jnt_limited[j]:  # some Menagerie keyframes sit just outside their joint ranges
-            value = float(np.clip(value, *model.jnt_range[j]))
+        if model.jnt_limited[j]:  # some keyframes sit on or just outside their joint ranges: move just inside
+            low, high = model.jnt_range[j]
+            margin = min(JOINT_LIMIT_MARGIN, (high - low) / 4)
+            value = float(np.clip(value, low + margin, high - margin))
         qpos[model.jnt_qposadr[j]] = value
         joint_pos[name] = float(value)
     quat = qpos[3:7] / np.linalg.norm(qpos[3:7])  # TALOS' walk_pose has a zero quaternion
@@ -83,6 +88,41 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
         base_pos=(float(qpos[0]), float(qpos[1]), float(qpos[2])),
         base_quat_xyzw=(float(quat[1]), float(quat[2]), float(quat[3]), float(quat[0])),
     )
+
+
+def check_names(spec: RobotSpec, model: mujoco.MjModel) -> None:
+    """The robot file's body and joint regexes against the MJCF: a name that matches nothing is refused with the
+    field, the regex and the names it could have matched."""
+    bodies = [model.body(b).name for b in range(1, model.nbody)]
+    joints = [model.joint(j).name for j in range(model.njnt)]
+    wanted = [("base_body", spec.base_body, bodies, 1), ("foot_bodies", spec.foot_bodies, bodies, None),
+              ("hand_bodies", spec.hand_bodies, bodies, 2)]
+    wanted += [("pose_overrides", pattern, joints, None) for pattern in spec.pose_overrides]
+    for field, pattern, names, count in wanted:
+        if pattern is None:
+            continue
+        try:
+            matched = [n for n in names if re.fullmatch(pattern, n)]
+        except re.error as err:
+            raise RobotConfigError(f"{_where(spec)}: field '{field}': '{pattern}' is not a regular expression: {err}") from None
+        what = "bodies" if names is bodies else "joints"
+        if not matched or (count is not None and len(matched) != count):
+            raise RobotConfigError(
+                f"{_where(spec)}: field '{field}': '{pattern}' matches {len(matched)} of the {what} of {spec.mjcf}"
+                f"{f' (needs {count})' if count else ''}; its {what}: {', '.join(names)}"
+            )
+
+
+def _where(spec: RobotSpec) -> str:
+    return spec.source or f"robot '{spec.name}'"
+
+
+def _companion(spec: RobotSpec, field: str, robot_dir: Path) -> mujoco.MjModel:
+    """A file the robot file names beside its MJCF (keyframe_file, gains_file)."""
+    path = robot_dir / getattr(spec, field)
+    if not path.is_file():
+        raise RobotConfigError(f"{_where(spec)}: field '{field}': no file at {path}")
+    return load_mjcf(path)
 
 
 def _actuated_joints(model: mujoco.MjModel, path: Path) -> tuple[list[str], dict[str, float]]:
@@ -120,14 +160,15 @@ def _position_gains(model: mujoco.MjModel) -> dict[str, float]:
 def _start_qpos(spec: RobotSpec, model: mujoco.MjModel, robot_dir: Path) -> np.ndarray:
     if spec.keyframe is None:
         return model.qpos0.copy()
-    source = load_mjcf(robot_dir / spec.keyframe_file) if spec.keyframe_file else model
+    source = _companion(spec, "keyframe_file", robot_dir) if spec.keyframe_file else model
     if source.nkey == 0:
-        raise MjcfError(f"{spec.keyframe_file or spec.mjcf} has no keyframe; set keyframe=None to use qpos0")
+        raise RobotConfigError(f"{_where(spec)}: field 'keyframe': {spec.keyframe_file or spec.mjcf} has no keyframe "
+                               "(leave 'keyframe' out to start from the model's reference pose qpos0)")
     try:
         key = source.key(spec.keyframe)
     except (KeyError, IndexError) as err:
         names = [source.key(i).name for i in range(source.nkey)]
-        raise MjcfError(f"keyframe '{spec.keyframe}' not found; the file has {names}") from err
+        raise RobotConfigError(f"{_where(spec)}: field 'keyframe': '{spec.keyframe}' not found; the file has {names}") from err
     if source.nq != model.nq:
         raise MjcfError(f"keyframe file {spec.keyframe_file} has {source.nq} qpos entries, the robot {model.nq}")
     return np.array(key.qpos, dtype=np.float64)

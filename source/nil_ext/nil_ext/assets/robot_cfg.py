@@ -9,7 +9,6 @@ import isaaclab.sim as sim_utils
 from isaaclab.actuators import ImplicitActuatorCfg
 from isaaclab.assets import ArticulationCfg
 
-from .menagerie import menagerie_robot_dir
 from .mjcf import RobotModelInfo, read_robot_info
 from .robots import get_robot_spec
 from .usd_conversion import mjcf_to_usd
@@ -20,7 +19,7 @@ ROBOT_SEMANTIC_CLASS = "robot"
 @cache
 def robot_model_info(name: str) -> RobotModelInfo:
     spec = get_robot_spec(name)
-    return read_robot_info(spec, menagerie_robot_dir(spec.menagerie_name))
+    return read_robot_info(spec, spec.model_dir())
 
 
 def _joint_key(mjcf_name: str) -> str:
@@ -36,7 +35,7 @@ def robot_articulation_cfg(name: str, prim_path: str = "{ENV_REGEX_NS}/Robot") -
     """The robot as an Isaac Lab articulation held by implicit PD at its start pose."""
     spec = get_robot_spec(name)
     info = robot_model_info(name)
-    usd_path = mjcf_to_usd(menagerie_robot_dir(spec.menagerie_name) / spec.mjcf)
+    usd_path = mjcf_to_usd(spec.model_dir() / spec.mjcf)
     return ArticulationCfg(
         prim_path=prim_path,
         spawn=sim_utils.UsdFileCfg(

@@ -1,37 +1,56 @@
-"""The robots NIL knows: where each lives in Menagerie, its start pose and its standing PD gains.
+"""The robots NIL knows, as data: one TOML file per robot in the checkout's ``assets/robots/`` (and in the folders
+of the ``NIL_ROBOTS_DIR`` setting), each holding a :class:`RobotSpec`: where the MJCF lives, the start pose, the
+standing PD gains and the bodies the tasks need. A file dropped there gives a new robot every walk task; a file
+anywhere else is loaded with :func:`load_robot_file` (the scripts' ``--robot_config FILE.toml``).
 
 Gains are multiples of each joint's torque limit (kp = kp_per_effort * limit, kd = kd_per_kp * kp), tuned per
 robot until four envs hold the start pose for 1 s under Newton and under plain MuJoCo (tests/test_robots.py).
+Names in the file (bodies, joints, keyframes) are checked against the MJCF when the robot is first built
+(:func:`nil_ext.assets.mjcf.read_robot_info`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+
+ROBOTS_DIR = Path(__file__).resolve().parents[4] / "assets" / "robots"
+"""The checkout's robot files."""
+ROBOTS_DIR_ENV = "NIL_ROBOTS_DIR"
+"""More folders of robot files (separated like PATH); a name there replaces the checkout's robot of that name."""
+ROBOT_FILES_ENV = "NIL_ROBOT_FILES"
+"""Robot files made known by :func:`add_robot` (``--robot_config``), passed on to the processes this one starts."""
 
 
 @dataclass(frozen=True)
 class RobotSpec:
     name: str
-    """Short name used on the command line and in task ids (``h1``)."""
+    """Short name used on the command line and in task ids (``h1``): the file's name without ``.toml``."""
     display_name: str
     """Name used in prompts (``Unitree H1``)."""
-    menagerie_name: str
-    """Folder in MuJoCo Menagerie."""
     mjcf: str
-    """The robot's MJCF file (torque actuators) inside that folder."""
+    """The robot's MJCF file (torque actuators): a file in the ``menagerie`` folder, else a path (relative to the
+    robot file's folder, or absolute)."""
+    base_body: str
+    """The body whose pose is the robot's (``pelvis``): the camera follows it, falls are judged by its height."""
+    foot_bodies: str
+    """Regex of the bodies that touch the ground when walking (foot slip penalty, contact)."""
+    menagerie: str | None = None
+    """Folder in MuJoCo Menagerie (``unitree_h1``); None: ``mjcf`` is a path."""
     keyframe_file: str | None = None
-    """File holding the start keyframe when it is not in ``mjcf`` (H1 keeps it in scene.xml)."""
-    keyframe: str | int | None = 0
-    """Keyframe name or index for the start pose; None uses the model's reference pose qpos0."""
+    """File beside the MJCF holding the start keyframe when it is not in ``mjcf`` (H1 keeps it in scene.xml)."""
+    keyframe: str | int | None = None
+    """Keyframe name or index for the start pose; left out: the model's reference pose qpos0."""
     pose_overrides: dict[str, float] = field(default_factory=dict)
     """Joint regex -> position, applied over the keyframe (fixes keyframes outside joint limits)."""
     gains_file: str | None = None
-    """A position-actuator MJCF of the same robot whose kp to use (TALOS); else kp_per_effort."""
+    """A position-actuator MJCF beside ``mjcf`` of the same robot whose kp to use (TALOS); else kp_per_effort."""
     kp_per_effort: float = 2.0
     kd_per_kp: float = 0.05
-    base_body: str = "pelvis"
-    foot_bodies: str = ".*ankle.*"
-    """Regex of the bodies that touch the ground when walking (foot slip penalty, contact)."""
     hand_bodies: str | None = None
     """Regex of the two bodies that carry the hands (whole-body skills: hanging); None: none known."""
     hand_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -39,73 +58,110 @@ class RobotSpec:
     quadruped: bool = False
     action_scale: float = 0.5
     """Radians of PD target offset per unit of action (Isaac Lab's locomotion tasks: 0.5 humanoids, 0.25 quadrupeds)."""
+    source: str | None = field(default=None, compare=False)
+    """The file this spec was read from (set by the loader)."""
 
+    def model_dir(self) -> Path:
+        """The folder of the MJCF and its companion files (a Menagerie robot is downloaded on first use)."""
+        if self.menagerie is None:
+            return Path(self.mjcf).parent
+        from .menagerie import menagerie_robot_dir
 
-ROBOTS: dict[str, RobotSpec] = {
-    spec.name: spec
-    for spec in (
-        RobotSpec(
-            name="h1",
-            display_name="Unitree H1",
-            menagerie_name="unitree_h1",
-            mjcf="h1.xml",
-            keyframe_file="scene.xml",
-            keyframe="home",
-            # The bent "home" pose tips H1 back under PD; straight legs with the ankles pitched 0.15 rad forward
-            # put the centre of mass over the feet (1.2 degrees of tilt after 1 s in plain MuJoCo).
-            pose_overrides={".*_hip_pitch": 0.0, ".*_knee": 0.0, ".*_ankle": -0.15},
-            kp_per_effort=5.0,
-            kd_per_kp=0.02,
-            base_body="pelvis",
-            foot_bodies=".*_ankle_link",
-            hand_bodies=".*_elbow_link",
-            hand_offset=(0.28, 0.0, -0.015),  # the sphere at the end of the forearm's collision capsule
-        ),
-        RobotSpec(
-            name="g1",
-            display_name="Unitree G1",
-            menagerie_name="unitree_g1",
-            mjcf="g1.xml",
-            keyframe="stand",
-            kp_per_effort=10.0,
-            kd_per_kp=0.02,
-            base_body="pelvis",
-            foot_bodies=".*_ankle_roll_link",
-            hand_bodies="(left|right)_zero_link",  # the palm site of the hand
-        ),
-        RobotSpec(
-            name="talos",
-            display_name="PAL TALOS",
-            menagerie_name="pal_talos",
-            mjcf="talos_motor.xml",
-            keyframe=0,
-            gains_file="talos_position.xml",
-            kd_per_kp=0.05,
-            base_body="base_link",
-            foot_bodies="leg_.*_6_link",
-        ),
-        RobotSpec(
-            name="a1",
-            display_name="Unitree A1",
-            menagerie_name="unitree_a1",
-            mjcf="a1.xml",
-            keyframe="home",
-            # This keyframe puts RR_calf_joint outside its range: use the standing pose.
-            pose_overrides={".*_hip_joint": 0.0, ".*_thigh_joint": 0.9, ".*_calf_joint": -1.8},
-            kp_per_effort=4.0,
-            kd_per_kp=0.05,
-            base_body="trunk",
-            foot_bodies=".*_calf",
-            quadruped=True,
-            action_scale=0.25,  # at 0.5 exploration tips it over in nearly every early training episode (measured)
-        ),
-    )
-}
+        return menagerie_robot_dir(self.menagerie)
+
+    @property
+    def task_name(self) -> str:
+        """The robot's part of task ids: ``NIL-H1-Walk``."""
+        return self.name.capitalize()
 
 
 class UnknownRobotError(KeyError):
     def __str__(self) -> str:  # KeyError quotes its message; we want it readable
         return str(self.args[0])
+
+
+class RobotConfigError(ValueError):
+    """A robot file that cannot be used: the message names the file and the field."""
+
+
+_FILE_FIELDS = {f.name: f for f in fields(RobotSpec) if f.name not in ("name", "source")}
+_TYPES = typing.get_type_hints(RobotSpec)
+
+
+def _fits(value, kind) -> bool:
+    """Whether a TOML value has the field's type (ints are accepted for floats; arrays for tuples)."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, a) for a in args)
+    if origin is dict:
+        return isinstance(value, dict) and all(isinstance(k, str) and _fits(v, args[1]) for k, v in value.items())
+    if origin is tuple:
+        return isinstance(value, list) and len(value) == len(args) and all(map(_fits, value, args))
+    if kind is type(None):
+        return value is None
+    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+
+
+def load_robot_file(path: str | os.PathLike) -> RobotSpec:
+    """Read one robot file; a missing, unknown or mistyped field, or an MJCF that is not there, is refused with a
+    message that names the file and the field."""
+    path = Path(path).expanduser().resolve()
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise RobotConfigError(f"Robot file not found: {path}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise RobotConfigError(f"{path}: not valid TOML: {err}") from None
+
+    unknown = sorted(set(data) - set(_FILE_FIELDS))
+    if unknown:
+        raise RobotConfigError(f"{path}: unknown field(s) {unknown}; a robot file has: {', '.join(_FILE_FIELDS)}")
+    missing = [n for n, f in _FILE_FIELDS.items() if f.default is MISSING and f.default_factory is MISSING and n not in data]
+    if missing:
+        raise RobotConfigError(f"{path}: missing required field(s) {missing}")
+    for name, value in data.items():
+        if not _fits(value, _TYPES[name]):
+            raise RobotConfigError(f"{path}: field '{name}' = {value!r} should be {_TYPES[name]}")
+    if "hand_offset" in data:
+        data["hand_offset"] = tuple(data["hand_offset"])
+    if data.get("menagerie") is None:
+        mjcf = (path.parent / data["mjcf"]).resolve()
+        if not mjcf.is_file():
+            raise RobotConfigError(f"{path}: field 'mjcf': no MJCF file at {mjcf} (a path relative to the robot file, "
+                                   "or set 'menagerie' to take the file from a MuJoCo Menagerie folder)")
+        data["mjcf"] = str(mjcf)
+    return RobotSpec(name=path.stem.lower(), source=str(path), **data)
+
+
+def _robot_dirs() -> list[Path]:
+    extra = [Path(p).expanduser() for p in os.environ.get(ROBOTS_DIR_ENV, "").split(os.pathsep) if p]
+    return [ROBOTS_DIR, *extra]
+
+
+def _load_robots() -> dict[str, RobotSpec]:
+    files = [path for folder in _robot_dirs() for path in sorted(folder.glob("*.toml"))]
+    files += [Path(p) for p in os.environ.get(ROBOT_FILES_ENV, "").split(os.pathsep) if p]
+    return {spec.name: spec for spec in map(load_robot_file, files)}
+
+
+ROBOTS: dict[str, RobotSpec] = _load_robots()
+
+
+def add_robot(spec: RobotSpec) -> RobotSpec:
+    """Make a robot known to this process (a file given on the command line); its walk task is registered by
+    :func:`nil_ext.tasks.register_robot`."""
+    known = ROBOTS.get(spec.name)
+    if known is not None and known != spec:
+        raise RobotConfigError(f"{spec.source}: a different robot named '{spec.name}' is already known "
+                               f"(from {known.source}); rename the file")
+    ROBOTS[spec.name] = spec
+    given = [p for p in os.environ.get(ROBOT_FILES_ENV, "").split(os.pathsep) if p]
+    if spec.source and spec.source not in given:  # e.g. the scripted demo renders in a child process
+        os.environ[ROBOT_FILES_ENV] = os.pathsep.join([*given, spec.source])
+    return spec
 
 
 def get_robot_spec(name: str) -> RobotSpec:
@@ -114,6 +170,6 @@ def get_robot_spec(name: str) -> RobotSpec:
         return ROBOTS[name.lower()]
     except KeyError:
         raise UnknownRobotError(
-            f"Unknown robot '{name}'. Known robots: {', '.join(sorted(ROBOTS))}. "
-            "To add one, give its Menagerie folder, MJCF file and start pose in nil_ext/assets/robots.py."
+            f"Unknown robot '{name}'. Known robots: {', '.join(sorted(ROBOTS))}. To add one, drop a robot file "
+            f"(see {ROBOTS_DIR}/h1.toml) into {ROBOTS_DIR} or a folder of {ROBOTS_DIR_ENV}, or pass --robot_config FILE.toml."
         ) from None

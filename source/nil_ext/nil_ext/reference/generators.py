@@ -19,13 +19,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..assets.robots import ROBOTS
 from .errors import ReferenceInputError
 from .video_io import fit_to_camera
 
 PROMPT_TEMPLATE = "The {robot} agent is {skill}, camera follows the agent."
-ROBOT_NAMES = {"h1": "H1", "g1": "G1", "talos": "Talos", "a1": "A1"}
-
-
 @dataclass(frozen=True)
 class Family:
     name: str
@@ -93,7 +91,8 @@ ID_HINTS = {"wan": "wan", "ltx": "ltx", "cogvideo": "cogvideox"}
 
 
 def make_prompt(robot: str, skill: str) -> str:
-    return PROMPT_TEMPLATE.format(robot=ROBOT_NAMES.get(robot.lower(), robot), skill=skill)
+    spec = ROBOTS.get(robot.lower())
+    return PROMPT_TEMPLATE.format(robot=spec.task_name if spec else robot, skill=skill)
 
 
 def resolve_family(model_id: str) -> Family:

@@ -260,12 +260,12 @@ NO_CAMERA_PATH = (
 
 def robot_base_height(robot: str) -> float | None:
     """The robot's start base height from its MJCF (no simulator), or None when the robot cannot be read."""
-    from ..assets import MenagerieNotFoundError, MjcfError, UnknownRobotError, get_robot_spec, menagerie_robot_dir
+    from ..assets import MenagerieNotFoundError, MjcfError, UnknownRobotError, get_robot_spec
     from ..assets.mjcf import read_robot_info
 
     try:
         spec = get_robot_spec(robot)
-        return float(read_robot_info(spec, menagerie_robot_dir(spec.menagerie_name)).base_pos[2])
+        return float(read_robot_info(spec, spec.model_dir()).base_pos[2])
     except (UnknownRobotError, MenagerieNotFoundError, MjcfError, OSError):
         return None
 

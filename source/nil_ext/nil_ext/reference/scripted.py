@@ -68,6 +68,16 @@ GAITS: dict[str, Gait] = {
 }
 
 
+def gait_of(robot: str) -> Gait:
+    """The robot's scripted gait; a robot without one (a new robot file) glides forward in its start pose, at the
+    evaluation's target speed: a demo to train against, not a walk."""
+    if robot in GAITS:
+        return GAITS[robot]
+    from ..assets.robots import get_robot_spec
+
+    return Gait(speed=0.5 if get_robot_spec(robot).quadruped else 1.25, frequency=1.0, swing={})
+
+
 def gait_offsets(gait: Gait, joint_names: list[str], times: torch.Tensor) -> torch.Tensor:
     """Joint offsets (T, J) from the start pose at the given times (s); the swing ramps in over the first 0.5 s,
     so that frame 0 is the start pose itself (the first frame e0 the method starts from)."""
@@ -94,9 +104,7 @@ def render_scripted_reference(robot: str, camera_cfg, skill: str | None = None, 
     from ..assets.robot_cfg import robot_model_info
     from ..scene.robot_scene import open_robot_scene
 
-    if robot not in GAITS:
-        raise ValueError(f"No scripted gait for '{robot}'; known: {', '.join(GAITS)}")
-    gait = GAITS[robot]
+    gait = gait_of(robot)
     times = torch.arange(num_frames) / SOURCE_FPS
     frames, masks, path = [], [], []
     with open_robot_scene(robot, 1, camera_cfg, device, textured_ground=textured_ground) as scene:

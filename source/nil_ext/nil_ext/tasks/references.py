@@ -15,7 +15,7 @@ def scripted_reference_path(robot: str, camera: dict) -> Path:
     """Cache folder of the scripted walk of ``robot`` seen by ``camera`` (one per camera and gait)."""
     from ..reference import scripted
 
-    key = json.dumps(camera, sort_keys=True) + repr(scripted.GAITS.get(robot)) + f"{scripted.SOURCE_FPS}/{scripted.VERSION}"
+    key = json.dumps(camera, sort_keys=True) + repr(scripted.gait_of(robot)) + f"{scripted.SOURCE_FPS}/{scripted.VERSION}"
     key = hashlib.sha256(key.encode())
     key = key.hexdigest()[:12]
     return cache_root() / "references" / f"{robot}-walk-scripted-{key}"

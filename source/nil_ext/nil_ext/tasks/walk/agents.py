@@ -46,6 +46,7 @@ def bro_walk_cfg(robot: str, preset: str = "gpu") -> BroRunnerCfg:
 
 def ppo_walk_cfg(robot: str, preset: str = "gpu") -> RslRlOnPolicyRunnerCfg:
     return RslRlOnPolicyRunnerCfg(
+        device="cuda:0" if preset == "gpu" else "cpu",
         num_steps_per_env=24,
         max_iterations={"cpu-smoke": 60, "cpu": 1_000}.get(preset, 5_000),
         save_interval=50,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-
 import gymnasium as gym
 
+from ..entry_points import export
 from .agents import bro_wholebody_cfg, ppo_wholebody_cfg
 from .wholebody_env_cfg import wholebody_env_cfg
 
@@ -19,9 +18,10 @@ for task_id, (robot, skill) in WHOLEBODY_TASKS.items():
         entry_point="isaaclab.envs:ManagerBasedRLEnv",
         disable_env_checker=True,
         kwargs={
-            "env_cfg_entry_point": functools.partial(wholebody_env_cfg, robot, skill),
-            "bro_cfg_entry_point": functools.partial(bro_wholebody_cfg, robot, skill),
-            "rsl_rl_cfg_entry_point": functools.partial(ppo_wholebody_cfg, robot, skill),
+            "env_cfg_entry_point": export(f"{robot}_{skill}_env_cfg", wholebody_env_cfg, robot, skill),
+            "bro_cfg_entry_point": export(f"{robot}_{skill}_bro_cfg", bro_wholebody_cfg, robot, skill),
+            "rsl_rl_cfg_entry_point": export(f"{robot}_{skill}_ppo_cfg", ppo_wholebody_cfg, robot, skill),
             "default_agent": "bro",
+            "robot": robot,
         },
     )

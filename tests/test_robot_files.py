@@ -1,0 +1,69 @@
+"""Robots as data: the robot files of assets/robots, a robot file given on the command line, and the errors a
+broken file gets. No simulator."""
+
+import os
+
+import pytest
+
+from nil_ext.assets.robots import ROBOT_FILES_ENV, ROBOTS, ROBOTS_DIR, RobotConfigError, get_robot_spec, load_robot_file
+from nil_ext.task_loading import import_tasks, load_cfg
+
+
+def test_the_four_robots_are_read_from_their_files():
+    assert {"h1", "g1", "talos", "a1"} <= set(ROBOTS)
+    for name in ("h1", "g1", "talos", "a1"):
+        spec = get_robot_spec(name)
+        assert spec.source == str(ROBOTS_DIR / f"{name}.toml")
+    h1, a1 = get_robot_spec("h1"), get_robot_spec("a1")
+    assert h1.menagerie == "unitree_h1" and h1.keyframe_file == "scene.xml" and h1.hand_offset == (0.28, 0.0, -0.015)
+    assert h1.pose_overrides == {".*_hip_pitch": 0.0, ".*_knee": 0.0, ".*_ankle": -0.15}
+    assert a1.quadruped and a1.action_scale == 0.25 and get_robot_spec("talos").gains_file == "talos_position.xml"
+
+
+@pytest.fixture
+def isolated_robot_files(monkeypatch):
+    """Robots added by a test stay in this test (the registry and the setting that child processes read)."""
+    monkeypatch.setattr("nil_ext.assets.robots.ROBOTS", dict(ROBOTS))
+    monkeypatch.delenv(ROBOT_FILES_ENV, raising=False)
+
+
+def test_a_robot_file_gets_a_walk_task_with_no_python_edit(ant_robot_file, isolated_robot_files, menagerie_available):
+    assert import_tasks("NIL-Walk", str(ant_robot_file)) == "NIL-Ant-Walk"
+    assert str(ant_robot_file) in os.environ[ROBOT_FILES_ENV]  # processes started from here know it too
+    cfg = load_cfg("NIL-Ant-Walk", "env_cfg_entry_point", preset="cpu-smoke")
+    assert cfg.robot_name == "ant" and cfg.robot_config == str(ant_robot_file) and cfg.actions.joint.scale == 0.25
+    assert load_cfg("NIL-Ant-Walk", "bro_cfg_entry_point", preset="cpu-smoke").experiment_name == "nil_ant_walk"
+
+
+def test_nil_walk_without_a_robot_file_says_what_to_give():
+    with pytest.raises(SystemExit, match="--robot_config FILE.toml"):
+        import_tasks("NIL-Walk")
+
+
+BROKEN = [
+    # (what to change in the Ant's file, what the error must say)
+    (lambda t: t.replace('display_name = "Ant"\n', ""), "missing required field(s) ['display_name']"),
+    (lambda t: t.replace("base_body", "base_bdy"), "unknown field(s) ['base_bdy']"),
+    (lambda t: t.replace("kp_per_effort = 1.0", 'kp_per_effort = "high"'), "field 'kp_per_effort'"),
+    (lambda t: t.replace("ant.xml", "no_such_robot.xml"), "field 'mjcf': no MJCF file at"),
+    (lambda t: t.replace('foot_bodies = ".*aux_.*"', 'foot_bodies = "foot_.*"'), "field 'foot_bodies': 'foot_.*' matches 0"),
+    (lambda t: t.replace('base_body = "torso"', 'base_body = "pelvis"'), "field 'base_body': 'pelvis' matches 0"),
+    (lambda t: t.replace('"ankle_[14]"', '"knee_[14]"'), "field 'pose_overrides': 'knee_[14]' matches 0 of the joints"),
+    (lambda t: t.replace("quadruped = true", 'quadruped = true\nkeyframe = "home"'), "field 'keyframe'"),
+    (lambda t: t + "[oops", "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize("change, message", BROKEN, ids=[m.split(":")[0][:30] for _, m in BROKEN])
+def test_a_broken_robot_file_is_refused_naming_the_field(change, message, ant_robot_file, tmp_path,
+                                                         isolated_robot_files):
+    broken = tmp_path / "ant.toml"
+    broken.write_text(change(ant_robot_file.read_text()))
+    with pytest.raises(SystemExit) as err:  # what the scripts do with it: one line, no traceback
+        import_tasks("NIL-Walk", str(broken))
+    assert message in str(err.value) and str(broken) in str(err.value)
+
+
+def test_a_missing_robot_file_is_named(tmp_path):
+    with pytest.raises(RobotConfigError, match="Robot file not found"):
+        load_robot_file(tmp_path / "nothing.toml")
