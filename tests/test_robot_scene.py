@@ -14,17 +14,19 @@ SIM_SECONDS = 1.0
 def held_scene(request, menagerie_available):
     """A 4-env scene of one robot after holding its start pose for 1 s, with what was measured. The four robots of
     assets/robots, and gymnasium's Ant from a robot file given as the scripts' --robot_config does."""
-    from nil_ext.assets.robots import add_robot, load_robot_file
+    from nil_ext.assets.robots import ROBOT_FILES_ENV, add_robot, load_robot_file
     from nil_ext.scene.camera import FollowCameraCfg
     from nil_ext.scene.robot_scene import open_robot_scene
 
-    if request.param not in ROBOTS:
-        add_robot(load_robot_file(request.getfixturevalue("ant_robot_file")))
-
-    with open_robot_scene(request.param, num_envs=4, camera=FollowCameraCfg(width=64, height=64)) as scene:
-        start_height = scene.base_pos[:, 2].clone()
-        scene.step(round(SIM_SECONDS / scene.physics_dt))
-        yield request.param, scene, start_height
+    with pytest.MonkeyPatch.context() as patch:  # the Ant stays known to this module only
+        if request.param not in ROBOTS:
+            patch.setattr("nil_ext.assets.robots.ROBOTS", dict(ROBOTS))
+            patch.delenv(ROBOT_FILES_ENV, raising=False)
+            add_robot(load_robot_file(request.getfixturevalue("ant_robot_file")))
+        with open_robot_scene(request.param, num_envs=4, camera=FollowCameraCfg(width=64, height=64)) as scene:
+            start_height = scene.base_pos[:, 2].clone()
+            scene.step(round(SIM_SECONDS / scene.physics_dt))
+            yield request.param, scene, start_height
 
 
 def test_robot_holds_its_start_pose(held_scene):

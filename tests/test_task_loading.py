@@ -116,3 +116,12 @@ def test_play_mode_judges_against_the_references_own_camera(menagerie_available)
     assert cfg.curriculum is not None and cfg.imitation.camera_speed < 1.0
     cfg.play_mode()
     assert cfg.curriculum is None and cfg.imitation.camera_speed == 1.0 and cfg.scene.num_envs == 50
+
+
+def test_the_readme_shows_the_tasks_and_robots_the_registry_holds():
+    import nil_ext.tasks  # noqa: F401  (registers the task ids)
+    from nil_ext.tasks.catalogue import with_tables
+
+    with open(os.path.join(REPO, "README.md")) as f:
+        readme = f.read()
+    assert with_tables(readme) == readme, "README tables are stale: ./isaaclab.sh -p scripts/list_envs.py --readme README.md"

@@ -1,0 +1,61 @@
+"""The README's tables of tasks and robots, made from the gym registry and the robot files (``scripts/list_envs.py
+--readme README.md`` rewrites them; a test checks that the README shows what the registry holds)."""
+
+from __future__ import annotations
+
+import re
+
+import gymnasium as gym
+
+from ..assets.robots import ROBOTS, ROBOTS_DIR, RobotSpec
+
+BLOCK = "<!-- {name}: made by scripts/list_envs.py --readme README.md -->"
+
+
+def checkout_robots() -> list[RobotSpec]:
+    """The robots of the checkout's own files (not those of NIL_ROBOTS_DIR or --robot_config)."""
+    return sorted((s for s in ROBOTS.values() if s.source and s.source.startswith(f"{ROBOTS_DIR}/")), key=lambda s: s.name)
+
+
+def task_table() -> str:
+    rows = ["| task | robot | agents |", "| --- | --- | --- |"]
+    robots = {spec.name for spec in checkout_robots()}
+    for task_id in sorted(t for t in gym.registry if t.startswith("NIL-")):
+        kwargs = gym.registry[task_id].kwargs
+        if kwargs["robot"] not in robots:
+            continue
+        agents = [k.removesuffix("_cfg_entry_point") for k in kwargs if k.endswith("_cfg_entry_point")]
+        rows.append(f"| `{task_id}` | `{kwargs['robot']}` | {', '.join(a for a in agents if a != 'env')} |")
+    return "\n".join(rows)
+
+
+def robot_table() -> str:
+    rows = ["| robot | MJCF | start pose | PD (implicit) | base / feet | action scale |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for spec in checkout_robots():
+        model = f"Menagerie `{spec.menagerie}/{spec.mjcf}`" if spec.menagerie else f"`{spec.mjcf}`"
+        kp = f"kp of `{spec.gains_file}`" if spec.gains_file else f"kp = {spec.kp_per_effort:g} x torque limit"
+        rows.append(f"| `{spec.name}` ({spec.display_name}) | {model} | {_start_pose(spec)} | {kp}, kd = "
+                    f"{spec.kd_per_kp:g} kp | `{spec.base_body}` / `{spec.foot_bodies}` | {spec.action_scale:g} |")
+    return "\n".join(rows)
+
+
+def _start_pose(spec: RobotSpec) -> str:
+    if spec.keyframe is None:
+        pose = "qpos0"
+    else:
+        pose = f"keyframe `{spec.keyframe}`" + (f" of `{spec.keyframe_file}`" if spec.keyframe_file else "")
+    if spec.pose_overrides:
+        pose += ", then " + ", ".join(f"`{k}` {v:g}" for k, v in spec.pose_overrides.items())
+    return pose
+
+
+def with_tables(readme: str) -> str:
+    """``readme`` with the text after each table's marker line, up to the next blank line, replaced."""
+    for name, table in (("tasks", task_table()), ("robots", robot_table())):
+        marker = BLOCK.format(name=name)
+        if marker not in readme:
+            raise ValueError(f"The README has no line '{marker}' to put the {name} table after.")
+        block = f"{marker}\n{table}\n"
+        readme = re.sub(re.escape(marker) + r"\n(?:\|.*\n)*", lambda _, block=block: block, readme)
+    return readme
