@@ -42,8 +42,6 @@ def test_robot_holds_its_start_pose(held_scene):
 
 def test_camera_gives_rgb_and_masks_and_follows_the_robot(held_scene):
     name, scene, _ = held_scene
-    if name == "ant":
-        pytest.xfail("the Ant's shapes are all spheres and capsules, which Newton's camera renders empty (open)")
     rgb, mask = scene.render()
     n, h, w = scene.num_envs, 64, 64
     assert rgb.shape == (n, h, w, 3) and rgb.dtype == torch.uint8

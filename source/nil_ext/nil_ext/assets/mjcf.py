@@ -179,7 +179,8 @@ def _lowest_point(model: mujoco.MjModel, qpos: np.ndarray) -> float:
     data = mujoco.MjData(model)
     data.qpos[:] = qpos
     mujoco.mj_kinematics(model, data)
-    collide = (model.geom_contype != 0) | (model.geom_conaffinity != 0)
+    # The robot's own collision geometry: not a floor the model may bring (world geoms, dropped in the USD too)
+    collide = ((model.geom_contype != 0) | (model.geom_conaffinity != 0)) & (model.geom_bodyid != 0)
     centre = data.geom_xpos + np.einsum("gij,gj->gi", data.geom_xmat.reshape(-1, 3, 3), model.geom_aabb[:, :3])
     extent = np.einsum("gj,gj->g", np.abs(data.geom_xmat.reshape(-1, 3, 3)[:, 2, :]), model.geom_aabb[:, 3:])
     return float((centre[:, 2] - extent)[collide].min())

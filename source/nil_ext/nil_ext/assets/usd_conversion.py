@@ -3,7 +3,8 @@
 The conversion uses the ``mujoco-usd-converter`` package (``python -m mujoco_usd_converter``), run in a
 subprocess so a converter crash cannot take the simulation down with it. Before converting, the MJCF is
 normalised: the root body moves to the origin (Isaac Lab's ``init_state.pos`` then is the base position, not an
-offset added to the MJCF's own), and meshes mirrored with a negative ``scale`` (TALOS' right limbs) are baked
+offset added to the MJCF's own), geometry of the world body goes (a floor in a model that brings its own, such as
+gymnasium's Ant, would hide the robot from the camera and double the scene's ground), and meshes mirrored with a negative ``scale`` (TALOS' right limbs) are baked
 into mirrored mesh files, since Newton rejects negative scales.
 """
 
@@ -24,7 +25,7 @@ import numpy as np
 from .mjcf import MjcfError, load_mjcf
 
 CACHE_DIR_ENV = "NIL_CACHE_DIR"
-_CONVERSION_VERSION = "2"  # bump when the baking below changes, to invalidate old caches
+_CONVERSION_VERSION = "3"  # bump when the baking below changes, to invalidate old caches
 
 
 def cache_root() -> Path:
@@ -76,13 +77,15 @@ def _content_hash(robot_dir: Path) -> str:
 
 
 def _normalised_mjcf(mjcf_path: Path, out_dir: Path) -> Path:
-    """A copy of the MJCF with its root body at the origin and negatively scaled meshes baked."""
+    """A copy of the MJCF with its root body at the origin, no world geometry and negatively scaled meshes baked."""
     spec = mujoco.MjSpec.from_file(str(mjcf_path))
     mesh_dir = (mjcf_path.parent / (spec.meshdir or "")).resolve()
     spec.meshdir = str(mesh_dir)
     root = spec.worldbody.first_body()
     root.pos = [0.0, 0.0, 0.0]
     root.quat = [1.0, 0.0, 0.0, 0.0]
+    for geom in list(spec.worldbody.geoms):  # the robot only: the scene has its own ground
+        spec.delete(geom)
     for mesh in spec.meshes:
         if np.all(np.asarray(mesh.scale) > 0):
             continue
