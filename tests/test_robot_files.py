@@ -67,3 +67,28 @@ def test_a_broken_robot_file_is_refused_naming_the_field(change, message, ant_ro
 def test_a_missing_robot_file_is_named(tmp_path):
     with pytest.raises(RobotConfigError, match="Robot file not found"):
         load_robot_file(tmp_path / "nothing.toml")
+
+
+def test_a_robot_from_a_file_trains_and_its_checkpoint_plays_without_the_file_named(ant_robot_file, tmp_path,
+                                                                                       menagerie_available):
+    """gymnasium's Ant, from a robot file outside the checkout: train.py (cpu-smoke, its glide demo as reference)
+    writes a checkpoint, and play.py finds the robot file through the run's params."""
+    import glob
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {k: v for k, v in os.environ.items() if k != ROBOT_FILES_ENV}
+    train = [sys.executable, os.path.join(repo, "scripts", "train.py"), "--task", "NIL-Walk", "--robot_config",
+             str(ant_robot_file), "--headless", "--preset", "cpu-smoke", "--max_iterations", "220", "--eval_steps", "5"]
+    result = subprocess.run(train, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    checkpoints = glob.glob(str(tmp_path / "logs" / "bro" / "nil_ant_walk" / "*" / "model_*.pt"))
+    assert checkpoints, result.stdout[-2000:]
+
+    play = [sys.executable, os.path.join(repo, "scripts", "play.py"), "--task", "NIL-Ant-Walk", "--checkpoint",
+            checkpoints[-1], "--steps", "10"]
+    result = subprocess.run(play, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    layout = os.path.join(os.path.dirname(checkpoints[-1]), "exported", "observation_layout.json")
+    assert '"ankle_1"' in open(layout).read()  # the Ant's joints, exported
