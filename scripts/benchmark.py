@@ -111,6 +111,7 @@ def bench_env(robots: list[str], num_envs: list[int], steps: int, device: str) -
     from isaaclab.app import launch_simulation
     from isaaclab.envs import ManagerBasedRLEnv
 
+    from nil_ext.tasks.mdp import imitation_term
     from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
 
     results = []
@@ -124,7 +125,7 @@ def bench_env(robots: list[str], num_envs: list[int], steps: int, device: str) -
                 env.reset()
                 actions = torch.zeros(n, env.action_manager.total_action_dim, device=env.device)
                 env.step(actions)
-                state = env._nil_imitation
+                state = imitation_term(env)
                 reward_s = []
                 compute = state.compute
 

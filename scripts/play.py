@@ -88,7 +88,7 @@ def check_viewer(args) -> None:
 
 def observation_layout(env, task_id: str, checkpoint: str, files: dict) -> dict:
     """What a deployment needs besides the network: observation terms in order, actions, control rate."""
-    from nil_ext.tasks.mdp import imitation_state
+    from nil_ext.tasks.mdp import imitation_term
 
     unwrapped = env.unwrapped
     obs_manager, action_manager = unwrapped.observation_manager, unwrapped.action_manager
@@ -123,7 +123,7 @@ def observation_layout(env, task_id: str, checkpoint: str, files: dict) -> dict:
         "physics_dt": unwrapped.physics_dt,
         "observation": {"group": "policy", "dim": start, "terms": terms},
         # phase = control steps since the episode began / (reference_steps - 1), at most 1
-        "reference_steps": imitation_state(unwrapped).reward.num_ref_frames,
+        "reference_steps": imitation_term(unwrapped).reward.num_ref_frames,
         "action": {"dim": action_manager.total_action_dim, "terms": actions},
     }
 

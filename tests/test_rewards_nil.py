@@ -6,10 +6,20 @@ import pytest
 import torch
 from reward_helpers import render_walker, tiny_encoder
 
-from nil_ext.rewards import ABLATIONS, NilReward, NilRewardCfg, PenaltyInputs, embedding_cache_key, mask_iou
+from nil_ext.rewards import (
+    ABLATIONS,
+    PENALTY_NAMES,
+    NilReward,
+    NilRewardCfg,
+    PenaltyInputs,
+    embedding_cache_key,
+    mask_iou,
+    weigh,
+)
 
 T = 16
 CFG = NilRewardCfg(clip_len=8, clip_stride=2)
+WEIGHTS = {"video": 1.0, "iou": 1.0, **dict.fromkeys(PENALTY_NAMES, 0.1)}  # the tasks' defaults
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +70,12 @@ def test_step_shapes_and_finite(walker, encoder, ref_embeddings, num_envs):
         out = reward.step(
             frames[k].expand(num_envs, -1, -1, -1), masks[k].expand(num_envs, -1, -1), penalty_inputs(num_envs)
         )
+    out.update(weigh(out, WEIGHTS))
     for name, value in out.items():
         assert value.shape == (num_envs,) and torch.isfinite(value).all(), name
     assert torch.allclose(out["total"], out["weighted/video"] + out["weighted/iou"] + out["weighted/penalty"])
+    penalty = sum(0.1 * out[f"raw/{name}"] for name in PENALTY_NAMES)
+    assert torch.allclose(out["weighted/penalty"], penalty) and (penalty < 0).all()
     assert reward.ref_embeddings.shape == (T, 32)
     assert reward.cache_key == f"{encoder.model_id}@64x64/clip8/stride2"
 
@@ -100,6 +113,7 @@ def test_replayed_reference_scores_best(walker, encoder, ref_embeddings):
     returns = {key: torch.zeros(n) for key in ("total", "raw/iou", "raw/video")}
     for k in range(T):
         out = reward.step(agent_frames[k], agent_masks[k])
+        out.update(weigh(out, WEIGHTS))
         for key in returns:
             returns[key] += out[key]
         if k == 0:  # the replay's clips are the reference's own clips, frame for frame
@@ -149,7 +163,7 @@ def test_ablations_switch_streams_off(walker, encoder, ref_embeddings, ablation)
     # With video off no encoder is built (cfg.encoder_id names no model).
     reward = make(walker, encoder if use_video else None, 2, cfg, ref_embeddings if use_video else None)
     frames, masks = walker
-    out = reward.step(frames[3:5], masks[3:5], penalty_inputs(2))
+    out = weigh(reward.step(frames[3:5], masks[3:5], penalty_inputs(2)), WEIGHTS)
     assert (out["weighted/video"] != 0).all() == use_video
     assert (out["weighted/iou"] != 0).all() == use_iou
     assert (out["weighted/penalty"] != 0).all() == use_penalties

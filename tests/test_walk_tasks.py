@@ -8,7 +8,9 @@ import torch
 
 import nil_ext.tasks  # noqa: F401  (registers the task ids)
 from nil_ext.reference.errors import BundleError
+from nil_ext.task_loading import load_cfg
 from nil_ext.tasks import NIL_TASKS
+from nil_ext.tasks.mdp import imitation_term
 
 
 def make_env(task_id: str, num_envs: int = 2, reference: str | None = None):
@@ -41,12 +43,12 @@ def test_task_builds_resets_and_steps(task_id, launched, menagerie_available):
             obs, reward, terminated, truncated, extras = env.step(actions)
         assert reward.shape == (2,) and torch.isfinite(reward).all()
         # the env's reward is the paper's R_t (Isaac Lab's dt scaling undone), term by term
-        assert torch.allclose(reward, env._nil_imitation.terms["total"], atol=1e-4)
-        terms = env._nil_imitation.terms
+        assert torch.allclose(reward, imitation_term(env).terms["total"], atol=1e-4)
+        terms = imitation_term(env).terms
         for name in ("weighted/iou", "weighted/penalty", "raw/tilt", "total"):
             assert torch.isfinite(terms[name]).all(), name
         assert (terms["raw/iou"] > 0.2).all(), "standing at the start pose should overlap the reference's start"
-        assert (env._nil_imitation.reward.t == 5).all()
+        assert (imitation_term(env).reward.t == 5).all()
         assert not terminated.any()
     finally:
         env.close()
@@ -84,7 +86,7 @@ def test_video_term_runs_in_the_env_and_caches_reference_embeddings(launched, me
         env.reset()
         for _ in range(3):
             _, reward, *_ = env.step(torch.zeros(2, env.action_manager.total_action_dim))
-        video = env._nil_imitation.terms["raw/video"]
+        video = imitation_term(env).terms["raw/video"]
         assert torch.isfinite(reward).all() and (video.abs() <= 1.0 + 1e-5).all() and (video != 0).all()
     finally:
         env.close()
@@ -108,7 +110,7 @@ def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_
     env = ManagerBasedRLEnv(cfg)
     try:
         env.reset()
-        state = env._nil_imitation
+        state = imitation_term(env)
         standing = torch.zeros(2, env.action_manager.total_action_dim)
         state.camera_speed.fill_(0.0)
         for _ in range(60):
@@ -257,7 +259,7 @@ def test_a_lower_control_rate_retimes_the_reference_and_scores_the_same_seconds(
         assert env.step_dt == pytest.approx(0.02) and cfg.decimation == 4
         env.reset()
         _, reward, *_ = env.step(torch.zeros(2, env.action_manager.total_action_dim))
-        state = env._nil_imitation
+        state = imitation_term(env)
         assert torch.allclose(reward, state.terms["total"], atol=1e-4)
         assert state.bundle.fps == 50 and state.reward.num_ref_frames == (on_disk.num_frames + 1) // 2
         np.testing.assert_array_equal(state.bundle.masks, on_disk.masks[::2])
@@ -274,3 +276,99 @@ def test_a_lower_control_rate_retimes_the_reference_and_scores_the_same_seconds(
 def test_a_control_rate_that_does_not_divide_the_physics_is_refused():
     with pytest.raises(ValueError, match="does not divide the 200 Hz physics; use one of 200, 100, 50"):
         gym.spec("NIL-A1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", control_hz=30)
+
+
+def test_the_imitation_term_lives_in_the_reward_manager_and_resets_only_the_reset_envs(launched, menagerie_available):
+    """The imitation state is the ``imitation`` class term of Isaac Lab's reward manager, not an env attribute:
+    evaluation, the agents' vec env and the curriculum's checkpoint state reach it from there, and its
+    ``reset(env_ids)`` (Isaac Lab's, on env.reset) restarts only those envs."""
+    from nil_ext.agents.vec_env import IsaacLabVecEnv
+    from nil_ext.evaluation.rollout import run_episode, standing_policy
+    from nil_ext.tasks.mdp import ImitationReward
+
+    env = make_env("NIL-A1-Walk", num_envs=3)
+    try:
+        term = imitation_term(env)
+        assert env.reward_manager.get_term_cfg("imitation").func is term
+        assert not [name for name, value in vars(env).items() if isinstance(value, ImitationReward)]
+
+        vec_env = IsaacLabVecEnv(env)  # resets every env
+        assert vec_env.state_dict() == {"imitation": {"camera_speed": pytest.approx(0.3)}}
+        vec_env.load_state_dict({"imitation": {"camera_speed": 0.5}})  # a resumed run's curriculum
+        assert term.camera_speed.item() == 0.5
+
+        standing = torch.zeros(3, env.action_manager.total_action_dim)
+        for _ in range(5):
+            env.step(standing)
+        assert term.reward.t.tolist() == [5, 5, 5] and term.episode_steps.tolist() == [5, 5, 5]
+        env.reset(env_ids=torch.tensor([1], dtype=torch.int32))
+        assert term.reward.t.tolist() == [5, 0, 5] and term.episode_steps.tolist() == [5, 0, 5]
+        assert term.camera_speed.item() == 0.5, "a reset that ended no episode moves no curriculum"
+        env.step(standing)
+        assert term.reward.t.tolist() == [6, 1, 6]
+
+        stats = run_episode(env, standing_policy(env.action_manager.total_action_dim), record=True, max_steps=3)
+        assert len(stats.frames) == 3 and stats.terms["total"].shape == (3,) and (stats.mean_iou > 0).all()
+    finally:
+        env.close()
+
+
+def test_a_reward_weight_changes_its_term_and_nothing_else(launched, menagerie_available):
+    """beta is the ``iou`` term's weight: halving it halves that term's share of the reward and leaves every other
+    term, and the reward's other part, as they were (two runs from the same seed); the reward stays R_t."""
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    def run(iou_weight: float):
+        cfg = load_cfg("NIL-H1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
+        cfg.seed = 7
+        cfg.rewards.iou.weight = iou_weight
+        cfg.set_reference(None)
+        env = ManagerBasedRLEnv(cfg)
+        try:
+            env.reset(seed=7)
+            term, dt = imitation_term(env), env.step_dt
+            rewards, shares, raw_iou = [], [], []
+            for _ in range(4):
+                _, reward, *_ = env.step(torch.zeros(2, env.action_manager.total_action_dim))
+                assert torch.allclose(reward, term.terms["total"], atol=1e-5)
+                rewards.append(reward.clone())
+                raw_iou.append(term.terms["raw/iou"].clone())
+                # each term's weighted value per step (Isaac Lab reports it per second)
+                shares.append({name: torch.tensor([dict(env.reward_manager.get_active_iterable_terms(i))[name][0] * dt
+                                                   for i in range(2)]) for name in env.reward_manager.active_terms})
+            return torch.stack(rewards), shares, torch.stack(raw_iou), term.weights
+        finally:
+            env.close()
+
+    reward_1, shares_1, iou_1, weights_1 = run(1.0)
+    reward_half, shares_half, iou_half, weights_half = run(0.5)
+    assert weights_half == {**weights_1, "iou": 0.5} and weights_1["iou"] == 1.0
+    torch.testing.assert_close(iou_half, iou_1)  # the same run: only the weight differs
+    for one, half in zip(shares_1, shares_half):
+        torch.testing.assert_close(half["iou"], 0.5 * one["iou"])
+        for name in set(one) - {"iou"}:
+            torch.testing.assert_close(half[name], one[name], msg=name)
+    torch.testing.assert_close(reward_1 - reward_half, 0.5 * iou_1)
+    assert (iou_1 > 0.2).all()
+
+
+def test_feet_contact_comes_from_the_contact_sensor(launched, menagerie_available):
+    """The foot-slip penalty's contact is Isaac Lab's contact sensor (Newton, CPU): a standing robot's feet touch
+    the ground, a foot lifted off it does not."""
+    env = make_env("NIL-H1-Walk")
+    try:
+        env.reset()
+        term = imitation_term(env)
+        assert term.contact_sensor is env.scene["feet_contact"]
+        standing = torch.zeros(2, env.action_manager.total_action_dim)
+        for _ in range(20):
+            env.step(standing)
+        assert term.feet_in_contact().all()
+        robot = env.scene["robot"]
+        pose = robot.data.root_pose_w.torch.clone()
+        pose[0, 2] += 0.3  # env 0 in the air
+        robot.write_root_pose_to_sim_index(root_pose=pose)
+        env.step(standing)
+        assert term.feet_in_contact().tolist() == [[False, False], [True, True]]
+    finally:
+        env.close()

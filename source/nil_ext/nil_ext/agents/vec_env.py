@@ -66,14 +66,20 @@ class IsaacLabVecEnv:
     def get_observations(self):
         return self._tensordict(dict(self.unwrapped.obs_buf), batch_size=[self.num_envs])
 
+    def _stateful_reward_terms(self) -> dict:
+        """Class reward terms that keep training state (``state_dict``), by term name. NIL tasks: ``imitation``,
+        the camera-speed curriculum. Found through Isaac Lab's reward manager: agents never import tasks."""
+        manager = getattr(self.unwrapped, "reward_manager", None)
+        terms = {name: manager.get_term_cfg(name).func for name in manager.active_terms} if manager else {}
+        return {name: term for name, term in terms.items() if hasattr(term, "state_dict")}
+
     def state_dict(self) -> dict:
-        imitation = getattr(self.unwrapped, "_nil_imitation", None)  # NIL tasks: the camera-speed curriculum
-        return {"imitation": imitation.state_dict()} if imitation is not None else {}
+        return {name: term.state_dict() for name, term in self._stateful_reward_terms().items()}
 
     def load_state_dict(self, state: dict) -> None:
-        imitation = getattr(self.unwrapped, "_nil_imitation", None)
-        if imitation is not None and "imitation" in state:
-            imitation.load_state_dict(state["imitation"])
+        for name, term in self._stateful_reward_terms().items():
+            if name in state:
+                term.load_state_dict(state[name])
 
     def step(self, actions: torch.Tensor):
         obs, rewards, terminated, truncated, extras = self.env.step(actions)

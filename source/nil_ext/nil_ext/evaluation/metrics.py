@@ -1,8 +1,9 @@
 """Per-task evaluation metrics beyond the walk's table: a task names its metrics class in its env config.
 
 Whole-body tasks report the success rate (``evaluation/success.py``) and the normalised imitation reward: the
-mean per-step reward R_t over the episode (the steps after a fall count 0) divided by its maximum (zeta + beta
-for the terms that are on; the penalties are <= 0), so 1 is a perfect, penalty-free match of the reference.
+mean per-step reward R_t over the episode (the steps after a fall count 0) divided by its maximum (zeta + beta,
+the video and IoU terms' weights, for the streams that are on; the penalties are <= 0), so 1 is a perfect,
+penalty-free match of the reference.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import importlib
 import numpy as np
 import torch
 
+from ..tasks.mdp import imitation_term
 from .success import make_detector
 
 
@@ -40,15 +42,16 @@ class WholeBodyMetrics:
 
     def step(self, env, live: torch.Tensor, active: torch.Tensor, fallen: torch.Tensor) -> None:
         """live: envs whose step this was; active: those still in their episode after it; fallen: fell in it."""
-        terms = env._nil_imitation.terms
+        terms = imitation_term(env).terms
         self.reward_sum += live.float() * terms["total"]
         self.detector.update(active)
         self.detector.mark_fallen(fallen)
 
     def end(self, steps: int) -> dict[str, np.ndarray]:
         """``steps``: the episode's length (a fallen env's missing steps count 0)."""
-        cfg = self.env._nil_imitation.reward.cfg
-        best = cfg.zeta * cfg.use_video + cfg.beta * cfg.use_iou
+        term = imitation_term(self.env)
+        cfg, weights = term.reward.cfg, term.weights
+        best = weights["video"] * cfg.use_video + weights["iou"] * cfg.use_iou
         normalised = self.reward_sum / steps / max(best, 1e-9)
         return {"success": self.detector.success().cpu().numpy(), "normalised_reward": normalised.cpu().numpy()}
 

@@ -2,7 +2,7 @@
 
 Per env and episode: the environment reward (never used in training), mean mask IoU and video similarity to the
 reference, whether it fell, and optionally the frames of env 0 for a side-by-side video and its reward terms
-(those of ``ImitationState.terms`` and ``env_reward``) step by step.
+(those of the imitation term's ``terms`` and ``env_reward``) step by step.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..assets.robots import get_robot_spec
+from ..tasks.mdp import imitation_term
 from .env_reward import env_reward, episode_steps
 from .video import side_by_side_frame
 
@@ -56,7 +57,6 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
     unwrapped = env.unwrapped
     spec = get_robot_spec(unwrapped.cfg.robot_name)
     steps = max_steps or episode_steps(spec.quadruped, unwrapped.step_dt)
-    state = unwrapped._nil_imitation if hasattr(unwrapped, "_nil_imitation") else None
     obs, _ = env.reset()
     if metrics is not None:
         metrics.begin(unwrapped)
@@ -72,7 +72,7 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
     robot = unwrapped.scene["robot"]
     for _ in range(steps):
         obs, _, terminated, truncated, _ = env.step(policy(obs["policy"]))
-        state = unwrapped._nil_imitation
+        state = imitation_term(unwrapped)
         live = alive.float()
         velocity = robot.data.root_lin_vel_w.torch
         reward = env_reward(velocity, spec.quadruped, unwrapped.step_dt)

@@ -5,7 +5,7 @@ Imports neither the simulator nor nil_ext.tasks / nil_ext.agents; the tasks wrap
 
 from .benchmark import benchmark_reward
 from .clip_buffer import ClipBuffer
-from .nil_reward import ABLATIONS, NilReward, NilRewardCfg, embedding_cache_key, reference_clip_embeddings
+from .nil_reward import ABLATIONS, NilReward, NilRewardCfg, embedding_cache_key, reference_clip_embeddings, weigh
 from .penalties import (
     PENALTY_NAMES,
     PenaltyCfg,
@@ -42,4 +42,5 @@ __all__ = [
     "reference_clip_embeddings",
     "tilt_penalty",
     "video_similarity",
+    "weigh",
 ]

@@ -1,4 +1,7 @@
-"""The Stage 2 imitation reward R_t = zeta * S_video + beta * S_iou + eta * P, batched over envs.
+"""The Stage 2 imitation reward R_t = zeta * S_video + beta * S_iou + sum_k eta_k * P_k, batched over envs.
+
+`NilReward` scores the streams (S_video, S_iou and each penalty P_k); the weights are the caller's (in the tasks,
+the reward terms' weights, see `tasks/mdp/imitation.py`), applied by `weigh`.
 
 Time convention: `t[i]` is the reference frame that env i's next frame is compared with. `reset`
 sets it to 0 and every `step` compares, then advances it. So the frame rendered after the first
@@ -8,12 +11,13 @@ one control step of lag, in exchange for clips of a replayed reference matching 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import torch
 
 from .clip_buffer import ClipBuffer, clip_offsets, fill_envs
-from .penalties import PENALTY_NAMES, PenaltyCfg, PenaltyInputs, compute_penalties, weighted_sum
+from .penalties import PENALTY_NAMES, PenaltyCfg, PenaltyInputs, compute_penalties
 from .similarity import mask_iou, resize_mask, video_similarity
 from .video_encoder import DEFAULT_ENCODER_ID, VideoEncoder
 
@@ -35,9 +39,6 @@ class NilRewardCfg:
     use_video: bool = True
     use_iou: bool = True
     use_penalties: bool = True
-    zeta: float = 1.0  # weight of S_video
-    beta: float = 1.0  # weight of S_iou
-    eta: float = 1.0  # weight of P
     penalties: PenaltyCfg = field(default_factory=PenaltyCfg)
     encoder_id: str = DEFAULT_ENCODER_ID
     image_size: int | None = None  # encoder input side; None: the checkpoint's own (224 for TimeSformer)
@@ -70,6 +71,19 @@ class NilRewardCfg:
 def embedding_cache_key(encoder_id: str, height: int, width: int, clip_len: int, stride: int) -> str:
     """Key under which a reference bundle caches its clip embeddings."""
     return f"{encoder_id}@{height}x{width}/clip{clip_len}/stride{stride}"
+
+
+def weigh(raw: dict[str, torch.Tensor], weights: Mapping[str, float]) -> dict[str, torch.Tensor]:
+    """The weighted streams of `NilReward.step`'s raw terms: "weighted/video", "weighted/iou", "weighted/penalty"
+    (the weighted penalties' sum) and "total" = R_t, their sum. ``weights``: by stream ("video", "iou" and each
+    name of PENALTY_NAMES); a stream left out weighs 0."""
+    out = {
+        "weighted/video": weights.get("video", 0.0) * raw["raw/video"],
+        "weighted/iou": weights.get("iou", 0.0) * raw["raw/iou"],
+        "weighted/penalty": sum(weights.get(name, 0.0) * raw[f"raw/{name}"] for name in PENALTY_NAMES),
+    }
+    out["total"] = out["weighted/video"] + out["weighted/iou"] + out["weighted/penalty"]
+    return out
 
 
 def reference_clip_embeddings(
@@ -160,11 +174,11 @@ class NilReward:
     def step(
         self, agent_rgb: torch.Tensor, agent_mask: torch.Tensor, penalty_inputs: PenaltyInputs | None = None
     ) -> dict[str, torch.Tensor]:
-        """Reward for this control step, then advance reference time.
+        """The streams' scores for this control step, then advance reference time.
 
         agent_rgb (N,H,W,3) uint8 and agent_mask (N,H,W) or (N,H,W,1) bool from the agent's camera.
-        Returns (N,) tensors: "total"; "weighted/{video,iou,penalty}" (they sum to total);
-        "raw/video", "raw/iou" and "raw/<penalty>" before weights. Terms switched off read 0.
+        Returns (N,) tensors before weights (`weigh` applies them): "raw/video", "raw/iou" and "raw/<penalty>".
+        Streams switched off read 0.
         """
         cfg = self.cfg
         if agent_mask.dim() == 4:  # (N,H,W,1), as cameras return segmentation
@@ -186,20 +200,11 @@ class NilReward:
             s_iou = mask_iou(resize_mask(agent_mask.to(self.device), ref.shape[-2:]), ref)
 
         raw_pen = {name: zeros for name in PENALTY_NAMES}
-        penalty = zeros
         if cfg.use_penalties and penalty_inputs is not None:
             raw_pen = compute_penalties(penalty_inputs, cfg.penalties, self.num_envs, self.device)
-            penalty = weighted_sum(raw_pen, cfg.penalties)
 
-        out = {
-            "weighted/video": cfg.zeta * s_video,
-            "weighted/iou": cfg.beta * s_iou,
-            "weighted/penalty": cfg.eta * penalty,
-            "raw/video": s_video,
-            "raw/iou": s_iou,
-        }
+        out = {"raw/video": s_video, "raw/iou": s_iou}
         out.update({f"raw/{name}": value for name, value in raw_pen.items()})
-        out["total"] = out["weighted/video"] + out["weighted/iou"] + out["weighted/penalty"]
 
         self.t += 1
         self._step_count += 1

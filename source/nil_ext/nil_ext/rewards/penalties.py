@@ -1,9 +1,9 @@
 """Regularisation terms P_t. Each takes plain tensors, returns (N,) in [-1, 0], and is 0 at rest.
 
 Every term is a mean of squared, normalised quantities, clipped at -1 so that a fall cannot
-swamp the imitation terms (S_video + S_iou is at most 2). The coefficients in `PenaltyCfg`
-then set each term's share directly. The paper names the terms but not their weights or
-normalisation: the scales and coefficients below are ours.
+swamp the imitation terms (S_video + S_iou is at most 2). Each term's weight (in the tasks,
+its reward term's weight) then sets its share directly. The paper names the terms but not their
+weights or normalisation: the scales below and the tasks' weights (0.1 each) are ours.
 """
 
 from __future__ import annotations
@@ -15,11 +15,6 @@ import torch
 
 @dataclass
 class PenaltyCfg:
-    torque: float = 0.1
-    action_rate: float = 0.1
-    ang_vel: float = 0.1
-    foot_slip: float = 0.1
-    tilt: float = 0.1
     ang_vel_scale: float = 2.0  # rad/s at which the angular-velocity term saturates at -1
     foot_slip_scale: float = 0.5  # m/s of horizontal foot speed in contact at which the slip term saturates
 
@@ -84,7 +79,3 @@ def compute_penalties(inputs: PenaltyInputs, cfg: PenaltyCfg, num_envs: int, dev
         terms["tilt"] = tilt_penalty(i.projected_gravity_b)
     return terms
 
-
-def weighted_sum(terms: dict[str, torch.Tensor], cfg: PenaltyCfg) -> torch.Tensor:
-    """P_t = sum_k coef_k * term_k (<= 0)."""
-    return sum(getattr(cfg, name) * terms[name] for name in PENALTY_NAMES)

@@ -102,7 +102,7 @@ def open_robot_scene(
     """``prop``: a whole-body skill's prop (``scene.props``) to add to the scene."""
     camera = camera or FollowCameraCfg()
     sim_cfg = newton_sim_cfg(device)
-    scene_cfg = robot_scene_cfg(robot, num_envs, camera, textured_ground=textured_ground)
+    scene_cfg = robot_scene_cfg(robot, num_envs, camera, textured_ground=textured_ground, feet_contact=False)
     if prop is not None:
         from .props import with_props
 

@@ -10,14 +10,16 @@ from pathlib import Path
 import isaaclab.sim as sim_utils
 from isaaclab.assets import ArticulationCfg, AssetBaseCfg
 from isaaclab.scene import InteractiveSceneCfg
-from isaaclab.sensors import CameraCfg
+from isaaclab.sensors import CameraCfg, ContactSensorCfg
 from isaaclab.utils import configclass
 
 from ..assets.robot_cfg import robot_articulation_cfg
+from ..assets.robots import get_robot_spec
 from ..assets.usd_conversion import cache_root
 from .camera import FollowCameraCfg
 
 GROUND_COLOR = (0.45, 0.45, 0.42)
+FEET_CONTACT_SENSOR = "feet_contact"  # the scene's name of the feet's contact sensor
 TEXTURE_CELLS = 256  # texture image side in cells (one pixel each); the pattern repeats every TEXTURE_CELLS cells
 
 
@@ -111,7 +113,7 @@ def ground_texture_file(seed: int = 0) -> Path:
 
 @configclass
 class NilSceneCfg(InteractiveSceneCfg):
-    """Ground, light, robot and camera. Build it with :func:`robot_scene_cfg`."""
+    """Ground, light, robot, camera and the feet's contact sensor. Build it with :func:`robot_scene_cfg`."""
 
     ground: AssetBaseCfg = None
     light: AssetBaseCfg = AssetBaseCfg(
@@ -119,6 +121,8 @@ class NilSceneCfg(InteractiveSceneCfg):
     )
     robot: ArticulationCfg = None
     camera: CameraCfg = None
+    feet_contact: ContactSensorCfg | None = None
+    """Net contact force on each foot body: which feet touch the ground (the tasks' foot-slip penalty)."""
 
 
 def robot_scene_cfg(
@@ -127,12 +131,19 @@ def robot_scene_cfg(
     camera: FollowCameraCfg | None = None,
     env_spacing: float = 4.0,
     textured_ground: bool = False,
+    feet_contact: bool = True,
 ) -> NilSceneCfg:
+    """``feet_contact``: with the feet's contact sensor (the tasks' foot-slip penalty needs it)."""
     camera = camera or FollowCameraCfg()
+    articulation = robot_articulation_cfg(robot)
     return NilSceneCfg(
         num_envs=num_envs,
         env_spacing=env_spacing,
         ground=ground_cfg(num_envs, env_spacing, textured=textured_ground),
-        robot=robot_articulation_cfg(robot),
+        robot=articulation,
         camera=camera.sensor_cfg(),
+        # Newton's contact sensor (MuJoCo-Warp's contacts) works on CPU too. Newton matches the regex against whole
+        # body paths, and a converted robot's bodies may be nested (TALOS: Robot/Geometry/base_link/.../leg_left_6_link)
+        feet_contact=ContactSensorCfg(prim_path=f"{articulation.prim_path}/.*{get_robot_spec(robot).foot_bodies}")
+        if feet_contact else None,
     )

@@ -5,12 +5,12 @@ from isaaclab.envs.mdp import *  # noqa: F401, F403
 from .actions import LowPassJointPositionAction, LowPassJointPositionActionCfg  # noqa: F401
 from .imitation import (  # noqa: F401
     ImitationCfg,
+    ImitationReward,
     camera_speed_curriculum,
-    imitation_state,
+    imitation_term,
     nil_iou,
     nil_penalty,
     nil_video,
     reference_finished,
     reference_phase,
-    reset_imitation,
 )

@@ -67,20 +67,24 @@ class ActionsCfg:
 
 @configclass
 class RewardsCfg:
-    """R_t = zeta S_video + beta S_iou + eta P_t, with zeta, beta, eta in NilRewardCfg.
+    """R_t = zeta S_video + beta S_iou + eta P_t, P_t = sum_k c_k P_k. Each weight is one term's ``weight`` (one knob
+    each): ``video``'s is zeta, ``iou``'s beta, each penalty's eta * c_k (``cfg.rewards.iou.weight = 0.5`` halves beta).
 
-    Isaac Lab multiplies every term by the control step (0.01 s); a weight of 1 / step undoes that, so the
-    reward the agent sees is the paper's per-step R_t (in [-1, 2]).
+    The streams return their per-step score divided by the control step, which Isaac Lab multiplies back: the
+    reward the agent sees is the paper's per-step R_t at any control rate. zeta = beta = eta = 1 (the paper's);
+    the penalties' c_k, 0.1 each, are ours (the paper names the terms, not their weights).
     """
 
-    video = RewTerm(func=mdp.nil_video, weight=1.0 / CONTROL_DT)
-    iou = RewTerm(func=mdp.nil_iou, weight=1.0 / CONTROL_DT)
-    # P_t, one term per penalty so that each has its own curve (their sum is eta * P_t)
-    torque = RewTerm(func=mdp.nil_penalty, weight=1.0 / CONTROL_DT, params={"name": "torque"})
-    action_rate = RewTerm(func=mdp.nil_penalty, weight=1.0 / CONTROL_DT, params={"name": "action_rate"})
-    ang_vel = RewTerm(func=mdp.nil_penalty, weight=1.0 / CONTROL_DT, params={"name": "ang_vel"})
-    foot_slip = RewTerm(func=mdp.nil_penalty, weight=1.0 / CONTROL_DT, params={"name": "foot_slip"})
-    tilt = RewTerm(func=mdp.nil_penalty, weight=1.0 / CONTROL_DT, params={"name": "tilt"})
+    # renders and scores every stream once per step and adds 0 itself; any weight but 0 (Isaac Lab skips those)
+    imitation = RewTerm(func=mdp.ImitationReward, weight=1.0)
+    video = RewTerm(func=mdp.nil_video, weight=1.0)
+    iou = RewTerm(func=mdp.nil_iou, weight=1.0)
+    # P_t, one term per penalty so that each has its own weight and curve
+    torque = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "torque"})
+    action_rate = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "action_rate"})
+    ang_vel = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "ang_vel"})
+    foot_slip = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "foot_slip"})
+    tilt = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "tilt"})
 
 
 @configclass
@@ -100,7 +104,6 @@ class EventsCfg:
     reset_joints = EventTerm(
         func=mdp.reset_joints_by_offset, mode="reset", params={"position_range": (-0.02, 0.02), "velocity_range": (0.0, 0.0)}
     )
-    reset_imitation = EventTerm(func=mdp.reset_imitation, mode="reset")
 
 
 @configclass
@@ -169,11 +172,7 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
         cfg.curriculum = CurriculumCfg()
     cfg.sim = newton_sim_cfg(device, dt=PHYSICS_DT)
     cfg.decimation = physics_steps_per_control_step(control_hz)
-    control_dt = cfg.decimation * PHYSICS_DT
     cfg.sim.render_interval = cfg.decimation
-    for term in vars(cfg.rewards).values():
-        if isinstance(term, RewTerm):
-            term.weight *= CONTROL_DT / control_dt  # the weights undo Isaac Lab's dt scaling: at this rate too
     cfg.episode_length_s = 10.0  # a bound; episodes end with the reference (reference_end)
     cfg.actions.joint.scale = get_robot_spec(robot).action_scale
     start_height = robot_model_info(robot).base_pos[2]
