@@ -2,7 +2,6 @@
 
 import inspect
 
-import gymnasium as gym
 import pytest
 import torch
 
@@ -16,7 +15,7 @@ from nil_ext.tasks.mdp import imitation_term
 def make_env(task_id: str, num_envs: int = 2, reference: str | None = None):
     from isaaclab.envs import ManagerBasedRLEnv
 
-    cfg = gym.spec(task_id).kwargs["env_cfg_entry_point"](preset="cpu-smoke", num_envs=num_envs)
+    cfg = load_cfg(task_id, "env_cfg_entry_point", preset="cpu-smoke", num_envs=num_envs)
     cfg.set_reference(reference)
     return ManagerBasedRLEnv(cfg)
 
@@ -74,7 +73,7 @@ def test_video_term_runs_in_the_env_and_caches_reference_embeddings(launched, me
     from nil_ext.rewards import NilRewardCfg
     from nil_ext.rewards.tiny_models import save_tiny_timesformer
 
-    cfg = gym.spec("NIL-H1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", num_envs=2)
+    cfg = load_cfg("NIL-H1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
     cfg.set_reference(None)
     reference = tmp_path / "reference"
     shutil.copytree(cfg.imitation.reference, reference)
@@ -101,10 +100,13 @@ def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_
     from nil_ext.tasks import mdp
     from nil_ext.tasks.walk.walk_env_cfg import CAMERA_START_SPEED
 
-    cfg = gym.spec("NIL-H1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", num_envs=2)
+    cfg = load_cfg("NIL-H1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
     assert cfg.imitation.camera_speed == CAMERA_START_SPEED and cfg.curriculum.camera_speed is not None
-    judged = gym.spec("NIL-H1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", camera_speed_curriculum=False)
+    judged = load_cfg("NIL-H1-Walk", "env_cfg_entry_point", preset="cpu-smoke", camera_speed_curriculum=False)
     assert judged.imitation.camera_speed == 1.0 and judged.curriculum is None
+    played = load_cfg("NIL-H1-Walk", "env_cfg_entry_point", preset="cpu-smoke")
+    played.play_mode()  # Isaac Lab's PLAY convention, as play.py and evaluate.py use it: the reference's own camera
+    assert played.imitation.camera_speed == 1.0 and played.curriculum is None
 
     cfg.set_reference(None)
     env = ManagerBasedRLEnv(cfg)
@@ -191,7 +193,7 @@ def test_evaluation_counts_the_steps_after_a_fall_as_zero_imitation(launched, me
 def test_low_pass_filter_moves_the_pd_targets_part_of_the_way(launched, menagerie_available):
     from isaaclab.envs import ManagerBasedRLEnv
 
-    cfg = gym.spec("NIL-A1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", num_envs=2)
+    cfg = load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
     cfg.actions.joint.low_pass_alpha = 0.3
     cfg.set_reference(None)
     env = ManagerBasedRLEnv(cfg)
@@ -219,7 +221,7 @@ def test_the_scripted_a1_gait_played_open_loop_walks_forward(launched, menagerie
 
     from nil_ext.reference.scripted import GAITS, gait_offsets
 
-    cfg = gym.spec("NIL-A1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", num_envs=2)
+    cfg = load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
     cfg.set_reference(None)
     env = ManagerBasedRLEnv(cfg)
     try:
@@ -250,7 +252,7 @@ def test_a_lower_control_rate_retimes_the_reference_and_scores_the_same_seconds(
     from nil_ext.evaluation.rollout import run_episode, standing_policy
     from nil_ext.reference.bundle import ReferenceBundle
 
-    cfg = gym.spec("NIL-A1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", num_envs=2, control_hz=50)
+    cfg = load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2, control_hz=50)
     cfg.set_reference(None)
     on_disk = ReferenceBundle.load(cfg.imitation.reference)
     assert on_disk.fps == 100
@@ -275,7 +277,7 @@ def test_a_lower_control_rate_retimes_the_reference_and_scores_the_same_seconds(
 
 def test_a_control_rate_that_does_not_divide_the_physics_is_refused():
     with pytest.raises(ValueError, match="does not divide the 200 Hz physics; use one of 200, 100, 50"):
-        gym.spec("NIL-A1-Walk").kwargs["env_cfg_entry_point"](preset="cpu-smoke", control_hz=30)
+        load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="cpu-smoke", control_hz=30)
 
 
 def test_the_imitation_term_lives_in_the_reward_manager_and_resets_only_the_reset_envs(launched, menagerie_available):

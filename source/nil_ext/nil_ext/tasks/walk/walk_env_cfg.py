@@ -114,6 +114,8 @@ class CurriculumCfg:
 @configclass
 class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
     robot_name: str = MISSING
+    robot_config: str | None = None
+    """The robot file the robot came from (a run's params name it, so that its checkpoints play anywhere)."""
     preset: str = "gpu"
     imitation: mdp.ImitationCfg = field(default_factory=mdp.ImitationCfg)
     scene: NilSceneCfg = MISSING
@@ -123,6 +125,14 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
     terminations: TerminationsCfg = TerminationsCfg()
     events: EventsCfg = EventsCfg()
     curriculum: CurriculumCfg | None = None
+
+    def play_mode(self) -> None:
+        """Isaac Lab's PLAY convention (its play scripts call this, and so do NIL's play.py and evaluate.py): at most
+        50 envs, and the camera at the reference's own speed from the first step, since a policy is judged against
+        the reference itself, not against the curriculum's slower camera."""
+        super().play_mode()
+        self.curriculum = None
+        self.imitation.camera_speed = 1.0
 
     def set_reference(self, path: str | None) -> None:
         """Use this reference bundle (None: the robot's scripted demo for this camera, rendered once)."""
@@ -155,7 +165,7 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     raises it to the reference's own as the agent keeps up (``camera_speed_curriculum=False``: full speed from the start).
 
     ``control_hz``: policy and reward rate (default 100, the paper's), one that divides the 200 Hz physics. The
-    reference is retimed to it when the env starts."""
+    reference is retimed to it when the env starts. Playing back and evaluating use :meth:`NilWalkEnvCfg.play_mode`."""
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset '{preset}'; known: {', '.join(PRESETS)}")
     on_cpu = preset != "gpu"
@@ -165,7 +175,8 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     camera = FollowCameraCfg(width=64, height=64, mode=camera_mode) if on_cpu else FollowCameraCfg(mode=camera_mode)
     reward = NilRewardCfg(ablation="no_video") if on_cpu else NilRewardCfg()
 
-    cfg = NilWalkEnvCfg(robot_name=robot, preset=preset, scene=robot_scene_cfg(robot, num_envs, camera, env_spacing=4.0))
+    cfg = NilWalkEnvCfg(robot_name=robot, robot_config=get_robot_spec(robot).source, preset=preset,
+                        scene=robot_scene_cfg(robot, num_envs, camera, env_spacing=4.0))
     cfg.imitation = mdp.ImitationCfg(reward=reward, camera=camera)
     if camera_mode == "reference_path" and camera_speed_curriculum:
         cfg.imitation.camera_speed = CAMERA_START_SPEED
