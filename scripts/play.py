@@ -3,11 +3,15 @@ policy (TorchScript + ONNX, checked against each other) with the observation / a
 
     ./isaaclab.sh -p scripts/play.py --task NIL-H1-Walk                      # latest logs/bro/nil_h1_walk checkpoint
     ./isaaclab.sh -p scripts/play.py --task NIL-H1-Walk --checkpoint logs/bro/nil_h1_walk/<run>/model_1500.pt
+    ./isaaclab.sh -p scripts/play.py --task NIL-H1-Walk --viz viser          # then in the browser, looping (kit-less)
+    ./isaaclab.sh -p scripts/play.py --task NIL-H1-Walk --viz newton_gl      # then in Newton's window (needs a display)
     ./isaaclab.sh -p scripts/play.py --task NIL-H1-Walk --viz kit            # also in the Isaac viewer (Isaac Sim, GPU)
 
 Writes beside the checkpoint: ``play/side_by_side.mp4`` (reference | agent | masks with IoU, real time),
 ``play/rewards.png`` (each reward term and the environment reward per step), and ``exported/policy.pt``,
-``exported/policy.onnx``, ``exported/observation_layout.json``.
+``exported/policy.onnx``, ``exported/observation_layout.json``. With ``--viz viser`` or ``--viz newton_gl`` it then
+keeps playing the policy's episode in the viewer, in real time, until Ctrl-C (or ``--loops`` episodes); viser's side
+panel shows the recorded side-by-side frame (reference | agent | masks) of each step.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
+import time
 
 import numpy as np
 import torch
@@ -45,6 +51,10 @@ def parse_args(argv=None):
                         "preset is the run's; else the scripted demo)")
     p.add_argument("--steps", type=int, default=None, help="control steps (default: a full episode)")
     p.add_argument("--headless", action="store_true", help="accepted for habit: runs are headless unless --viz")
+    p.add_argument("--viz_port", type=int, default=8080, help="--viz viser: the browser viewer's port (default 8080)")
+    p.add_argument("--loops", type=int, default=None,
+                   help="--viz viser/newton_gl: episodes to show after the recorded one (default: until Ctrl-C or the "
+                        "viewer's window closes)")
     add_launcher_args(p)  # --device, --viz, ...
     return p.parse_args(argv)
 
@@ -69,9 +79,30 @@ def find_checkpoint(task_id: str, args) -> str:
 
 
 def check_viewer(args) -> None:
-    """--viz kit needs Isaac Sim and a GPU; without them say so before building anything."""
-    if "kit" not in (args.visualizer or []):
-        return
+    """The viewer's needs, checked before building anything: --viz kit needs Isaac Sim and a GPU, --viz viser the
+    viser package and a free port, --viz newton_gl a display."""
+    viewers = args.visualizer or []
+    if "kit" in viewers:
+        check_kit()
+    if "viser" in viewers:
+        try:
+            import viser  # noqa: F401
+        except ImportError as err:
+            sys.exit(f"[ERROR] --viz viser needs the viser package ({err}); requirements/pins.txt pins it.\n"
+                     "  Rebuild the environment:  ./isaaclab.sh --install")
+        with socket.socket() as probe:  # viser would quietly take the next free port; say so instead
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("0.0.0.0", args.viz_port))
+            except OSError as err:
+                sys.exit(f"[ERROR] --viz viser cannot serve on port {args.viz_port}: {err.strerror}. "
+                         "Pick another with --viz_port N.")
+    if "newton_gl" in viewers and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        sys.exit("[ERROR] --viz newton_gl opens a window and needs a display (DISPLAY is unset).\n"
+                 "  Headless, use --viz viser: the same scene in a browser (http://localhost:8080).")
+
+
+def check_kit() -> None:
     from isaaclab_physx.app import KitLauncher
 
     missing = [what for what, ok in (("Isaac Sim", KitLauncher.is_available()),
@@ -82,8 +113,53 @@ def check_viewer(args) -> None:
             "  Install Isaac Sim into this environment on a GPU machine:  ./isaaclab.sh -p -m pip install "
             "'isaaclab[isaacsim]'\n"
             "  Without it, drop --viz: play.py then writes play/side_by_side.mp4 (reference | agent | masks), "
-            "which works everywhere."
+            "which works everywhere; --viz viser shows the episode in a browser."
         )
+
+
+def configure_viewer(env_cfg, args) -> None:
+    """--viz viser on --viz_port, looking at the robot from the front-right (the first env starts at the origin)."""
+    if "viser" in (args.visualizer or []):
+        from isaaclab_visualizers.viser import ViserVisualizerCfg
+
+        h = env_cfg.scene.robot.init_state.pos[2]  # base height: the view scales with the robot
+        env_cfg.sim.visualizer_cfgs = ViserVisualizerCfg(port=args.viz_port, eye=(3 * h, -3 * h, 1.5 * h),
+                                                         lookat=(0.5 * h, 0.0, 0.7 * h))
+
+
+@torch.inference_mode()
+def serve_viewer(env, policy, frames: list[np.ndarray], loops: int | None, port: int) -> None:
+    """--viz viser / newton_gl: play the policy's episode again and again in real time, as many steps as the recorded
+    one, while the viewer is open (viser: until Ctrl-C), at most ``loops`` times. viser's side panel shows the
+    recorded side-by-side frame (reference | agent | masks) of each step."""
+    unwrapped = env.unwrapped
+    panel = viser_image(unwrapped.sim, frames[0])
+    if panel is not None:
+        print(f"[INFO] Viewer: http://localhost:{port}  (Ctrl-C stops)", flush=True)
+    episode = 0
+    try:
+        while unwrapped.sim.is_running() and (loops is None or episode < loops):
+            obs, _ = env.reset()
+            for frame in frames:
+                start = time.monotonic()
+                obs, *_ = env.step(policy(obs["policy"]))
+                if panel is not None:
+                    panel.image = frame
+                time.sleep(max(0.0, unwrapped.step_dt - (time.monotonic() - start)))
+            episode += 1
+            print(f"[INFO] Viewer: episode {episode} played", flush=True)
+    except KeyboardInterrupt:
+        print("[INFO] Viewer stopped")
+
+
+def viser_image(sim, image: np.ndarray):
+    """An image in the side panel of Isaac Lab's viser viewer (None without one). Isaac Lab's visualizer offers no
+    handle on its viser server, so this reaches it the way Isaac Lab's own code does."""
+    for viz in sim.visualizers:
+        server = getattr(getattr(viz, "_viewer", None), "_server", None)
+        if viz.cfg.visualizer_type == "viser" and server is not None:
+            return server.gui.add_image(image, label="reference | agent | masks (recorded episode)")
+    return None
 
 
 def observation_layout(env, task_id: str, checkpoint: str, files: dict) -> dict:
@@ -158,6 +234,7 @@ def main(argv=None) -> None:
     env_cfg.set_reference(args.reference or trained_reference(run, preset))
     out_dir = os.path.join(os.path.dirname(checkpoint), "play")
     export_dir = os.path.join(os.path.dirname(checkpoint), "exported")
+    configure_viewer(env_cfg, args)
 
     with launch_simulation(env_cfg, args):
         import gymnasium as gym
@@ -189,17 +266,19 @@ def main(argv=None) -> None:
         layout_path = os.path.join(export_dir, "observation_layout.json")
         with open(layout_path, "w") as f:
             json.dump(layout, f, indent=2)
+        print(
+            f"[INFO] Episode: {len(stats.frames)} steps, env reward {stats.env_reward[0]:.1f} (sum), "
+            f"mask IoU {stats.mean_iou[0]:.3f}, fell: {bool(stats.fell[0])}\n"
+            f"[INFO] Side-by-side video: {video}\n"
+            f"[INFO] Reward plot:        {plot}\n"
+            f"[INFO] TorchScript policy: {files['torchscript']}\n"
+            f"[INFO] ONNX policy:        {files['onnx']}\n"
+            f"[INFO] Observation layout: {layout_path}",
+            flush=True,
+        )
+        if {"viser", "newton_gl"} & set(args.visualizer or []):
+            serve_viewer(env, runner.get_inference_policy(), stats.frames, args.loops, args.viz_port)
         env.close()
-
-    print(
-        f"[INFO] Episode: {len(stats.frames)} steps, env reward {stats.env_reward[0]:.1f} (sum), "
-        f"mask IoU {stats.mean_iou[0]:.3f}, fell: {bool(stats.fell[0])}\n"
-        f"[INFO] Side-by-side video: {video}\n"
-        f"[INFO] Reward plot:        {plot}\n"
-        f"[INFO] TorchScript policy: {files['torchscript']}\n"
-        f"[INFO] ONNX policy:        {files['onnx']}\n"
-        f"[INFO] Observation layout: {layout_path}"
-    )
 
 
 if __name__ == "__main__":
