@@ -42,6 +42,8 @@ ONNX_TOLERANCE = 1e-4
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", required=True)
+    p.add_argument("--robot_config", "--robot-config", default=None,
+                   help="robot file (TOML) of a robot outside assets/robots (default: the one the checkpoint's run used)")
     p.add_argument("--checkpoint", help="BRO checkpoint (model_*.pt); default: the latest of logs/bro/<experiment>")
     p.add_argument("--preset", default=None, help="task preset (default: the checkpoint run's, else cpu-smoke)")
     p.add_argument("--camera_mode", default=None, choices=["follow_agent", "reference_path", "fixed"],
@@ -222,14 +224,14 @@ def check_onnx(policy, onnx_path: str, obs_dim: int, n: int = 100) -> float:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    task_id = import_tasks(args.task)
+    task_id = import_tasks(args.task, args.robot_config, args.checkpoint)
     check_viewer(args)
     checkpoint = find_checkpoint(task_id, args)
     run = run_settings(checkpoint)
     preset = args.preset or run.get("preset") or "cpu-smoke"
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=preset, num_envs=1,
-                       camera_mode=args.camera_mode or run.get("camera_mode"), control_hz=run.get("control_hz"),
-                       camera_speed_curriculum=False)  # judged with the reference's own camera
+                       camera_mode=args.camera_mode or run.get("camera_mode"), control_hz=run.get("control_hz"))
+    env_cfg.play_mode()  # Isaac Lab's PLAY convention: judged with the reference's own camera
     device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference or trained_reference(run, preset))
     out_dir = os.path.join(os.path.dirname(checkpoint), "play")

@@ -346,7 +346,7 @@ def test_a_reward_weight_changes_its_term_and_nothing_else(launched, menagerie_a
     reward_half, shares_half, iou_half, weights_half = run(0.5)
     assert weights_half == {**weights_1, "iou": 0.5} and weights_1["iou"] == 1.0
     torch.testing.assert_close(iou_half, iou_1)  # the same run: only the weight differs
-    for one, half in zip(shares_1, shares_half):
+    for one, half in zip(shares_1, shares_half, strict=True):
         torch.testing.assert_close(half["iou"], 0.5 * one["iou"])
         for name in set(one) - {"iou"}:
             torch.testing.assert_close(half[name], one[name], msg=name)

@@ -69,8 +69,8 @@ class ImitationReward(ManagerTermBase):
         self.robot = env.scene["robot"]
         self.camera = env.scene["camera"]
         spec = get_robot_spec(env.cfg.robot_name)
-        if icfg.reference is None:
-            raise ValueError("ImitationCfg.reference is not set: give a reference bundle folder (--reference PATH)")
+        if icfg.reference is None:  # Isaac Lab's own scripts do not set it: the robot's demo, as NIL's scripts do
+            env.cfg.set_reference(None)  # rendered in a child process on first use, so safe beside this simulation
         bundle = ReferenceBundle.load(icfg.reference)
         base_height = float(self.robot.data.default_root_pose.torch[0, 2])
         bundle.check_compatible(spec.name, icfg.camera.to_dict(base_height))
