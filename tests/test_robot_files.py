@@ -22,9 +22,18 @@ def test_the_four_robots_are_read_from_their_files():
 
 @pytest.fixture
 def isolated_robot_files(monkeypatch):
-    """Robots added by a test stay in this test (the registry and the setting that child processes read)."""
+    """Robots added by a test stay in this test: the robots, their task ids, the setting child processes read."""
+    import gymnasium as gym
+
+    from nil_ext.tasks import WALK_TASKS
+
     monkeypatch.setattr("nil_ext.assets.robots.ROBOTS", dict(ROBOTS))
+    monkeypatch.setattr("nil_ext.tasks.WALK_TASKS", dict(WALK_TASKS))
     monkeypatch.delenv(ROBOT_FILES_ENV, raising=False)
+    tasks = set(gym.registry)
+    yield
+    for task_id in set(gym.registry) - tasks:
+        del gym.registry[task_id]
 
 
 def test_a_robot_file_gets_a_walk_task_with_no_python_edit(ant_robot_file, isolated_robot_files, menagerie_available):
