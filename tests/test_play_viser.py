@@ -52,6 +52,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class DevToolsError(RuntimeError):
+    """Chromium refused a DevTools call (e.g. while a page is still attaching after navigation)."""
+
+
 class Browser:
     """Headless Chromium driven over the DevTools protocol: open a page, screenshot it, evaluate JavaScript."""
 
@@ -78,7 +82,8 @@ class Browser:
         self.ws.send(json.dumps({"id": self.calls, "method": method, "params": params}))
         while (reply := json.loads(self.ws.recv())).get("id") != self.calls:
             pass  # events
-        assert "error" not in reply, reply
+        if "error" in reply:
+            raise DevToolsError(reply["error"].get("message", str(reply)))
         return reply["result"]
 
     def screenshot(self) -> np.ndarray:
@@ -134,7 +139,12 @@ def test_play_viser_serves_the_robot_and_reference_to_a_browser(checkpoint_dir, 
             browser.call("Page.navigate", url=url)
             deadline, shots = time.monotonic() + 240, 0  # SwiftShader on a busy CPU: up to a minute a frame
             while True:  # the page loads, connects and receives the scene: poll until the robot is drawn
-                image, panel, shots = browser.screenshot(), browser.evaluate(PANEL_IMAGE), shots + 1
+                try:
+                    image, panel, shots = browser.screenshot(), browser.evaluate(PANEL_IMAGE), shots + 1
+                except DevToolsError as err:  # "Not attached to an active page": still navigating
+                    assert time.monotonic() < deadline, f"the browser never showed the page: {err}"
+                    time.sleep(1.0)
+                    continue
                 if (robot_pixels(image) > 0.01 and panel) or time.monotonic() > deadline:
                     break
                 time.sleep(1.0)
