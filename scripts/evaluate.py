@@ -27,13 +27,7 @@ from nil_ext.assets.robots import get_robot_spec
 from nil_ext.evaluation import EXPERT_SCORE
 from nil_ext.evaluation.metrics import task_metrics
 from nil_ext.evaluation.rollout import random_policy, run_episode, standing_policy
-from nil_ext.task_loading import (
-    import_tasks,
-    load_cfg,
-    resolve_device,
-    run_settings,
-    trained_reference,
-)
+from nil_ext.task_loading import import_tasks, load_cfg, resolve_device, run_settings, trained_reference
 
 
 def parse_args(argv=None):

@@ -96,8 +96,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     out.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
     out.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    if args.robot is None or args.robot_config:
-        args.robot = args.robot or _robot_from_task(p, args.task, args.robot_config)
+    if args.robot is None:
+        args.robot = _robot_from_task(p, args.task, args.robot_config)
+    elif args.robot_config:
+        import_tasks(GENERIC_WALK_TASK, args.robot_config)  # makes the file's robot known
     if args.robot.lower() not in ROBOTS:
         p.error(f"unknown robot {args.robot!r}; known: {', '.join(sorted(ROBOTS))} (a robot outside assets/robots: "
                 "--robot_config FILE.toml)")

@@ -101,3 +101,18 @@ def test_a_robot_from_a_file_trains_and_its_checkpoint_plays_without_the_file_na
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     layout = os.path.join(os.path.dirname(checkpoints[-1]), "exported", "observation_layout.json")
     assert '"ankle_1"' in open(layout).read()  # the Ant's joints, exported
+
+
+def test_generate_reference_takes_the_robot_from_a_robot_file(ant_robot_file, tmp_path, isolated_robot_files):
+    import importlib.util
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location("generate_reference", os.path.join(repo, "scripts",
+                                                                                      "generate_reference.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = ["--generator", "scripted", "--out", str(tmp_path / "ref")]
+    assert script.parse_args(["--robot_config", str(ant_robot_file), *out]).robot == "ant"
+    assert script.parse_args(["--task", "NIL-A1-Walk", *out]).robot == "a1"
+    with pytest.raises(SystemExit):  # argparse's error: an unknown robot, with the known ones listed
+        script.parse_args(["--robot", "atlas", *out])
