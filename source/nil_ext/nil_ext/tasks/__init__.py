@@ -1,7 +1,7 @@
 """NIL tasks, registered with gymnasium when Isaac Lab loads the ``isaaclab.tasks`` entry point."""
 
 from .walk import registration as _walk  # noqa: F401
-from .walk.registration import GENERIC_WALK_TASK, WALK_TASKS, register_walk_task  # noqa: F401
+from .walk.registration import GENERIC_WALK_TASK, WALK_TASKS, register_walk_task, walk_task_id  # noqa: F401
 from .wholebody import registration as _wholebody  # noqa: F401
 from .wholebody.registration import WHOLEBODY_TASKS  # noqa: F401
 
@@ -22,7 +22,7 @@ def register_robot_file(path: str) -> str:
     spec = load_robot_file(path)
     read_robot_info(spec, spec.model_dir())  # its names against its MJCF: a bad file fails here, not in the simulator
     add_robot(spec)
-    task_id = f"NIL-{spec.task_name}-Walk"
+    task_id = walk_task_id(spec.name)
     if task_id not in WALK_TASKS:
         WALK_TASKS[register_walk_task(spec.name)] = spec.name
     return task_id

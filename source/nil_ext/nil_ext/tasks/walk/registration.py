@@ -13,9 +13,13 @@ GENERIC_WALK_TASK = "NIL-Walk"
 """Stands for the walk task of the robot given by ``--robot_config FILE.toml``."""
 
 
+def walk_task_id(robot: str) -> str:
+    return f"NIL-{get_robot_spec(robot).task_name}-Walk"
+
+
 def register_walk_task(robot: str) -> str:
     """Register the walk task of a known robot; return its id."""
-    task_id = f"NIL-{get_robot_spec(robot).task_name}-Walk"
+    task_id = walk_task_id(robot)
     gym.register(
         id=task_id,
         entry_point="isaaclab.envs:ManagerBasedRLEnv",
