@@ -27,12 +27,15 @@ import numpy as np
 from nil_ext.assets.robots import ROBOTS
 from nil_ext.reference.camera_path import load_camera_path_file
 from nil_ext.reference.errors import BundleError, ReferenceInputError
-from nil_ext.reference.generators import DEFAULT_GENERATOR, GeneratorOptions
+from nil_ext.reference.generators import DEFAULT_GENERATOR, GeneratorOptions, make_prompt
 from nil_ext.reference.pipeline import DEFAULT_CONTROL_FPS, bundle_from_frames, make_reference
+from nil_ext.reference.quality import GATE_MAX_BAD_SHARE
 from nil_ext.reference.retiming import METHODS
 from nil_ext.reference.segmenters import DEFAULT_SAM2_MODEL, SEGMENTERS
 from nil_ext.task_loading import import_tasks, task_spec
 from nil_ext.tasks import GENERIC_WALK_TASK
+
+EXPORT_SHORT_SIDE = 720  # web generators take 720p first frames; a 224 px one comes back blurred
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -92,8 +95,25 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="the camera's positions: .npy or .csv of (N, 3) x, y, z in metres, N rows spread over the clip",
     )
     out = p.add_argument_group("output")
-    out.add_argument("--out", type=Path, required=True, help="bundle folder to write")
+    out.add_argument("--out", type=Path, help="bundle folder to write (required unless --export-first-frame)")
+    out.add_argument(
+        "--export-first-frame", type=Path, metavar="DIR",
+        help="only write the first frame (e0.png, e0_mask.png), camera.json and prompt.txt to DIR, for a web "
+        "generator (Kling, Sora, ...); import its video afterwards with --video and --camera DIR/camera.json",
+    )
+    out.add_argument(
+        "--export-size", type=int, default=EXPORT_SHORT_SIDE,
+        help=f"short side in pixels of the exported first frame (default {EXPORT_SHORT_SIDE}; same field of view)",
+    )
     out.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
+    out.add_argument(
+        "--force", action="store_true",
+        help="keep a bundle whose masks fail the quality gate (labelled in its quality.json; training warns)",
+    )
+    out.add_argument(
+        "--max-bad-frames", type=float, default=GATE_MAX_BAD_SHARE, metavar="SHARE",
+        help=f"quality gate: the share of frames whose mask may vanish or jump (default {GATE_MAX_BAD_SHARE})",
+    )
     out.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     if args.robot is None:
@@ -107,6 +127,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--e0 and --e0-mask go together")
     if args.reference_speed is not None and args.camera_path is not None:
         p.error("give at most one of --reference-speed and --camera-path")
+    if args.out is None and args.export_first_frame is None:
+        p.error("give --out (the bundle folder to write) or --export-first-frame DIR")
     return args
 
 
@@ -116,6 +138,9 @@ def main(argv=None) -> int:
         if args.camera_path is not None:
             load_camera_path_file(args.camera_path, 2)  # a bad file fails before any rendering or generating
         camera_cfg = _camera_overrides(args.camera)
+        if args.export_first_frame is not None:
+            _export_first_frame(args, camera_cfg)
+            return 0
         if args.generator == "scripted" and args.video is None:
             _scripted(args, camera_cfg)
             return 0
@@ -146,11 +171,49 @@ def main(argv=None) -> int:
             progress=not args.no_progress,
             reference_speed=args.reference_speed,
             camera_path_file=args.camera_path,
+            force=args.force,
+            max_bad_share=args.max_bad_frames,
         )
     except (ReferenceInputError, BundleError, FileExistsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def _export_first_frame(args, camera_cfg: dict) -> None:
+    """e0 and its mask (larger than the task camera, same field of view: web generators want 720p), the task camera
+    and the prompt, with how to import the generated video."""
+    out = args.export_first_frame
+    if args.e0 is not None:
+        e0, mask = _read_png(args.e0, rgb=True), _read_png(args.e0_mask, rgb=False) > 0
+        camera = {"width": e0.shape[1], "height": e0.shape[0], **camera_cfg}
+    else:
+        task_camera = _render_camera(args.robot, camera_cfg)
+        scale = max(1.0, args.export_size / min(task_camera["width"], task_camera["height"]))
+        size = {k: round(task_camera[k] * scale) for k in ("width", "height")}
+        e0, mask, _ = _render_first_frame(args.robot, {**camera_cfg, **size})
+        camera = task_camera
+    prompt = args.prompt or make_prompt(args.robot, args.skill)
+    out.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out / "e0.png"), cv2.cvtColor(e0, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(out / "e0_mask.png"), mask.astype(np.uint8) * 255)
+    (out / "camera.json").write_text(json.dumps(camera, indent=2) + "\n")
+    (out / "prompt.txt").write_text(prompt + "\n")
+    print(
+        f"wrote {out}/e0.png ({e0.shape[1]}x{e0.shape[0]}), e0_mask.png, camera.json and prompt.txt.\n"
+        f"Upload e0.png as the first frame with the prompt:\n  {prompt}\n"
+        "then import the video (any size: it is centre-cropped to the camera's aspect):\n"
+        f"  ./isaaclab.sh -p scripts/generate_reference.py --robot {args.robot} --camera {out}/camera.json "
+        "--video CLIP.mp4 --out REF_DIR",
+        flush=True,
+    )
+
+
+def _render_camera(robot: str, overrides: dict) -> dict:
+    """The camera dict a bundle records for these overrides (no rendering)."""
+    from nil_ext.assets.robot_cfg import robot_model_info  # needs the simulator's packages
+
+    return _follow_camera(overrides).to_dict(robot_model_info(robot).base_pos[2])
 
 
 def _render_first_frame(robot: str, overrides: dict):

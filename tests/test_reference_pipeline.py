@@ -14,7 +14,7 @@ from reference_helpers import articulated_clip, save_tiny_wan, write_mp4, write_
 from nil_ext.reference.bundle import ReferenceBundle
 from nil_ext.reference.errors import ReferenceInputError
 from nil_ext.reference.pipeline import bundle_from_frames, make_reference
-from nil_ext.reference.quality import iou
+from nil_ext.reference.quality import QualityGateError, gate_of, gate_warning, iou
 from nil_ext.reference.retiming import output_times
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,6 +115,7 @@ def test_script_with_a_tiny_generator_makes_a_valid_bundle(tmp_path):
         "--out",
         str(tmp_path / "ref"),
         "--no-progress",
+        "--force",  # a random-weight generator paints noise: its masks may fail the quality gate
     ]
     run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -126,6 +127,8 @@ def test_script_with_a_tiny_generator_makes_a_valid_bundle(tmp_path):
     assert b.meta["generator"] == str(model) and b.meta["generator_family"] == "wan"
     assert b.meta["seed"] in (5, 6) and len(b.meta["candidates"]) == 2
     assert b.meta["segmenter"] == "background" and "score" in b.quality
+    gate = b.quality["gate"]
+    assert gate["forced"] == (not gate["passed"])  # labelled when --force kept it below the gate
 
 
 @pytest.mark.parametrize(
@@ -135,6 +138,8 @@ def test_script_with_a_tiny_generator_makes_a_valid_bundle(tmp_path):
         ("empty mask", "first-frame mask is empty"),
         ("short video", r"short\.mp4 has 5 frames.*at least 8"),
         ("unreadable video", r"unreadable video .*bad\.mp4"),
+        ("offline generator", r"video generator 'Wan-AI/Wan2.2-TI2V-5B-Diffusers' could not be loaded.*"
+                              r"hf download.*--export-first-frame DIR"),
     ],
 )
 def test_script_errors_are_clear_and_leave_no_bundle(tmp_path, capsys, monkeypatch, problem, message):
@@ -155,6 +160,8 @@ def test_script_errors_are_clear_and_leave_no_bundle(tmp_path, capsys, monkeypat
     ]
     if problem == "unknown generator":
         args += ["--generator", "no-such-video-model"]
+    elif problem == "offline generator":
+        args += ["--generator", "Wan-AI/Wan2.2-TI2V-5B-Diffusers"]
     elif problem == "short video":
         args += ["--video", str(write_mp4(tmp_path / "short.mp4", frames))]
     elif problem == "unreadable video":
@@ -171,3 +178,65 @@ def test_pipeline_needs_one_source(tmp_path):
     frames, masks = articulated_clip(t=1)
     with pytest.raises(ReferenceInputError, match="exactly one"):
         make_reference(frames[0], masks[0], robot="h1", camera={"width": 128, "height": 96}, segmenter="background")
+
+
+def vanishing_clip(t=24):
+    """The stick figure for a third of the clip, then an empty scene: a segmenter that loses the robot."""
+    frames, masks = articulated_clip(t=t)
+    frames[t // 3 :] = frames[0, 0, 0]
+    masks[t // 3 :] = False
+    return frames, masks
+
+
+def test_masks_that_vanish_fail_the_quality_gate_and_are_kept_aside(tmp_path):
+    frames, masks = vanishing_clip()
+    video = write_mp4(tmp_path / "clip.mp4", frames, fps=25)
+    kwargs = dict(robot="h1", camera={"width": 128, "height": 96}, video=video, segmenter="background", progress=False)
+    with pytest.raises(QualityGateError, match=r"vanish or jump in \d+% of the frames.*--robot-box.*--force"):
+        make_reference(frames[0], masks[0], out=tmp_path / "ref", **kwargs)
+    assert not (tmp_path / "ref").exists()
+    aside = ReferenceBundle.load(tmp_path / "ref.rejected")  # the work is not lost: look at it, or --force
+    assert not aside.quality["gate"]["passed"] and not aside.quality["gate"]["forced"]
+    assert (tmp_path / "ref.rejected" / "strip.png").is_file()
+
+    kept = make_reference(frames[0], masks[0], out=tmp_path / "ref", force=True, **kwargs)
+    assert kept.quality["gate"]["forced"] and kept.quality["gate"]["bad_share"] > 0.5
+    warning = gate_warning(ReferenceBundle.load(tmp_path / "ref").quality, "ref")
+    assert "kept with --force" in warning and "vanish" in warning
+
+
+def test_a_clean_bundle_passes_the_gate_and_old_bundles_are_judged_by_their_report(tmp_path):
+    frames, masks = articulated_clip(t=12)
+    b = bundle_from_frames(frames, masks, 25.0, robot="h1", camera={"width": 128, "height": 96}, progress=False)
+    assert b.quality["gate"]["passed"] and gate_warning(b.quality, "ref") is None
+    old = {k: v for k, v in b.quality.items() if k != "gate"}  # a bundle made before the gate
+    assert gate_of(old)["passed"]
+    bad = bundle_from_frames(*vanishing_clip(), 25.0, robot="h1", camera={"width": 128, "height": 96}, progress=False)
+    assert not gate_of({k: v for k, v in bad.quality.items() if k != "gate"})["passed"]
+
+
+def test_export_first_frame_for_a_web_generator(tmp_path):
+    frames, masks = articulated_clip(t=1, h=48, w=64)
+    e0, e0_mask = first_frame(tmp_path, frames, masks)
+    out = tmp_path / "upload"
+    args = ["--robot", "a1", "--e0", str(e0), "--e0-mask", str(e0_mask), "--camera", '{"distance": 2.0}',
+            "--skill", "trotting", "--export-first-frame", str(out)]
+    assert script_main()(args) == 0
+    assert (out / "prompt.txt").read_text().strip() == "The A1 agent is trotting, camera follows the agent."
+    assert __import__("json").loads((out / "camera.json").read_text()) == {"width": 64, "height": 48, "distance": 2.0}
+    assert __import__("cv2").imread(str(out / "e0.png")).shape == (48, 64, 3)
+    np.testing.assert_array_equal(__import__("cv2").imread(str(out / "e0_mask.png"), 0) > 0, masks[0])
+
+
+def test_export_first_frame_renders_a_larger_e0_with_the_task_camera(tmp_path):
+    """Without --e0 the simulator renders e0 at 720 px (same field of view); camera.json keeps the task's size."""
+    out = tmp_path / "upload"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "source" / "nil_ext"), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, str(SCRIPT), "--task", "NIL-A1-Walk", "--export-first-frame", str(out), "--export-size", "320"]
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    camera = __import__("json").loads((out / "camera.json").read_text())
+    assert (camera["width"], camera["height"]) == (224, 224) and camera["yaw_deg"] == -90.0
+    mask = __import__("cv2").imread(str(out / "e0_mask.png"), 0) > 0
+    assert mask.shape == (320, 320) and 0.005 < mask.mean() < 0.5
+    assert "--camera " + str(out / "camera.json") in run.stdout

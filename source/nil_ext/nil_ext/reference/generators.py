@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..assets.robots import ROBOTS
-from .errors import ReferenceInputError
+from .errors import ReferenceInputError, model_unavailable
 from .video_io import fit_to_camera
 
 PROMPT_TEMPLATE = "The {robot} agent is {skill}, camera follows the agent."
@@ -153,7 +153,14 @@ class VideoGenerator:
         dtype = _dtype(o.dtype, device)
         where = "" if Path(self.model_id).is_dir() else f" (first time downloads ~{self.family.download_gb} GB)"
         print(f"loading {self.model_id}{where} as {self.family.pipeline}, {dtype} on {device}", flush=True)
-        pipe = getattr(diffusers, self.family.pipeline).from_pretrained(self.model_id, dtype=dtype)
+        try:
+            pipe = getattr(diffusers, self.family.pipeline).from_pretrained(self.model_id, dtype=dtype)
+        except OSError as err:  # offline or an unknown id (the hub's errors are OSErrors)
+            raise model_unavailable(
+                "video generator", self.model_id, err, "--generator",
+                "make the video elsewhere and import it: --export-first-frame DIR writes the first frame to upload "
+                "to a web generator, --video CLIP imports the result (or --generator scripted for a scripted demo)",
+            ) from err
         if o.sequential_offload:
             pipe.enable_sequential_cpu_offload()
         elif o.cpu_offload:

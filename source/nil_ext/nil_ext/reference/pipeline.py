@@ -31,7 +31,15 @@ from .camera_path import (
 )
 from .errors import ReferenceInputError
 from .generators import GeneratorOptions, VideoGenerator, make_prompt
-from .quality import camera_path_report, camera_path_summary, quality_report, summary
+from .quality import (
+    GATE_MAX_BAD_SHARE,
+    QualityGateError,
+    camera_path_report,
+    camera_path_summary,
+    quality_gate,
+    quality_report,
+    summary,
+)
 from .retiming import output_times, retime, retime_path
 from .segmenters import Segmenter, check_prompt, make_segmenter
 from .video_io import CLIP_LEN, fit_to_camera, load_video
@@ -64,6 +72,8 @@ def make_reference(
     reference_speed: float | None = None,
     camera_path_file: str | Path | None = None,
     base_height: float | None = None,
+    force: bool = False,
+    max_bad_share: float = GATE_MAX_BAD_SHARE,
 ) -> ReferenceBundle:
     """Make a reference from a generator (K candidates, best kept) or an existing video; save it to `out`.
 
@@ -73,6 +83,8 @@ def make_reference(
     The camera path is read from `camera_path_file`, else made from `reference_speed` (m/s along the
     robot's start heading), else estimated from the video; `base_height` (the robot's start base height,
     for the camera's height above the ground) is read from the robot's MJCF when not given.
+    Masks that vanish or jump in more than `max_bad_share` of the frames fail the quality gate: the bundle is
+    saved to `<out>.rejected` for inspection and QualityGateError raised, unless `force` (kept, labelled).
     """
     if (generator is None) == (video is None):
         raise ReferenceInputError("give exactly one of a generator or a video")
@@ -128,7 +140,8 @@ def make_reference(
     )
     meta.update(path_meta)
     frames, masks = retime(frames, masks, src_fps, control_fps, method=retime_method, progress=progress)
-    quality = {**quality_report(masks, e0_mask), "source": _brief(report)}
+    gate = quality_gate(report, max_bad_share, forced=force)
+    quality = {**quality_report(masks, e0_mask), "source": _brief(report), "gate": gate}
     if path is not None:
         quality["camera_path"] = camera_path_report(path, confidence, control_fps, meta["camera_path_source"])
     bundle = ReferenceBundle(
@@ -144,10 +157,29 @@ def make_reference(
     )
     print(f"reference: {len(frames)} frames at {control_fps:g} fps; {summary(bundle.quality)}", flush=True)
     print(f"camera path: {camera_path_summary(quality.get('camera_path'), meta)}", flush=True)
+    if not gate["passed"]:
+        _refuse_or_label(bundle, gate, out)
     if out is not None:
         bundle.save(out, overwrite=overwrite)
         print(f"saved {out}", flush=True)
     return bundle
+
+
+def _refuse_or_label(bundle: ReferenceBundle, gate: dict, out: str | Path | None) -> None:
+    """A bundle below the quality gate: kept when forced (its quality says so), else saved aside and refused."""
+    if gate["forced"]:
+        print(f"warning: kept with --force below the quality gate: {gate['reason']}", flush=True)
+        return
+    kept = ""
+    if out is not None:  # the masks may have taken an hour: keep them for a look (strip.png) and for --force's choice
+        aside = Path(f"{out}.rejected")
+        bundle.save(aside, overwrite=True)
+        kept = f" It is saved for inspection at {aside} (see its strip.png)."
+    raise QualityGateError(
+        f"the reference fails the quality gate: {gate['reason']}: the segmenter lost the robot.{kept} Prompt the "
+        "robot on the first frame (--robot-box x0,y0,x1,y1 or --robot-point x,y), try another --segmenter, or keep "
+        "it anyway with --force (training then warns)."
+    )
 
 
 def bundle_from_frames(
@@ -203,7 +235,7 @@ def bundle_from_frames(
         **path_meta,
         **(meta or {}),
     }
-    quality = {**quality_report(masks_r, masks[0]), "source": _brief(src_report)}
+    quality = {**quality_report(masks_r, masks[0]), "source": _brief(src_report), "gate": quality_gate(src_report)}
     if camera_path is not None:
         conf = np.ones(len(camera_path)) if confidence is None else confidence
         quality["camera_path"] = camera_path_report(camera_path, conf, control_fps, meta.get("camera_path_source"))

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .camera_path import MIN_CONFIDENCE, camera_speed
+from .errors import ReferenceInputError
 
 JUMP_SHAPE_IOU = 0.5  # centroid-aligned consecutive masks overlapping less than this: a jump
 JUMP_SHIFT = 0.1  # centroid moving more than this fraction of the image diagonal in one frame: a jump
@@ -108,3 +109,43 @@ def _aligned_iou(a, b, ca, cb) -> float:
         return 1.0 if ca is cb else 0.0
     dy, dx = round(cb[0] - ca[0]), round(cb[1] - ca[1])
     return iou(np.roll(a, (dy, dx), axis=(0, 1)), b)
+
+
+GATE_MAX_BAD_SHARE = 0.2  # masks vanished or jumping in more than this share of frames: the segmenter lost the robot
+
+
+class QualityGateError(ReferenceInputError):
+    """The masks are too broken to imitate (the bundle is saved beside the output for inspection)."""
+
+
+def quality_gate(report: dict[str, Any], max_bad_share: float = GATE_MAX_BAD_SHARE, forced: bool = False) -> dict:
+    """Whether a quality report passes the gate: {"passed", "bad_share", "max_bad_share", "reason", "forced"}."""
+    bad = len(set(report["vanished_frames"]) | set(report["jump_frames"]))
+    share = bad / max(report["num_frames"], 1)
+    passed = share <= max_bad_share
+    reason = "" if passed else (
+        f"the masks vanish or jump in {share:.0%} of the frames ({len(report['vanished_frames'])} vanished, "
+        f"{len(report['jump_frames'])} jumps of {report['num_frames']}; the gate allows {max_bad_share:.0%})"
+    )
+    return {"passed": passed, "bad_share": round(share, 4), "max_bad_share": max_bad_share, "reason": reason,
+            "forced": bool(forced and not passed)}
+
+
+def gate_of(quality: dict[str, Any]) -> dict:
+    """A bundle's recorded gate, or (bundles made before the gate) the gate of its report at the source rate."""
+    if "gate" in quality:
+        return quality["gate"]
+    return quality_gate(quality.get("source") or quality)
+
+
+def gate_warning(quality: dict[str, Any], where: str) -> str | None:
+    """A loud multi-line warning for training on a bundle below the gate; None when it passes."""
+    gate = gate_of(quality)
+    if gate["passed"]:
+        return None
+    how = "kept with --force" if gate.get("forced") else "below the quality gate"
+    return (
+        f"\n{'!' * 100}\n! WARNING: the reference {where} is {how}: {gate['reason']}.\n"
+        "! The imitation reward will chase broken masks. Remake it (a --robot-box / --robot-point prompt, another "
+        "--segmenter)\n! and look at its strip.png before a long run.\n" + "!" * 100
+    )

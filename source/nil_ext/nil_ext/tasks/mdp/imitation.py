@@ -33,6 +33,7 @@ from isaaclab.managers import ManagerTermBase, RewardTermCfg
 
 from ...assets.robots import get_robot_spec
 from ...reference.bundle import ReferenceBundle
+from ...reference.quality import gate_warning
 from ...rewards import PENALTY_NAMES, NilReward, NilRewardCfg, VideoEncoder, embedding_cache_key, weigh
 from ...rewards.clip_buffer import fill_envs
 from ...rewards.penalties import PenaltyInputs
@@ -72,6 +73,9 @@ class ImitationReward(ManagerTermBase):
         if icfg.reference is None:  # Isaac Lab's own scripts do not set it: the robot's demo, as NIL's scripts do
             env.cfg.set_reference(None)  # rendered in a child process on first use, so safe beside this simulation
         bundle = ReferenceBundle.load(icfg.reference)
+        below_gate = gate_warning(bundle.quality, icfg.reference)
+        if below_gate:
+            print(below_gate, flush=True)
         base_height = float(self.robot.data.default_root_pose.torch[0, 2])
         bundle.check_compatible(spec.name, icfg.camera.to_dict(base_height))
         control_fps = 1.0 / env.step_dt
