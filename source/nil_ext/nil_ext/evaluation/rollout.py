@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from ..assets.robots import get_robot_spec
 from ..tasks.mdp import imitation_term
@@ -32,6 +33,8 @@ class EpisodeStats:
     frames: list[np.ndarray] = field(default_factory=list)
     terms: dict[str, np.ndarray] = field(default_factory=dict)  # (T,) per step of env 0 (record=True)
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # (N,) per env, from the task's metrics (success...)
+    task_return: np.ndarray | None = None  # (N,) the task's own reward (what training maximises), summed while up
+    term_returns: dict[str, np.ndarray] = field(default_factory=dict)  # (N,) each reward term's share of it
 
 
 def random_policy(num_actions: int) -> Policy:
@@ -44,7 +47,8 @@ def standing_policy(num_actions: int) -> Policy:
 
 
 @torch.inference_mode()
-def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None = None, metrics=None) -> EpisodeStats:
+def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None = None, metrics=None,
+                progress: str | None = None) -> EpisodeStats:
     """One episode of every env from a reset; an env that terminates early keeps its sums (it fell).
 
     IoU and video similarity are averaged over the whole episode, the steps after a fall counting 0, like the env
@@ -53,7 +57,9 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
     policy that walks and never falls 0.120 either way).
 
     ``metrics``: the task's own metrics (``evaluation.metrics.task_metrics``), fed every step; their per-env
-    results land in ``EpisodeStats.extra``."""
+    results land in ``EpisodeStats.extra``.
+
+    ``progress``: show a progress bar with this label."""
     unwrapped = env.unwrapped
     spec = get_robot_spec(unwrapped.cfg.robot_name)
     steps = max_steps or episode_steps(spec.quadruped, unwrapped.step_dt)
@@ -68,16 +74,22 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
     video = torch.zeros(n, device=device)
     counted = torch.zeros(n, device=device)
     speed = torch.zeros(n, device=device)
+    task_return = torch.zeros(n, device=device)
+    manager = unwrapped.reward_manager
+    term_returns = torch.zeros(n, len(manager.active_terms), device=device)
     frames, terms = [], []
     robot = unwrapped.scene["robot"]
-    for _ in range(steps):
-        obs, _, terminated, truncated, _ = env.step(policy(obs["policy"]))
+    for _ in tqdm(range(steps), desc=progress, disable=progress is None, leave=False, mininterval=2.0):
+        obs, task_reward, terminated, truncated, _ = env.step(policy(obs["policy"]))
         state = imitation_term(unwrapped)
         live = alive.float()
         velocity = robot.data.root_lin_vel_w.torch
         reward = env_reward(velocity, spec.quadruped, unwrapped.step_dt)
         speed += live * velocity[:, 0]
         total += live * reward
+        task_return += live * task_reward
+        # each term's weighted value of this step; Isaac Lab's own episode sums are cleared by this step's resets
+        term_returns += live[:, None] * manager._step_reward * unwrapped.step_dt
         iou += live * state.terms["raw/iou"]
         video += live * state.terms["raw/video"]
         counted += live
@@ -103,4 +115,6 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
         frames=frames,
         terms={k: np.array([step[k] for step in terms]) for k in (terms[0] if terms else ())},
         extra=metrics.end(steps) if metrics is not None else {},
+        task_return=task_return.cpu().numpy(),
+        term_returns={name: term_returns[:, i].cpu().numpy() for i, name in enumerate(manager.active_terms)},
     )

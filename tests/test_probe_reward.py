@@ -1,0 +1,102 @@
+"""The reward probe: its ranking check, its kinematic replay, and (slow) the A1 walk reward's ranking."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import nil_ext.tasks  # noqa: F401  (registers the task ids)
+from nil_ext.evaluation.probe import ranking_problems
+from nil_ext.task_loading import load_cfg
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ranking_check_names_each_misordered_pair_and_a_fall_that_is_not_lowest():
+    good = {"reference": 50.0, "half_speed": 30.0, "backwards": 12.0, "standing": 20.0, "random": 10.0, "falling": 5.0}
+    assert ranking_problems(good) == []
+    assert ranking_problems(dict(good, standing=40.0)) == ["half_speed (30.00) does not score above standing (40.00)"]
+    assert ranking_problems(dict(good, falling=11.0)) == ["falling (11.00) does not score below random (10.00)"]
+    # ties are failures (a reward that cannot tell them apart); skipped replays leave the rest checked
+    assert ranking_problems({"standing": 3.0, "random": 3.0}) == ["standing (3.00) does not score above random (3.00)"]
+    assert ranking_problems({"standing": 3.0, "random": 1.0, "falling": 0.0}) == []
+
+
+@pytest.fixture(scope="module")
+def launched():
+    from isaaclab.app import launch_simulation
+
+    from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
+
+    with launch_simulation(walk_env_cfg("a1", "cpu-smoke"), {}):
+        yield
+
+
+def test_kinematic_replay_puts_the_robot_in_the_reference_state_and_the_reward_sees_it(launched, menagerie_available):
+    """After k replayed steps the robot's joints and base are the reference's frame k - 1 (the frame the reward just
+    compared), the mask matches the reference's exactly, and the probe's per-term sums add up to its return."""
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    from nil_ext.evaluation.probe import (
+        KinematicReplay,
+        add_replay_writer,
+        replay_trajectory,
+        replay_writer,
+        run_probe,
+        scripted_states,
+    )
+    from nil_ext.tasks.mdp import imitation_term
+
+    cfg = load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
+    cfg.play_mode()
+    cfg.set_reference(None)
+    add_replay_writer(cfg)
+    env = ManagerBasedRLEnv(cfg)
+    try:
+        robot = env.scene["robot"]
+        states = scripted_states(imitation_term(env).bundle, robot.joint_names, robot.data.default_root_pose.torch[0],
+                                 robot.data.default_joint_pos.torch[0], robot.data.joint_pos_limits.torch[0])
+        steps = 12
+        trajectory = replay_trajectory(states, steps, env.step_dt)
+        replay = KinematicReplay(env, trajectory)
+        writer = replay_writer(env)
+        writer.replay = replay
+        obs, _ = env.reset()
+        for _ in range(steps):
+            obs, *_ = env.step(replay(obs["policy"]))
+        writer.replay = None
+        k = steps - 1
+        assert (imitation_term(env).reward.t == steps).all()
+        torch.testing.assert_close(robot.data.joint_pos.torch, trajectory.joint_pos[k].expand(2, -1), atol=1e-4, rtol=0)
+        base = robot.data.root_pos_w.torch - env.scene.env_origins
+        torch.testing.assert_close(base, trajectory.root_pose[k, :3].expand(2, -1), atol=1e-4, rtol=0)
+        assert trajectory.joint_pos[k].sub(trajectory.joint_pos[0]).abs().max() > 0.05, "the gait has moved the legs"
+        assert (robot.data.root_lin_vel_w.torch[:, 0] - 0.5).abs().max() < 0.02, "the base moves at the gait's speed"
+        assert (imitation_term(env).terms["raw/iou"] > 0.95).all(), "replayed on the reference's camera path"
+
+        results = {r.name: r for r in run_probe(env, steps=10, names=("reference", "standing"))}
+        assert results["reference"].iou_mean > 0.95 > results["standing"].iou_mean
+        for r in results.values():
+            assert sum(r.terms.values()) == pytest.approx(r.return_mean, abs=1e-3)
+        assert results["reference"].return_mean > results["standing"].return_mean
+    finally:
+        env.close()
+
+
+@pytest.mark.slow
+def test_probe_script_ranks_the_a1_walk_reward(tmp_path, menagerie_available):
+    """The A1 walk reward (cpu-smoke: IoU + penalties) over a whole evaluation episode ranks the reference above half
+    speed above standing above random actions (measured: see README, "Probing the reward")."""
+    out = tmp_path / "probe.json"
+    cmd = [sys.executable, str(ROOT / "scripts" / "probe_reward.py"), "--task", "NIL-A1-Walk", "--preset", "cpu-smoke",
+           "--json", str(out)]
+    run = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=dict(os.environ), timeout=1200)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(out.read_text())
+    returns = {r["name"]: r["return_mean"] for r in report["results"]}
+    assert returns["reference"] > returns["half_speed"] > returns["standing"] > returns["random"], returns
+    assert "| reference |" in run.stdout
