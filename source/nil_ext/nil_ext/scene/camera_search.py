@@ -1,0 +1,169 @@
+"""Align the task camera to a video's first frame with the simulator's batched renderer (one camera pose per env).
+
+The search itself is reference/camera_alignment.py; this opens one scene of ``cfg.batch_envs`` robots in their
+start pose and renders the poses it asks for. Only one simulation can be open per process: from a process that
+holds one (or must not start one), use :func:`align_camera_in_subprocess`, which runs
+``python -m nil_ext.scene.camera_search ROBOT MASK.npy OUT.json [--frame FRAME.npy] [--cfg JSON]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..reference.camera_alignment import (
+    DEFAULT_APERTURE,
+    CameraAlignment,
+    CameraSearchCfg,
+    pose_offsets,
+    render_geometry,
+    search_camera,
+)
+
+
+def search_env_spacing(cfg: CameraSearchCfg, base_height: float) -> float:
+    """Env spacing such that no other env's robot can stand between a camera and its own robot (they could
+    occlude it; behind it they are harmless, since each env's mask holds its own robot only)."""
+    max_range = max(cfg.distance_scales) * (2.8 * base_height + 0.3) * 2.0  # refinement may widen the range
+    return max_range + 4.0 * base_height + 2.0
+
+
+@contextlib.contextmanager
+def open_search_scene(robot: str, cfg: CameraSearchCfg, video_shape: tuple[int, int], device: str = "cpu"):
+    """A scene of ``cfg.batch_envs`` robots in their start pose, the camera at the widest FOV, widely spaced.
+
+    Like robot_scene.open_robot_scene, but with the env spacing the search needs."""
+    from isaaclab.app import launch_simulation
+    from isaaclab.scene import InteractiveScene
+    from isaaclab.sim import SimulationContext
+
+    from ..assets.robot_cfg import robot_model_info
+    from .camera import FollowCameraCfg
+    from .physics import newton_sim_cfg
+    from .robot_scene import RobotScene, _LaunchCfg
+    from .scene_cfg import robot_scene_cfg
+
+    geometry = render_geometry(cfg, video_shape)
+    base_height = robot_model_info(robot).base_pos[2]
+    camera = FollowCameraCfg(width=geometry.render_width, height=geometry.render_height,
+                             focal_length=geometry.focal_length(), horizontal_aperture=DEFAULT_APERTURE, mode="fixed")
+    sim_cfg = newton_sim_cfg(device)
+    scene_cfg = robot_scene_cfg(robot, cfg.batch_envs, camera, env_spacing=search_env_spacing(cfg, base_height),
+                                feet_contact=False)
+    with launch_simulation(_LaunchCfg(sim=sim_cfg, scene=scene_cfg), {}):
+        sim = SimulationContext(sim_cfg)
+        try:
+            scene = InteractiveScene(scene_cfg)
+            sim.reset()
+            yield RobotScene(sim, scene, camera, base_height)
+        finally:
+            sim.clear_instance()
+
+
+class SceneRenderer:
+    """The RenderFn of camera_alignment over an open search scene: poses in chunks of its env count."""
+
+    def __init__(self, scene):
+        self.scene = scene
+
+    def __call__(self, poses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        from .camera import aim_camera
+
+        n = self.scene.num_envs
+        rgbs, masks = [], []
+        for chunk in poses.split(n):
+            k = len(chunk)
+            padded = torch.cat([chunk, chunk[-1:].expand(n - k, 3)]) if k < n else chunk  # every env renders anyway
+            offsets = pose_offsets(padded).to(self.scene.device, torch.float32)
+            aim_camera(self.scene.camera, self.scene.base_pos, offsets)
+            rgb, mask = self.scene.render()
+            rgbs.append(rgb[:k].cpu().clone())  # clone: the camera's buffer is reused by the next render
+            masks.append(mask[:k].cpu().clone())
+        return torch.cat(rgbs), torch.cat(masks)
+
+
+def align_camera(
+    robot: str,
+    video_mask: np.ndarray,
+    video_frame: np.ndarray | None = None,
+    cfg: CameraSearchCfg | None = None,
+    device: str = "cpu",
+    progress: bool = True,
+) -> CameraAlignment:
+    """The task camera (a FollowCameraCfg dict, at the mask's size) from which ``robot``'s start pose looks most like
+    ``video_mask`` (H, W) bool, the video's first-frame mask at the task camera's size. Opens a simulation:
+    the process must not hold one. Does not refuse: call ``.check(cfg.min_iou)`` on the result."""
+    cfg = cfg or CameraSearchCfg()
+    mask = np.asarray(video_mask).astype(bool)
+    with open_search_scene(robot, cfg, mask.shape, device) as scene:
+        return align_in_scene(scene, robot, mask, video_frame, cfg, progress)
+
+
+def align_in_scene(scene, robot: str, video_mask, video_frame=None, cfg: CameraSearchCfg | None = None,
+                   progress: bool = True) -> CameraAlignment:
+    """:func:`align_camera` in a scene from :func:`open_search_scene` (opened for this cfg and mask size): several
+    masks of one aspect ratio, one simulation."""
+    from ..assets.robot_cfg import robot_model_info
+
+    cfg = cfg or CameraSearchCfg()
+    info = robot_model_info(robot)
+    base_height = info.base_pos[2]
+    return search_camera(SceneRenderer(scene), video_mask, video_frame, cfg, base_height=base_height,
+                         base_range=2.8 * base_height + 0.3, robot=robot, progress=progress)
+
+
+def align_camera_in_subprocess(
+    robot: str, video_mask: np.ndarray, video_frame: np.ndarray | None = None, cfg: CameraSearchCfg | None = None
+) -> CameraAlignment:
+    """:func:`align_camera` in a fresh process: callable whether or not this process holds a simulation."""
+    cfg = cfg or CameraSearchCfg()
+    with tempfile.TemporaryDirectory(prefix="nil_camera_search_") as tmp:
+        tmp = Path(tmp)
+        np.save(tmp / "mask.npy", np.asarray(video_mask).astype(bool))
+        args = [str(tmp / "mask.npy"), str(tmp / "alignment.json"), "--cfg", json.dumps(asdict(cfg))]
+        if video_frame is not None:
+            np.save(tmp / "frame.npy", np.asarray(video_frame, dtype=np.uint8))
+            args += ["--frame", str(tmp / "frame.npy")]
+        print(f"[nil_ext] Aligning the task camera to the video's first frame ({robot}) in a subprocess...", flush=True)
+        result = subprocess.run([sys.executable, "-m", "nil_ext.scene.camera_search", robot, *args],
+                                capture_output=True, text=True)
+        out = tmp / "alignment.json"
+        if result.returncode != 0 or not out.is_file():
+            raise RuntimeError(f"The camera search failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+        return CameraAlignment.from_dict(json.loads(out.read_text()))
+
+
+def _cfg_from_json(text: str | None) -> CameraSearchCfg:
+    fields = json.loads(text) if text else {}
+    for key in ("elevation_deg", "distance_scales", "fov_deg"):
+        if key in fields:
+            fields[key] = tuple(fields[key])
+    return CameraSearchCfg(**fields)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Align the task camera to a video's first-frame robot mask.")
+    parser.add_argument("robot")
+    parser.add_argument("mask", help=".npy (H, W) bool: the video's first-frame robot mask at the task camera's size")
+    parser.add_argument("out", help="where to write the CameraAlignment as JSON")
+    parser.add_argument("--frame", help=".npy (H, W, 3) uint8: the first frame (breaks front/back ties)")
+    parser.add_argument("--cfg", help="CameraSearchCfg fields as JSON")
+    args = parser.parse_args(argv)
+    frame = np.load(args.frame) if args.frame else None
+    result = align_camera(args.robot, np.load(args.mask), frame, _cfg_from_json(args.cfg))
+    print(result.summary(), flush=True)
+    Path(args.out).write_text(json.dumps(result.to_dict(), indent=2))
+
+
+if __name__ == "__main__":
+    main()
