@@ -39,3 +39,14 @@ def ant_robot_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("robots") / "ant.toml"
     path.write_text(ANT_ROBOT_FILE.format(mjcf=mjcf))
     return path
+
+
+@pytest.fixture(scope="session")
+def walking_robot_clip(menagerie_available):
+    """H1's scripted walk at 96 px, 36 frames, from an unseen front-left viewpoint: frames, masks (the truth)."""
+    from nil_ext.reference.scripted import render_scripted_reference
+    from nil_ext.scene.camera import FollowCameraCfg
+
+    camera = FollowCameraCfg(width=96, height=96, yaw_deg=-40.0, height_offset=0.6)
+    frames, masks, *_ = render_scripted_reference("h1", camera, num_frames=36)
+    return frames, masks
