@@ -105,6 +105,28 @@ def test_known_motion_over_textured_ground_is_recovered():
                                                               rel=0.08)
 
 
+def grid_texture(size=500, pitch=50, lo=150.0, hi=175.0):
+    """A light floor with faint 2 cm lines every metre (2 cm per texel): too few textured pixels for dense flow."""
+    tex = np.full((size, size), hi, np.float32)
+    tex[::pitch] = lo
+    tex[:, ::pitch] = lo
+    return cv2.GaussianBlur(tex, (3, 3), 0)
+
+
+@pytest.mark.parametrize("heading", [math.pi / 2, -3 * math.pi / 4], ids=["side", "front-left"])
+def test_known_motion_over_a_grid_floor_is_recovered(heading):
+    """Thin grid lines: dense flow sees too little texture, direct alignment of the ground takes over."""
+    camera = GroundCamera(width=160, height=160, focal_px=170.0, eye_height=1.5, pitch=0.3, heading=heading,
+                          distance=3.0)
+    t = np.arange(48) / 24.0
+    truth = camera.start()[:2] + np.stack([1.25 * t, np.zeros_like(t)], axis=1)
+    frames, masks = render_ground_views(camera, truth, grid_texture(), robot_box=(40, 120, 68, 92))
+    est = estimate_camera_path(frames, masks, 24.0, camera)
+    assert est.ok, est.reason
+    moved, true_moved = est.path[-1, :2] - est.path[0, :2], truth[-1] - truth[0]
+    assert np.linalg.norm(moved - true_moved) < 0.06 * np.linalg.norm(true_moved), (moved, true_moved)
+
+
 def test_plain_ground_is_flagged_not_guessed():
     frames, masks = render_ground_views(CAMERA, walk(), texture=None)
     est = estimate_camera_path(frames, masks, FPS, CAMERA)

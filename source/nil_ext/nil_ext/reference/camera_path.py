@@ -8,6 +8,7 @@ generated or imported video does not, so it is read from the video itself:
     -> each pixel's ray meets the ground z = 0 (known intrinsics, eye height, pitch): metres, not pixels
     -> a ground point is fixed, so the camera moved by (where it was seen) - (where it is seen next)
     -> median over textured ground pixels per frame pair, smoothed over time, integrated into a path
+    (a grid or tiled floor, plain between thin lines: the frames are aligned directly instead, see align_ground)
 
 It assumes the camera translates without turning (the task's follow camera does) at a constant height, with the
 intrinsics and pose of the task's camera (the video started from the simulator's first frame). Frames that show
@@ -38,6 +39,11 @@ MIN_GROUND_PIXELS = 0.01  # fraction of the image: fewer usable ground pixels an
 FULL_COVERAGE = 0.3  # fraction of the visible ground usable for full confidence
 MIN_CONFIDENCE = 0.2  # frame pairs below this are filled from their neighbours
 MIN_MEASURED = 0.5  # fraction of frame pairs that must be measured, or the path is not estimable
+ALIGN_GRADIENT = 2.0  # grey levels per pixel (blurred): a faint line counts, video noise and coding artefacts do not
+ALIGN_MIN_PIXELS = 0.002  # fraction of the image on lines for direct alignment to be tried
+ALIGN_HUBER = 4.0  # grey levels: residuals beyond this are down-weighted (robot edges, shadows)
+ALIGN_MIN_CONDITION = 0.02  # smallest / largest Hessian eigenvalue: both ground directions must be seen
+ALIGN_SIGMAS = (4.0, 2.0, 1.0)  # pixels: blur of the coarse-to-fine alignment (the first reaches ~4 px steps)
 FLOW_SPAN_S = 1 / 30  # flow between frames about this far apart: sub-pixel motion at 100 fps is mostly noise
 
 
@@ -153,29 +159,15 @@ def estimate_camera_path(frames: np.ndarray, masks: np.ndarray, fps: float, came
 
     steps, conf = np.full((t - span, 2), np.nan), np.zeros(t - span)
     for k in range(t - span):
-        fwd, bwd = dis.calc(grey[k], grey[k + span], None), dis.calc(grey[k + span], grey[k], None)
-        x1, y1 = xs + fwd[..., 0], ys + fwd[..., 1]
-        gx = cv2.Sobel(grey[k], cv2.CV_32F, 1, 0, scale=1 / 8)
-        gy = cv2.Sobel(grey[k], cv2.CV_32F, 0, 1, scale=1 / 8)
-        back = cv2.remap(bwd, x1 - 0.5, y1 - 0.5, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        round_trip = np.hypot(*(fwd + back).transpose(2, 0, 1))
-        usable = free[k] & (np.hypot(gx, gy) > GRADIENT_MIN) & (round_trip < FB_TOLERANCE)
-        usable &= (x1 > 0) & (x1 < w) & (y1 > 0) & (y1 < h)
-        usable &= free[k + span][np.clip(y1, 0, h - 1).astype(int), np.clip(x1, 0, w - 1).astype(int)]
-        if usable.sum() < MIN_GROUND_PIXELS * h * w:
-            continue  # too little textured ground: not measured (confidence 0)
-        seen, seen_next = ground[usable], camera.to_ground(x1[usable], y1[usable])
-        moved = seen - seen_next  # the ground point stays put: the camera moved by the difference
-        keep = np.isfinite(moved).all(1)
-        if keep.sum() < MIN_GROUND_PIXELS * h * w:
-            continue
-        step = np.median(moved[keep], axis=0)
-        # consistency: the fraction of pixels whose observed flow the one translation explains
-        px, py = camera.to_pixels(seen - step)
-        residual = np.hypot(px - x1[usable], py - y1[usable])
-        inliers = (residual < np.maximum(0.5, 0.25 * np.hypot(*fwd[usable].T))).mean()
-        coverage = usable.sum() / max(free[k].sum(), 1)
-        steps[k], conf[k] = step / span, inliers * min(1.0, coverage / FULL_COVERAGE)
+        step, confidence = _flow_step(dis, grey[k], grey[k + span], free[k], free[k + span], ground, camera, xs, ys)
+        if confidence < MIN_CONFIDENCE:
+            # too little textured ground for dense flow (a plain floor, or thin grid lines): align the frames directly
+            guess = steps[k - 1] * span if k and conf[k - 1] >= MIN_CONFIDENCE else np.zeros(2)
+            direct = align_ground(grey[k], grey[k + span], free[k], free[k + span], ground, camera, guess)
+            if direct is not None and direct[1] > confidence:
+                step, confidence = direct
+        if step is not None:
+            steps[k], conf[k] = step / span, confidence
 
     measured = conf >= MIN_CONFIDENCE
     frame_conf = _frame_confidence(np.where(measured, conf, 0.0), span, t)
@@ -185,7 +177,7 @@ def estimate_camera_path(frames: np.ndarray, masks: np.ndarray, fps: float, came
             frame_conf,
             fps,
             f"only {measured.sum()} of {len(measured)} frame pairs show enough textured ground to measure the "
-            "camera's motion (a plain or hidden ground)",
+            "camera's motion (a plain or hidden ground, or floor lines of one direction only)",
         )
     velocity = _smooth(_fill(steps, measured))  # metres per frame, at times k + span / 2
     mid, sampled = np.arange(t - 1) + 0.5, np.arange(len(velocity)) + span / 2
@@ -193,6 +185,97 @@ def estimate_camera_path(frames: np.ndarray, masks: np.ndarray, fps: float, came
     path = np.tile(camera.start(), (t, 1))
     path[1:, :2] += np.cumsum(per_frame, axis=0)
     return CameraPathEstimate(path, frame_conf, fps)
+
+
+def _flow_step(dis, grey0, grey1, free0, free1, ground, camera, xs, ys) -> tuple[np.ndarray | None, float]:
+    """The camera's ground step between two frames from dense optical flow on textured ground, and its confidence
+    (0 with step None when too little textured ground is seen)."""
+    h, w = grey0.shape
+    fwd, bwd = dis.calc(grey0, grey1, None), dis.calc(grey1, grey0, None)
+    x1, y1 = xs + fwd[..., 0], ys + fwd[..., 1]
+    gx = cv2.Sobel(grey0, cv2.CV_32F, 1, 0, scale=1 / 8)
+    gy = cv2.Sobel(grey0, cv2.CV_32F, 0, 1, scale=1 / 8)
+    back = cv2.remap(bwd, x1 - 0.5, y1 - 0.5, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    round_trip = np.hypot(*(fwd + back).transpose(2, 0, 1))
+    usable = free0 & (np.hypot(gx, gy) > GRADIENT_MIN) & (round_trip < FB_TOLERANCE)
+    usable &= (x1 > 0) & (x1 < w) & (y1 > 0) & (y1 < h)
+    usable &= free1[np.clip(y1, 0, h - 1).astype(int), np.clip(x1, 0, w - 1).astype(int)]
+    seen, seen_next = ground[usable], camera.to_ground(x1[usable], y1[usable])
+    moved = seen - seen_next  # the ground point stays put: the camera moved by the difference
+    keep = np.isfinite(moved).all(1)
+    if keep.sum() < MIN_GROUND_PIXELS * h * w:
+        return None, 0.0
+    step = np.median(moved[keep], axis=0)
+    # consistency: the fraction of pixels whose observed flow the one translation explains
+    px, py = camera.to_pixels(seen - step)
+    residual = np.hypot(px - x1[usable], py - y1[usable])
+    inliers = (residual < np.maximum(0.5, 0.25 * np.hypot(*fwd[usable].T))).mean()
+    coverage = usable.sum() / max(free0.sum(), 1)
+    return step, float(inliers * min(1.0, coverage / FULL_COVERAGE))
+
+
+def align_ground(
+    grey0: np.ndarray,
+    grey1: np.ndarray,
+    free0: np.ndarray,
+    free1: np.ndarray,
+    ground: np.ndarray,
+    camera: GroundCamera,
+    guess: np.ndarray,
+) -> tuple[np.ndarray, float] | None:
+    """The camera's ground step between two frames by direct alignment, or None when the ground cannot tell it.
+
+    Why: a grid or tiled floor is plain between thin lines, so dense flow has too few textured pixels, and each
+    line alone only says how the camera moved across it (the aperture problem). Lines of two directions do fix
+    both unknowns: find the step d minimising sum (I1(project(g - d)) - I0(p))^2 over the free ground pixels p
+    (Gauss-Newton on 2 parameters, coarse to fine), and accept it when the Hessian is well conditioned.
+    Returns (step (2,) metres, confidence in [0, 1]).
+    """
+    h, w = grey0.shape
+    # only pixels whose blur footprint is all free ground: else the robot's edges (which move with the camera) and
+    # the horizon leak in through the blur and pull the step to zero
+    margin = round(2 * ALIGN_SIGMAS[0])
+    core = cv2.erode((free0 & np.isfinite(ground[..., 0])).astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8))
+    core = core.astype(bool)
+    textured = core & (np.hypot(*np.gradient(cv2.GaussianBlur(grey0.astype(np.float32), (0, 0), 1.0))) > ALIGN_GRADIENT)
+    if textured.sum() < ALIGN_MIN_PIXELS * h * w:
+        return None
+    # every core pixel votes (plain ones weigh nothing, but the blur spreads the lines over them)
+    rows, cols = np.nonzero(core)
+    g = ground[rows, cols]
+    eps = 1e-3  # metres: the projection's derivative by finite differences
+    px0, py0 = camera.to_pixels(g)
+    dpx = np.stack(camera.to_pixels(g + [eps, 0.0]), -1) - np.stack([px0, py0], -1)
+    dpy = np.stack(camera.to_pixels(g + [0.0, eps]), -1) - np.stack([px0, py0], -1)
+    jac = np.stack([dpx, dpy], -1) / eps  # (N, 2 pixel, 2 ground)
+    d = np.asarray(guess, dtype=np.float64).copy()
+    for sigma in ALIGN_SIGMAS:
+        a = cv2.GaussianBlur(grey0.astype(np.float32), (0, 0), sigma)
+        b = cv2.GaussianBlur(grey1.astype(np.float32), (0, 0), sigma)
+        bx, by = cv2.Sobel(b, cv2.CV_32F, 1, 0, scale=1 / 8), cv2.Sobel(b, cv2.CV_32F, 0, 1, scale=1 / 8)
+        a_p = a[rows, cols]
+        for _ in range(10):
+            qx, qy = camera.to_pixels(g - d)
+            inside = np.isfinite(qx) & (qx > 1) & (qx < w - 1) & (qy > 1) & (qy < h - 1)
+            qx32, qy32 = (qx - 0.5).astype(np.float32)[:, None], (qy - 0.5).astype(np.float32)[:, None]
+            sample = [cv2.remap(img, qx32, qy32, cv2.INTER_LINEAR)[:, 0] for img in (b, bx, by)]
+            ok = inside & free1[np.clip(qy, 0, h - 1).astype(int), np.clip(qx, 0, w - 1).astype(int)]
+            r = (sample[0] - a_p)[ok]
+            grad = np.stack([sample[1], sample[2]], -1)[ok]  # image gradient at the warped pixel
+            j = -np.einsum("ni,nij->nj", grad, jac[ok])  # d residual / d step
+            weight = 1.0 / np.maximum(1.0, np.abs(r) / ALIGN_HUBER)  # Huber: the robot's edges, other movers
+            hess = (j * weight[:, None]).T @ j
+            if np.linalg.cond(hess) > 1e8:
+                return None
+            delta = -np.linalg.solve(hess, (j * weight[:, None]).T @ r)
+            d += delta
+            if np.hypot(*delta) < 1e-4:
+                break
+    eig = np.linalg.eigvalsh(hess)
+    if eig[0] <= 0 or eig[0] / eig[1] < ALIGN_MIN_CONDITION:
+        return None  # lines of one direction only (or none): the step along them is unknown
+    fit = (np.abs(r) < ALIGN_HUBER)[np.abs(np.hypot(*grad.T)) > ALIGN_GRADIENT]
+    return d, float(fit.mean()) if fit.size else 0.0
 
 
 def speed_path(num_frames: int, fps: float, speed: float, camera: GroundCamera | None = None) -> np.ndarray:
