@@ -4,12 +4,17 @@
     ./isaaclab.sh -p scripts/benchmark.py --robots h1 --num-envs 64 --resolutions 64 --out bench.json
     ./isaaclab.sh -p scripts/benchmark.py --what reward          # the reward alone: encoder vs the rest
     ./isaaclab.sh -p scripts/benchmark.py --what env --robots h1 # a NIL task's control step: physics+render+reward
+    ./isaaclab.sh -p scripts/benchmark.py --what segmenters --robots h1 a1  # Stage 1 masks on composited videos
 
 scene: physics steps/s and camera frames/s (rgb + masks); each case builds a fresh scene and warms up (Warp
 compiles kernels on first use) before timing. reward: ms per control step of the encoder forward and of the rest
 of the reward (buffers, IoU, penalties) for a tiny TimeSformer at 64/112 px and TimeSformer-base (random weights)
 at 224 px. env: ms per control step of a NIL walk task (cpu-smoke preset, IoU + penalties) and the share of it
-spent rendering and computing the reward.
+spent rendering and computing the reward. segmenters: the robot's scripted walk rendered from an unseen
+viewpoint (front-left, above), pasted over each kind of new background with a panning camera (the masks are
+the truth); mean IoU and ms/frame of the "background" and "grabcut" segmenters prompted with the true first
+mask, and the IoU of `first_frame_mask` with no prompt (auto), a box (the true box grown 8 %) and one click
+(the robot pixel nearest its centroid); null where it refused.
 """
 
 from __future__ import annotations
@@ -25,12 +30,14 @@ import torch
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--what", choices=["scene", "reward", "env"], default="scene")
+    p.add_argument("--what", choices=["scene", "reward", "env", "segmenters"], default="scene")
     p.add_argument("--robots", nargs="+", default=["h1", "g1", "talos", "a1"])
     p.add_argument("--resolutions", nargs="+", type=int, default=[64, 128, 224])
     p.add_argument("--num-envs", nargs="+", type=int, default=[4, 16])
     p.add_argument("--steps", type=int, default=50, help="timed physics steps per case")
     p.add_argument("--frames", type=int, default=10, help="timed renders per case")
+    p.add_argument("--video-size", type=int, default=224, help="segmenters: frame size of the videos")
+    p.add_argument("--video-frames", type=int, default=120, help="segmenters: frames per video")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", help="also write the JSON here")
     return p.parse_args(argv)
@@ -152,8 +159,52 @@ def bench_env(robots: list[str], num_envs: list[int], steps: int, device: str) -
     return results
 
 
+def bench_segmenters(robots: list[str], size: int, num_frames: int, shift=(1.5, 0.3)) -> list[dict]:
+    import numpy as np
+
+    from nil_ext.reference.errors import ReferenceInputError
+    from nil_ext.reference.prompts import RobotPrompt, first_frame_mask
+    from nil_ext.reference.scripted import render_scripted_reference
+    from nil_ext.reference.segmenters import BackgroundSegmenter, GrabCutSegmenter
+    from nil_ext.reference.synthetic_videos import BACKGROUNDS, composite
+    from nil_ext.scene.camera import FollowCameraCfg
+
+    def iou(a, b):
+        return float((a & b).sum() / max((a | b).sum(), 1))
+
+    results = []
+    for robot in robots:
+        camera = FollowCameraCfg(width=size, height=size, yaw_deg=-40.0, height_offset=0.6)
+        frames, truth, *_ = render_scripted_reference(robot, camera, num_frames=num_frames)
+        ys, xs = np.nonzero(truth[0])
+        px, py = round(0.08 * np.ptp(xs)) + 1, round(0.08 * np.ptp(ys)) + 1
+        box = (max(0, xs.min() - px), max(0, ys.min() - py), min(size, xs.max() + 1 + px), min(size, ys.max() + 1 + py))
+        k = np.argmin((ys - ys.mean()) ** 2 + (xs - xs.mean()) ** 2)
+        prompts = {"auto": None, "box": RobotPrompt(box=box), "point": RobotPrompt(points=[(int(xs[k]), int(ys[k]))])}
+        for background in BACKGROUNDS:
+            print(f"[benchmark] segmenters, {robot}, {background}", flush=True)
+            video = composite(frames, truth, background, camera_shift_px_per_frame=shift, seed=0)
+            row = {"robot": robot, "background": background, "size": size, "frames": num_frames}
+            for seg in (BackgroundSegmenter(progress=False), GrabCutSegmenter(progress=False)):
+                start = time.perf_counter()
+                masks = seg(video, truth[0])
+                row[f"{seg.name}_ms_per_frame"] = round(1000 * (time.perf_counter() - start) / num_frames, 1)
+                row[f"{seg.name}_iou"] = round(float(np.mean([iou(m, g) for m, g in zip(masks, truth, strict=True)])), 3)
+            row["grabcut_fallbacks"] = seg.fallbacks
+            for name, prompt in prompts.items():
+                try:
+                    row[f"first_frame_{name}_iou"] = round(iou(first_frame_mask(video[0], prompt), truth[0]), 3)
+                except ReferenceInputError:
+                    row[f"first_frame_{name}_iou"] = None
+            results.append(row)
+    return results
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.what == "segmenters":
+        _report("segmenters", bench_segmenters(args.robots, args.video_size, args.video_frames), args)
+        return
     if args.what == "reward":
         _report("reward", bench_reward(args.num_envs, args.steps, args.device), args)
         return
