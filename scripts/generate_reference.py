@@ -3,8 +3,12 @@
 Examples:
   # generate with the default open model (Wan 2.2 TI2V-5B), masks by SAM2
   python scripts/generate_reference.py --robot h1 --skill walking --out assets/references/h1_walk
-  # import a video made elsewhere (Kling, Sora, a phone), masks from e0's background colours
-  python scripts/generate_reference.py --robot a1 --video clip.mp4 --segmenter background --out refs/a1
+  # a web generator (Kling, Sora): export the first frame to upload, then import its video
+  python scripts/generate_reference.py --robot a1 --export-first-frame upload/
+  python scripts/generate_reference.py --robot a1 --camera upload/camera.json --video clip.mp4 --out refs/a1
+  # any other video (a phone clip, another viewpoint): box the robot on its first frame; the task camera is
+  # aligned to the video by render-and-compare; GrabCut + optical flow segment it offline (no weights)
+  python scripts/generate_reference.py --robot h1 --video clip.mp4 --robot-box 300,120,420,560 --segmenter grabcut --out refs/h1
   # without the simulator: give the first frame and its mask
   python scripts/generate_reference.py --robot g1 --e0 e0.png --e0-mask e0_mask.png --skill walking --out refs/g1
   # a video over plain ground shows no camera motion: say how the camera moved
@@ -28,7 +32,14 @@ from nil_ext.assets.robots import ROBOTS
 from nil_ext.reference.camera_path import load_camera_path_file
 from nil_ext.reference.errors import BundleError, ReferenceInputError
 from nil_ext.reference.generators import DEFAULT_GENERATOR, GeneratorOptions, make_prompt
-from nil_ext.reference.pipeline import DEFAULT_CONTROL_FPS, bundle_from_frames, make_reference
+from nil_ext.reference.pipeline import (
+    ALIGN_MODES,
+    DEFAULT_CONTROL_FPS,
+    MIN_ALIGNMENT_IOU,
+    bundle_from_frames,
+    make_reference,
+)
+from nil_ext.reference.prompts import RobotPrompt, parse_box, parse_point
 from nil_ext.reference.quality import GATE_MAX_BAD_SHARE
 from nil_ext.reference.retiming import METHODS
 from nil_ext.reference.segmenters import DEFAULT_SAM2_MODEL, SEGMENTERS
@@ -77,8 +88,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     mem.add_argument("--cpu-offload", action="store_true", help="move whole models to the GPU in turn")
     mem.add_argument("--sequential-offload", action="store_true", help="move layers in turn (least memory, slowest)")
     mem.add_argument("--vae-tiling", action="store_true", help="decode the video in tiles")
+    find = p.add_argument_group("a video from elsewhere (not made from our first frame)")
+    find.add_argument("--robot-box", metavar="x0,y0,x1,y1",
+                      help="the robot's box on the video's first frame, in the video's pixels (default: found "
+                      "automatically on plain or simple backgrounds)")
+    find.add_argument("--robot-point", metavar="x,y", action="append", default=[],
+                      help="a click on the robot in the video's first frame (repeatable; with or without a box)")
+    find.add_argument("--align-camera", default="auto", choices=ALIGN_MODES,
+                      help="search the camera that sees the robot's start pose as the video does and train from it "
+                      "(auto: when the video's robot is not where the task camera sees it)")
+    find.add_argument("--min-alignment-iou", type=float, default=MIN_ALIGNMENT_IOU,
+                      help=f"refuse a camera alignment below this IoU (default {MIN_ALIGNMENT_IOU})")
     post = p.add_argument_group("masks and timing")
-    post.add_argument("--segmenter", default="sam2", choices=SEGMENTERS)
+    post.add_argument("--segmenter", default="sam2", choices=SEGMENTERS,
+                      help="sam2 (best, downloads weights), grabcut (offline, any background) or background (offline, "
+                      "for videos generated from e0's blank background)")
     post.add_argument("--sam2-model", default=DEFAULT_SAM2_MODEL)
     post.add_argument("--sam2-device", default="cpu", help="device SAM2 propagates on (default: cpu)")
     post.add_argument("--fps-out", type=float, default=DEFAULT_CONTROL_FPS, help="control rate to retime to")
@@ -173,11 +197,33 @@ def main(argv=None) -> int:
             camera_path_file=args.camera_path,
             force=args.force,
             max_bad_share=args.max_bad_frames,
+            robot_prompt=_robot_prompt(args),
+            align_camera=args.align_camera,
+            camera_aligner=_camera_aligner(args.robot, not args.no_progress),
+            min_alignment_iou=args.min_alignment_iou,
         )
     except (ReferenceInputError, BundleError, FileExistsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def _robot_prompt(args) -> RobotPrompt | None:
+    if args.robot_box is None and not args.robot_point:
+        return None
+    box = parse_box(args.robot_box) if args.robot_box is not None else None
+    return RobotPrompt(box=box, points=[parse_point(p) for p in args.robot_point])
+
+
+def _camera_aligner(robot: str, progress: bool):
+    """The simulator's camera search, in a child process (this one may have rendered e0 already)."""
+
+    def align(mask: np.ndarray, frame: np.ndarray):
+        from nil_ext.scene.camera_search import align_camera_in_subprocess  # imports the simulator
+
+        return align_camera_in_subprocess(robot, mask, frame)
+
+    return align
 
 
 def _export_first_frame(args, camera_cfg: dict) -> None:

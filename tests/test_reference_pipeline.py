@@ -140,6 +140,9 @@ def test_script_with_a_tiny_generator_makes_a_valid_bundle(tmp_path):
         ("unreadable video", r"unreadable video .*bad\.mp4"),
         ("offline generator", r"video generator 'Wan-AI/Wan2.2-TI2V-5B-Diffusers' could not be loaded.*"
                               r"hf download.*--export-first-frame DIR"),
+        ("offline sam2", r"SAM2 model 'facebook/sam2.1-hiera-large' could not be loaded.*--sam2-model.*"
+                         r"--segmenter grabcut"),
+        ("bad robot box", r"--robot-box '10,20,5' has 3 numbers; give 4 as x0,y0,x1,y1"),
     ],
 )
 def test_script_errors_are_clear_and_leave_no_bundle(tmp_path, capsys, monkeypatch, problem, message):
@@ -162,6 +165,9 @@ def test_script_errors_are_clear_and_leave_no_bundle(tmp_path, capsys, monkeypat
         args += ["--generator", "no-such-video-model"]
     elif problem == "offline generator":
         args += ["--generator", "Wan-AI/Wan2.2-TI2V-5B-Diffusers"]
+    elif problem in ("offline sam2", "bad robot box"):
+        args += ["--video", str(write_mp4(tmp_path / "clip.mp4", np.concatenate([frames, frames])))]
+        args += ["--segmenter", "sam2"] if problem == "offline sam2" else ["--robot-box", "10,20,5"]
     elif problem == "short video":
         args += ["--video", str(write_mp4(tmp_path / "short.mp4", frames))]
     elif problem == "unreadable video":

@@ -13,6 +13,7 @@ this module never imports the simulator.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import numpy as np
 import nil_ext
 
 from .bundle import ReferenceBundle
+from .camera_alignment import CameraAlignment, CameraSearchCfg
 from .camera_path import (
     CameraPathError,
     GroundCamera,
@@ -31,6 +33,7 @@ from .camera_path import (
 )
 from .errors import ReferenceInputError
 from .generators import GeneratorOptions, VideoGenerator, make_prompt
+from .prompts import RobotPrompt, first_frame_mask, prompt_to_camera
 from .quality import (
     GATE_MAX_BAD_SHARE,
     QualityGateError,
@@ -42,9 +45,16 @@ from .quality import (
 )
 from .retiming import output_times, retime, retime_path
 from .segmenters import Segmenter, check_prompt, make_segmenter
-from .video_io import CLIP_LEN, fit_to_camera, load_video
+from .video_io import CLIP_LEN, fit_to_camera, load_video, shift_images
 
 DEFAULT_CONTROL_FPS = 100.0
+ALIGN_MODES = ("auto", "always", "never")
+ALIGN_SHORT_SIDE = 256  # pixels: the first frame's size for finding the robot and aligning the camera (at most the video's)
+FROM_E0_TOLERANCE = 40  # grey levels (any channel): a pixel of a video's first frame that reproduces e0's
+FROM_E0_AGREEMENT = 0.8  # the share of such pixels for a video to count as started from e0
+MIN_ALIGNMENT_IOU = CameraSearchCfg.min_iou  # camera search: refuse below (its docstring says what it measured)
+CameraAligner = Callable[[np.ndarray, np.ndarray], CameraAlignment]
+"""(first-frame mask (H, W) bool, first frame (H, W, 3) uint8) -> CameraAlignment (scene/camera_search.py)."""
 
 
 def make_reference(
@@ -74,6 +84,10 @@ def make_reference(
     base_height: float | None = None,
     force: bool = False,
     max_bad_share: float = GATE_MAX_BAD_SHARE,
+    robot_prompt: RobotPrompt | None = None,
+    align_camera: str = "auto",
+    camera_aligner: CameraAligner | None = None,
+    min_alignment_iou: float = MIN_ALIGNMENT_IOU,
 ) -> ReferenceBundle:
     """Make a reference from a generator (K candidates, best kept) or an existing video; save it to `out`.
 
@@ -85,6 +99,12 @@ def make_reference(
     for the camera's height above the ground) is read from the robot's MJCF when not given.
     Masks that vanish or jump in more than `max_bad_share` of the frames fail the quality gate: the bundle is
     saved to `<out>.rejected` for inspection and QualityGateError raised, unless `force` (kept, labelled).
+
+    An imported video need not start from e0: the robot is found on its first frame (`robot_prompt`: a box or
+    clicks in the video's own pixels; else the most salient object), and when that mask is not e0's (another
+    viewpoint), `camera_aligner` (the simulator's render-and-compare search, scene/camera_search.py) finds the
+    camera that sees the start pose that way; the bundle then records that camera and the task trains from it.
+    `align_camera`: "auto" (when the views differ), "always" or "never" (keep the task camera).
     """
     if (generator is None) == (video is None):
         raise ReferenceInputError("give exactly one of a generator or a video")
@@ -107,10 +127,11 @@ def make_reference(
         meta["sam2_model"] = getattr(segmenter, "model_id", sam2_model)
 
     if video is not None:
-        frames, src_fps = load_video(video, e0.shape[1], e0.shape[0], fps=video_fps)
-        masks = segmenter(frames, e0_mask)
+        frames, masks, e0_mask, camera, src_fps, found = _import_video(
+            video, video_fps, e0, e0_mask, camera, segmenter, robot_prompt, align_camera, camera_aligner, min_alignment_iou
+        )
         report = quality_report(masks, e0_mask)
-        meta.update(source="video", video=str(video), prompt=prompt)
+        meta.update(source="video", video=str(video), prompt=prompt, **found)
         meta["input_hashes"]["video"] = _file_hash(video)
     else:
         if prompt is None:
@@ -163,6 +184,82 @@ def make_reference(
         bundle.save(out, overwrite=overwrite)
         print(f"saved {out}", flush=True)
     return bundle
+
+
+def _import_video(video, video_fps, e0, e0_mask, camera, segmenter, robot_prompt, align_camera, camera_aligner, min_iou):
+    """An imported video at the camera's size, its masks, the first frame's truth, the camera (the task's, or the one
+    aligned to the video), the source fps and what the bundle's meta records about how the robot was found."""
+    if align_camera not in ALIGN_MODES:
+        raise ReferenceInputError(f"align_camera must be one of {', '.join(ALIGN_MODES)}, got {align_camera!r}")
+    raw, src_fps = load_video(video, None, None, fps=video_fps)
+    size = (camera["width"], camera["height"])
+    if robot_prompt is not None:
+        robot_prompt.check_inside(*raw.shape[1:3])
+    # the robot is found, the camera aligned and the video segmented at a larger size than a 64 px task camera's,
+    # then brought to it: a 35 px tall humanoid's limbs are 1-2 px (measured on H1: the camera search reached IoU
+    # 0.71 at 64 px, 0.91 at 128 px; GrabCut's masks followed the truth at IoU ~0.67 at 64 px)
+    scale = max(1.0, min(ALIGN_SHORT_SIDE, *raw.shape[1:3]) / min(size))
+    work = (round(size[0] * scale), round(size[1] * scale))
+    work_prompt = None if robot_prompt is None else prompt_to_camera(robot_prompt, *raw.shape[1:3], *work)
+    work_e0_mask = _fit_masks(e0_mask[None], work)[0]
+    frames = fit_to_camera(raw, *work)
+    del raw
+    found, alignment = _first_mask(frames[0], e0, work_e0_mask, work_prompt, align_camera, camera_aligner, min_iou)
+    masks = _fit_masks(segmenter(frames, found, prompt=work_prompt), size)
+    frames = fit_to_camera(frames, *size)
+    # a video that starts from e0 keeps the simulator's own mask (exact); any other, the one found on it
+    first = e0_mask if found is work_e0_mask else masks[0]
+    masks[0] = first
+    if alignment is None:
+        return frames, masks, first, camera, src_fps, {"camera_source": "task"}
+    # the task camera looks at the base: move the video so that the robot sits where that camera sees it
+    shift = (alignment.shift_px[0] / scale, alignment.shift_px[1] / scale)
+    frames, masks, first = shift_images(frames, shift), shift_images(masks, shift), shift_images(first[None], shift)[0]
+    record = {k: v for k, v in alignment.to_dict().items() if k != "camera"}
+    record["shift_px"] = shift  # in the bundle's pixels
+    camera = {**camera, **{k: v for k, v in alignment.camera.items() if k not in ("width", "height")}}
+    return frames, masks, first, camera, src_fps, {"camera_source": "aligned", "camera_alignment": record}
+
+
+def _fit_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(T, H, W) bool masks brought to (width, height) as fit_to_camera brings frames (a pixel half covered counts)."""
+    return fit_to_camera(masks.astype(np.uint8) * 255, *size) >= 128
+
+
+def _first_mask(frame, e0, e0_mask, robot_prompt, align_camera, camera_aligner, min_iou):
+    """The robot's mask on a video's first frame, and the camera alignment when the video is seen from elsewhere.
+
+    A video generated from e0 starts with e0 (the generator's conditioning image): the simulator's mask is the
+    truth there. Any other video is prompted (box, clicks, or the most salient object) and aligned.
+    """
+    if align_camera != "always" and starts_from(frame, e0):
+        return (e0_mask if robot_prompt is None else first_frame_mask(frame, robot_prompt)), None
+    if align_camera == "never" and robot_prompt is None:
+        print("warning: the video does not start from the task camera's first frame and --align-camera never keeps "
+              "the task camera: its masks are prompted by e0's and the IoU reward compares different views",
+              flush=True)
+        return e0_mask, None
+    found = first_frame_mask(frame, robot_prompt)  # nothing found: an error that asks for --robot-box
+    if align_camera == "never":
+        return found, None
+    if camera_aligner is None:
+        raise ReferenceInputError(
+            "the video does not start from the task camera's first frame and no camera search is available here: "
+            "run scripts/generate_reference.py (it aligns the camera with the simulator), or keep the task camera "
+            "with --align-camera never"
+        )
+    alignment = camera_aligner(found, frame)
+    print(alignment.summary(), flush=True)
+    alignment.check(min_iou)
+    return found, alignment
+
+
+def starts_from(frame: np.ndarray, e0: np.ndarray) -> bool:
+    """Whether a video's first frame is e0 (as a generator conditioned on it paints it): most pixels within a
+    coding error of it. e0's blank background makes any other footage differ almost everywhere."""
+    e0 = fit_to_camera(e0[None], frame.shape[1], frame.shape[0])[0]
+    close = np.abs(frame.astype(np.int16) - e0.astype(np.int16)).max(-1) <= FROM_E0_TOLERANCE
+    return bool(close.mean() >= FROM_E0_AGREEMENT)
 
 
 def _refuse_or_label(bundle: ReferenceBundle, gate: dict, out: str | Path | None) -> None:

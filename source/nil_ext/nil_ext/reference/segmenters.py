@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .errors import ReferenceInputError
+from .errors import ReferenceInputError, model_unavailable
 from .prompts import RobotPrompt
 
 DEFAULT_SAM2_MODEL = "facebook/sam2.1-hiera-large"
@@ -245,7 +245,13 @@ class Sam2Segmenter:
             from transformers import Sam2VideoModel
 
             print(f"loading SAM2 {self.model_id} (first time downloads ~1 GB for the large model)", flush=True)
-            self._model = Sam2VideoModel.from_pretrained(self.model_id).to(self.device).eval()
+            try:
+                self._model = Sam2VideoModel.from_pretrained(self.model_id).to(self.device).eval()
+            except OSError as err:  # offline or an unknown id (the hub's errors are OSErrors)
+                raise model_unavailable(
+                    "SAM2 model", self.model_id, err, "--sam2-model", "segment offline with --segmenter grabcut (no "
+                    "weights; --segmenter background for videos generated from e0's blank background)"
+                ) from err
         return self._model
 
     @torch.no_grad()

@@ -40,15 +40,26 @@ def read_video(path: str | Path, fps: float | None = None) -> tuple[np.ndarray, 
 
 
 def load_video(
-    path: str | Path, width: int, height: int, fps: float | None = None, min_frames: int = CLIP_LEN
+    path: str | Path, width: int | None, height: int | None, fps: float | None = None, min_frames: int = CLIP_LEN
 ) -> tuple[np.ndarray, float]:
-    """Read a video fitted to (height, width); refuse one shorter than `min_frames`."""
+    """Read a video fitted to (height, width) (None: as it is); refuse one shorter than `min_frames`."""
     frames, src_fps = read_video(path, fps)
     if len(frames) < min_frames:
         raise ReferenceInputError(
             f"video {path} has {len(frames)} frames; a reference needs at least {min_frames} (one clip)"
         )
-    return fit_to_camera(frames, width, height), src_fps
+    return (frames if width is None else fit_to_camera(frames, width, height)), src_fps
+
+
+def shift_images(images: np.ndarray, shift: tuple[float, float]) -> np.ndarray:
+    """(T, H, W[, 3]) frames (edges repeated) or bool masks (zeros shifted in) moved by (dx, dy) pixels."""
+    h, w = images.shape[1:3]
+    m = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
+    if images.dtype == bool:
+        moved = [cv2.warpAffine(x.astype(np.uint8) * 255, m, (w, h), flags=cv2.INTER_LINEAR) >= 128 for x in images]
+    else:
+        moved = [cv2.warpAffine(x, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) for x in images]
+    return np.stack(moved)
 
 
 def fit_to_camera(frames: np.ndarray, width: int, height: int, interpolation: int | None = None) -> np.ndarray:

@@ -8,7 +8,6 @@ holds one (or must not start one), use :func:`align_camera_in_subprocess`, which
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
 import sys
@@ -36,36 +35,17 @@ def search_env_spacing(cfg: CameraSearchCfg, base_height: float) -> float:
     return max_range + 4.0 * base_height + 2.0
 
 
-@contextlib.contextmanager
 def open_search_scene(robot: str, cfg: CameraSearchCfg, video_shape: tuple[int, int], device: str = "cpu"):
-    """A scene of ``cfg.batch_envs`` robots in their start pose, the camera at the widest FOV, widely spaced.
-
-    Like robot_scene.open_robot_scene, but with the env spacing the search needs."""
-    from isaaclab.app import launch_simulation
-    from isaaclab.scene import InteractiveScene
-    from isaaclab.sim import SimulationContext
-
+    """A scene of ``cfg.batch_envs`` robots in their start pose, the camera at the widest FOV, widely spaced."""
     from ..assets.robot_cfg import robot_model_info
     from .camera import FollowCameraCfg
-    from .physics import newton_sim_cfg
-    from .robot_scene import RobotScene, _LaunchCfg
-    from .scene_cfg import robot_scene_cfg
+    from .robot_scene import open_robot_scene
 
     geometry = render_geometry(cfg, video_shape)
     base_height = robot_model_info(robot).base_pos[2]
     camera = FollowCameraCfg(width=geometry.render_width, height=geometry.render_height,
                              focal_length=geometry.focal_length(), horizontal_aperture=DEFAULT_APERTURE, mode="fixed")
-    sim_cfg = newton_sim_cfg(device)
-    scene_cfg = robot_scene_cfg(robot, cfg.batch_envs, camera, env_spacing=search_env_spacing(cfg, base_height),
-                                feet_contact=False)
-    with launch_simulation(_LaunchCfg(sim=sim_cfg, scene=scene_cfg), {}):
-        sim = SimulationContext(sim_cfg)
-        try:
-            scene = InteractiveScene(scene_cfg)
-            sim.reset()
-            yield RobotScene(sim, scene, camera, base_height)
-        finally:
-            sim.clear_instance()
+    return open_robot_scene(robot, cfg.batch_envs, camera, device, env_spacing=search_env_spacing(cfg, base_height))
 
 
 class SceneRenderer:

@@ -98,11 +98,14 @@ def open_robot_scene(
     device: str = "cpu",
     textured_ground: bool = False,
     prop=None,
+    env_spacing: float | None = None,
 ) -> Iterator[RobotScene]:
-    """``prop``: a whole-body skill's prop (``scene.props``) to add to the scene."""
+    """``prop``: a whole-body skill's prop (``scene.props``) to add to the scene; ``env_spacing`` (m): robot_scene_cfg's
+    default unless given."""
     camera = camera or FollowCameraCfg()
     sim_cfg = newton_sim_cfg(device)
-    scene_cfg = robot_scene_cfg(robot, num_envs, camera, textured_ground=textured_ground, feet_contact=False)
+    spacing = {} if env_spacing is None else {"env_spacing": env_spacing}
+    scene_cfg = robot_scene_cfg(robot, num_envs, camera, textured_ground=textured_ground, feet_contact=False, **spacing)
     if prop is not None:
         from .props import with_props
 

@@ -10,6 +10,22 @@ from pathlib import Path
 
 from ..assets.usd_conversion import cache_root
 
+CAMERA_GEOMETRY = ("distance", "height_offset", "yaw_deg", "focal_length", "horizontal_aperture")
+
+
+def aligned_camera(path: str | Path) -> dict | None:
+    """The camera geometry a bundle's video was aligned to (generate_reference.py's render-and-compare search), or
+    None when the bundle was made with the task's own camera (or is no bundle: loading it says why, later)."""
+    from ..reference.bundle import JSON_NAME
+
+    try:
+        doc = json.loads((Path(path) / JSON_NAME).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if doc.get("meta", {}).get("camera_source") != "aligned":
+        return None
+    return {k: doc["camera"][k] for k in CAMERA_GEOMETRY if k in doc["camera"]}
+
 
 def scripted_reference_path(robot: str, camera: dict) -> Path:
     """Cache folder of the scripted walk of ``robot`` seen by ``camera`` (one per camera and gait)."""

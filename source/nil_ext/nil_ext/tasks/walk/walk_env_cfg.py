@@ -8,6 +8,7 @@ the reference it is. Actions: PD joint-position offsets around the start pose (d
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import MISSING, field
 
@@ -27,7 +28,7 @@ from ...scene.camera import FollowCameraCfg
 from ...scene.physics import newton_sim_cfg
 from ...scene.scene_cfg import NilSceneCfg, robot_scene_cfg
 from .. import mdp
-from ..references import ensure_scripted_reference
+from ..references import aligned_camera, ensure_scripted_reference
 
 CONTROL_DT = 0.01  # 100 Hz control, as in the paper
 PHYSICS_DT = 0.005
@@ -139,6 +140,11 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
         if path is None:
             camera = self.imitation.camera.to_dict(robot_model_info(self.robot_name).base_pos[2])
             path = str(ensure_scripted_reference(self.robot_name, camera))
+        elif (geometry := aligned_camera(path)) is not None:
+            # a video filmed from elsewhere: the agent is seen from the camera its first frame was aligned to
+            self.imitation.camera = dataclasses.replace(self.imitation.camera, **geometry)
+            self.scene.camera = self.imitation.camera.sensor_cfg()  # its focal length too
+            print(f"[INFO] Camera from the reference {path} (aligned to its video): {geometry}", flush=True)
         self.imitation.reference = os.path.abspath(path)  # the run's params then name it from any folder
 
 
