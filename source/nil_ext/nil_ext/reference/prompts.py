@@ -148,6 +148,17 @@ def _box_mask(frame: np.ndarray, box: tuple[int, int, int, int], points=(), iter
     seed[y0:y1, x0:x1] = cv2.GC_PR_FGD
     if x0 <= 0 and y0 <= 0 and x1 >= w and y1 >= h:
         raise ReferenceInputError(f"the robot box {box} is the whole frame: nothing left to learn the background from")
+    # inside the box, what looks like the background just outside it starts as background: else the background
+    # between a robot's legs and arms (a large share of its box) enters GrabCut's robot colours and stays in the mask
+    # (measured on H1 at 192-256 px, over a gradient and over a grid floor, from an mp4: IoU 0.70-0.74 -> 0.97)
+    ring = np.zeros((h, w), bool)
+    r = max(2, round(0.03 * min(h, w)))
+    ring[max(0, y0 - r) : y1 + r, max(0, x0 - r) : x1 + r] = True
+    ring[y0:y1, x0:x1] = False
+    inside = seed == cv2.GC_PR_FGD
+    stands_out = _stand_out(frame, ring)
+    if (inside & stands_out).sum() >= 0.1 * inside.sum():  # else the background has the robot's colours (noise)
+        seed[inside & ~stands_out] = cv2.GC_PR_BGD
     for x, y in points:
         cv2.circle(seed, (int(x), int(y)), _click_radius(h, w), cv2.GC_FGD, -1)
     mask = _grabcut(frame, seed, iterations)
@@ -241,15 +252,20 @@ def _auto_mask(frame: np.ndarray) -> np.ndarray:
     return _keep_main(_grabcut(frame, seed, 4), ())
 
 
-def _stand_out(frame: np.ndarray, clusters: int = 6, min_contrast: float = 12.0) -> np.ndarray:
-    """Pixels whose colour is far from every colour along the image border (Lab; Otsu's threshold, at least
-    `min_contrast`, so that noise and codec ringing on a plain background stay background)."""
+def _stand_out(frame: np.ndarray, reference: np.ndarray | None = None, clusters: int = 6,
+               min_contrast: float = 12.0) -> np.ndarray:
+    """Pixels whose colour is far from every colour of the `reference` pixels (default: along the image border)
+    (Lab; Otsu's threshold, at least `min_contrast`, so that noise and codec ringing on a plain background stay
+    background)."""
     h, w = frame.shape[:2]
     lab = cv2.cvtColor(frame.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    b = _border_px(h, w)
-    border = np.ones((h, w), bool)
-    border[b:-b, b:-b] = False
-    centres = _kmeans(lab[border], clusters)
+    if reference is None:
+        b = _border_px(h, w)
+        reference = np.ones((h, w), bool)
+        reference[b:-b, b:-b] = False
+    if not reference.any():
+        return np.ones((h, w), bool)
+    centres = _kmeans(lab[reference], clusters)
     dist = np.full((h, w), np.inf, np.float32)
     for c in centres:  # one colour at a time: no (H, W, K, 3) temporary
         dist = np.minimum(dist, np.linalg.norm(lab - c, axis=-1))
