@@ -70,18 +70,13 @@ def scripted_states(bundle, joint_names: list[str], start_root_pose: torch.Tenso
     """The scripted walk's states at the bundle's frames, as ``reference.scripted`` renders them (start pose
     gliding forward at the gait's speed, joints at the start pose plus the gait's offsets, within their limits);
     None when the bundle is not a scripted walk (its states are unknown). ``start_*``: (7,), (J,); limits (J, 2)."""
-    from ..reference.scripted import gait_of, gait_offsets
+    from ..reference.scripted import gait_of, scripted_motion
 
     if bundle.meta.get("generator") != "scripted" or "walk" not in str(bundle.meta.get("skill", "")):
         return None
-    gait = gait_of(bundle.robot)
     times = torch.arange(bundle.num_frames, dtype=torch.float32) / bundle.fps
-    device = start_root_pose.device
-    offsets = gait_offsets(gait, joint_names, times).to(device)
-    joint_pos = torch.clamp(start_joint_pos + offsets, joint_limits[:, 0], joint_limits[:, 1])
-    root_pose = start_root_pose.repeat(len(times), 1)
-    root_pose[:, 0] += gait.speed * times.to(device)
-    return ReferenceStates(root_pose, joint_pos)
+    return ReferenceStates(*scripted_motion(gait_of(bundle.robot), joint_names, start_root_pose, start_joint_pos,
+                                            joint_limits, times))
 
 
 def _at(states: ReferenceStates, index: torch.Tensor) -> ReferenceStates:

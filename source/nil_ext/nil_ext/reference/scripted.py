@@ -91,6 +91,20 @@ def gait_offsets(gait: Gait, joint_names: list[str], times: torch.Tensor) -> tor
     return ramp * amplitude * torch.sin(2 * math.pi * gait.frequency * times[:, None] + phase)
 
 
+def scripted_motion(gait: Gait, joint_names: list[str], start_root_pose: torch.Tensor, start_joint_pos: torch.Tensor,
+                    joint_limits: torch.Tensor, times: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The scripted walk's states at ``times`` (T,) s: the start pose gliding forward at the gait's speed, the joints
+    at the start pose plus the gait's offsets, within their limits. ``start_root_pose`` (7,), ``start_joint_pos``
+    (J,), ``joint_limits`` (J, 2) -> root poses (T, 7) and joint positions (T, J), on their device. One definition for
+    the renderer and the reward probe's kinematic replay."""
+    device = start_root_pose.device
+    offsets = gait_offsets(gait, joint_names, times.cpu()).to(device)
+    joint_pos = torch.clamp(start_joint_pos + offsets, joint_limits[:, 0], joint_limits[:, 1])
+    root_pose = start_root_pose.repeat(len(times), 1)
+    root_pose[:, 0] += gait.speed * times.to(device, root_pose.dtype)
+    return root_pose, joint_pos
+
+
 def render_scripted_reference(robot: str, camera_cfg, skill: str | None = None, num_frames: int | None = None,
                               seed: int = 0, device: str = "cpu", textured_ground: bool = False):
     """(frames (T,H,W,3) uint8, masks (T,H,W) bool, source fps, camera dict, camera path (T,4) x,y,z,yaw).
@@ -109,16 +123,13 @@ def render_scripted_reference(robot: str, camera_cfg, skill: str | None = None, 
     frames, masks, path = [], [], []
     with open_robot_scene(robot, 1, camera_cfg, device, textured_ground=textured_ground) as scene:
         data = scene.robot.data
-        start_pose = data.root_pose_w.torch.clone()
-        start_joints = data.default_joint_pos.torch.clone()
-        offsets = gait_offsets(gait, scene.robot.joint_names, times).to(scene.device)
-        low, high = data.joint_pos_limits.torch[0, :, 0], data.joint_pos_limits.torch[0, :, 1]
+        root_poses, joint_poses = scripted_motion(gait, scene.robot.joint_names, data.root_pose_w.torch[0].clone(),
+                                                  data.default_joint_pos.torch[0].clone(),
+                                                  data.joint_pos_limits.torch[0], times)
         for t in range(num_frames):
-            pose = start_pose.clone()
-            pose[:, 0] += gait.speed * times[t].item()
+            pose = root_poses[t : t + 1]
             scene.robot.write_root_pose_to_sim_index(root_pose=pose)
-            joints = torch.clamp(start_joints + offsets[t], low, high)
-            scene.robot.write_joint_position_to_sim_index(position=joints)
+            scene.robot.write_joint_position_to_sim_index(position=joint_poses[t : t + 1])
             scene.sim.forward()
             scene.scene.update(0.0)
             rgb, mask = scene.render()
