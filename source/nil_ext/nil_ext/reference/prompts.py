@@ -25,6 +25,7 @@ from .errors import ReferenceInputError
 
 MAX_AREA = 0.6  # a "robot" covering more of the frame than this is the background (or a wrong prompt)
 MIN_AREA = 0.001  # fewer pixels than this share of the frame: nothing was found
+MIN_STAND_OUT = 0.1  # box share that must differ from the colours around the box for them to seed the background
 GIVE_A_PROMPT = "give --robot-box x0,y0,x1,y1 or --robot-point x,y on the robot"
 
 
@@ -157,7 +158,7 @@ def _box_mask(frame: np.ndarray, box: tuple[int, int, int, int], points=(), iter
     ring[y0:y1, x0:x1] = False
     inside = seed == cv2.GC_PR_FGD
     stands_out = _stand_out(frame, ring)
-    if (inside & stands_out).sum() >= 0.1 * inside.sum():  # else the background has the robot's colours (noise)
+    if (inside & stands_out).sum() >= MIN_STAND_OUT * inside.sum():  # else the background has the robot's colours
         seed[inside & ~stands_out] = cv2.GC_PR_BGD
     for x, y in points:
         cv2.circle(seed, (int(x), int(y)), _click_radius(h, w), cv2.GC_FGD, -1)
