@@ -47,16 +47,24 @@ def run_script(*args):
                           timeout=600)
 
 
-def test_a_video_from_another_viewpoint_becomes_a_bundle_seen_from_its_camera(clip_from_elsewhere, tmp_path):
+@pytest.fixture(scope="module")
+def aligned_bundle(clip_from_elsewhere, tmp_path_factory):
+    """generate_reference.py on the clip, given a loose box around the robot on its first frame."""
     video, frames, truth, path = clip_from_elsewhere
     ys, xs = np.nonzero(truth[0])
-    box = f"{xs.min() - 6},{ys.min() - 6},{xs.max() + 6},{ys.max() + 6}"  # a user's loose box on frame 0
-    out = tmp_path / "ref"
+    box = f"{xs.min() - 6},{ys.min() - 6},{xs.max() + 6},{ys.max() + 6}"
+    out = tmp_path_factory.mktemp("aligned") / "ref"
     run = run_script("--task", "NIL-H1-Walk", "--camera", '{"width": 64, "height": 64}', "--video", video,
                      "--robot-box", box, "--segmenter", "grabcut", "--reference-speed", "1.25", "--out", out,
                      "--no-progress")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "camera aligned to the video: IoU" in run.stdout
+    return out
+
+
+def test_a_video_from_another_viewpoint_becomes_a_bundle_seen_from_its_camera(clip_from_elsewhere, aligned_bundle):
+    video, frames, truth, path = clip_from_elsewhere
+    out = aligned_bundle
     b = ReferenceBundle.load(out)
 
     # the task camera now looks as the video's did (front/back of a walking humanoid look alike: either yaw)
@@ -82,7 +90,25 @@ def test_a_video_from_another_viewpoint_becomes_a_bundle_seen_from_its_camera(cl
     assert aligned_camera(out)["yaw_deg"] == yaw
     assert cfg.imitation.camera.yaw_deg == yaw and cfg.imitation.camera.distance == b.camera["distance"]
     assert cfg.scene.camera.spawn.focal_length == pytest.approx(b.camera["focal_length"])
-    (tmp_path / "alignment.json").write_text(json.dumps(alignment))
+
+
+@pytest.mark.slow
+def test_the_walk_task_trains_and_plays_from_the_aligned_camera(aligned_bundle, tmp_path):
+    """A few agent updates on the aligned bundle, then its checkpoint plays with the same camera (no flags)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "source" / "nil_ext"), os.environ.get("PYTHONPATH", "")])}
+    train = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), "--task", "NIL-H1-Walk", "--headless",
+                            "--preset", "cpu-smoke", "--reference", str(aligned_bundle),
+                            "--max_iterations", "220", "--eval_steps", "5", "--run_name", "aligned"], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=900)
+    assert train.returncode == 0, train.stdout[-3000:] + train.stderr[-3000:]
+    yaw = json.loads((aligned_bundle / "bundle.json").read_text())["camera"]["yaw_deg"]
+    assert f"'yaw_deg': {yaw}" in train.stdout  # the task took the bundle's camera
+    checkpoint = sorted((tmp_path / "logs").rglob("model_*.pt"), key=lambda p: int(p.stem.split("_")[1]))[-1]
+    play = subprocess.run([sys.executable, str(ROOT / "scripts" / "play.py"), "--task", "NIL-H1-Walk", "--checkpoint",
+                           str(checkpoint), "--steps", "10"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=900)
+    assert play.returncode == 0, play.stdout[-3000:] + play.stderr[-3000:]
+    assert f"'yaw_deg': {yaw}" in play.stdout
 
 
 def _fit(masks, size):
