@@ -151,6 +151,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--e0 and --e0-mask go together")
     if args.reference_speed is not None and args.camera_path is not None:
         p.error("give at most one of --reference-speed and --camera-path")
+    if (args.robot_box is not None or args.robot_point) and args.video is None:
+        p.error("--robot-box and --robot-point mark the robot on an imported video's first frame: give --video")
     if args.out is None and args.export_first_frame is None:
         p.error("give --out (the bundle folder to write) or --export-first-frame DIR")
     return args
