@@ -114,6 +114,8 @@ def make_reference(
     if isinstance(segmenter, str):
         kwargs = {"sam2_model": sam2_model} if sam2_model else {}
         segmenter = make_segmenter(segmenter, device=sam2_device, progress=progress, **kwargs)
+    if video is not None and hasattr(segmenter, "model"):
+        segmenter.model  # noqa: B018 - load (or fail to download) the weights now, not after the camera search
     meta: dict[str, Any] = {
         "robot": robot,
         "synthetic": synthetic,
