@@ -1,6 +1,7 @@
 """Stage 1 end to end: a bundle from an imported video, from a tiny generator through the script,
 and clear errors (nothing left that looks like a bundle) for bad input."""
 
+import dataclasses
 import importlib.util
 import os
 import subprocess
@@ -12,10 +13,13 @@ import pytest
 from reference_helpers import articulated_clip, save_tiny_wan, write_mp4, write_png
 
 from nil_ext.reference.bundle import ReferenceBundle
+from nil_ext.reference.camera_alignment import AlignmentError, CameraAlignment
 from nil_ext.reference.errors import ReferenceInputError
 from nil_ext.reference.pipeline import bundle_from_frames, make_reference
+from nil_ext.reference.prompts import RobotPrompt
 from nil_ext.reference.quality import QualityGateError, gate_of, gate_warning, iou
 from nil_ext.reference.retiming import output_times
+from nil_ext.reference.video_io import shift_images
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "generate_reference.py"
@@ -246,3 +250,57 @@ def test_export_first_frame_renders_a_larger_e0_with_the_task_camera(tmp_path):
     mask = __import__("cv2").imread(str(out / "e0_mask.png"), 0) > 0
     assert mask.shape == (320, 320) and 0.005 < mask.mean() < 0.5
     assert "--camera " + str(out / "camera.json") in run.stdout
+
+
+def elsewhere_clip(t=12):
+    """The stick figure over its coloured background: not e0 (whose background is blanked), as footage made
+    elsewhere is not."""
+    frames, masks = articulated_clip(t=t)
+    e0 = np.full_like(frames[0], 255)
+    e0[masks[0]] = frames[0][masks[0]]
+    return frames, masks, e0
+
+
+def test_a_video_not_started_from_e0_is_aligned_shifted_and_recorded(tmp_path):
+    frames, masks, e0 = elsewhere_clip()
+    e0 = np.roll(e0, 20, axis=1)  # the task camera sees the robot elsewhere
+    e0_mask = np.roll(masks[0], 20, axis=1)
+    video = write_mp4(tmp_path / "clip.mp4", frames, fps=25)
+    seen = {}
+
+    def aligner(mask, frame):  # stands in for the simulator's camera search
+        seen["iou"], seen["e0_iou"] = iou(mask, masks[0]), iou(mask, e0_mask)
+        camera = {"width": 128, "height": 96, "distance": 2.5, "height_offset": 0.5, "yaw_deg": -60.0,
+                  "focal_length": 18.0, "horizontal_aperture": 20.955}
+        return CameraAlignment(camera=camera, iou=0.9, shift_px=(4.0, -2.0), elevation_deg=11.3, fov_deg=60.4,
+                               range_m=2.55, runner_up=None, tie_break=None, candidates=1, seconds=0.0)
+
+    camera = {"width": 128, "height": 96, "distance": 3.0, "yaw_deg": -90.0}
+    b = make_reference(e0, e0_mask, robot="h1", camera=camera, video=video, segmenter="grabcut",
+                       robot_prompt=RobotPrompt(box=(20, 10, 90, 90)), camera_aligner=aligner, reference_speed=1.0,
+                       progress=False)
+    assert seen["iou"] > 0.6 > 0.2 > seen["e0_iou"]  # the box found the robot on the video's own first frame
+    assert b.camera == {**camera, "distance": 2.5, "height_offset": 0.5, "yaw_deg": -60.0, "focal_length": 18.0,
+                        "horizontal_aperture": 20.955}
+    assert b.meta["camera_source"] == "aligned" and b.meta["camera_alignment"]["shift_px"] == (4.0, -2.0)
+    moved = shift_images(masks[:1], (4.0, -2.0))[0]
+    assert iou(b.masks[0], moved) > 0.6 and iou(b.masks[0], moved) > iou(b.masks[0], masks[0]) + 0.1  # moved
+
+    def wrong(mask, frame):
+        return dataclasses.replace(aligner(mask, frame), iou=0.4)
+
+    with pytest.raises(AlignmentError, match="best IoU 0.40 < 0.75"):
+        make_reference(e0, e0_mask, robot="h1", camera=camera, video=video, segmenter="grabcut",
+                       robot_prompt=RobotPrompt(box=(20, 10, 90, 90)), camera_aligner=wrong, progress=False)
+    with pytest.raises(ReferenceInputError, match="no camera search is available"):
+        make_reference(e0, e0_mask, robot="h1", camera=camera, video=video, segmenter="grabcut", progress=False)
+
+
+def test_align_never_keeps_the_task_camera_and_says_what_that_costs(tmp_path, capsys):
+    frames, masks, e0 = elsewhere_clip()
+    video = write_mp4(tmp_path / "clip.mp4", frames, fps=25)
+    camera = {"width": 128, "height": 96, "distance": 3.0, "yaw_deg": -90.0}
+    b = make_reference(np.roll(e0, 20, axis=1), np.roll(masks[0], 20, axis=1), robot="h1", camera=camera,
+                       video=video, segmenter="grabcut", align_camera="never", reference_speed=1.0, progress=False)
+    assert b.camera == camera and b.meta["camera_source"] == "task"
+    assert "--align-camera never keeps the task camera" in capsys.readouterr().out

@@ -100,11 +100,11 @@ def make_reference(
     Masks that vanish or jump in more than `max_bad_share` of the frames fail the quality gate: the bundle is
     saved to `<out>.rejected` for inspection and QualityGateError raised, unless `force` (kept, labelled).
 
-    An imported video need not start from e0: the robot is found on its first frame (`robot_prompt`: a box or
-    clicks in the video's own pixels; else the most salient object), and when that mask is not e0's (another
-    viewpoint), `camera_aligner` (the simulator's render-and-compare search, scene/camera_search.py) finds the
-    camera that sees the start pose that way; the bundle then records that camera and the task trains from it.
-    `align_camera`: "auto" (when the views differ), "always" or "never" (keep the task camera).
+    An imported video need not start from e0: when it does not, the robot is found on its first frame
+    (`robot_prompt`: a box or clicks in the video's own pixels; else the most salient object) and `camera_aligner`
+    (the simulator's render-and-compare search, scene/camera_search.py) finds the camera that sees the start pose
+    that way; the bundle then records that camera and the task trains from it. `align_camera`: "auto" (when the
+    video does not start from e0), "always" or "never" (keep the task camera).
     """
     if (generator is None) == (video is None):
         raise ReferenceInputError("give exactly one of a generator or a video")
