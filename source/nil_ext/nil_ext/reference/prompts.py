@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from .errors import ReferenceInputError
+from .image_ops import colour_centres, disk
 
 MAX_AREA = 0.6  # a "robot" covering more of the frame than this is the background (or a wrong prompt)
 MIN_AREA = 0.001  # fewer pixels than this share of the frame: nothing was found
@@ -266,7 +267,7 @@ def _stand_out(frame: np.ndarray, reference: np.ndarray | None = None, clusters:
         reference[b:-b, b:-b] = False
     if not reference.any():
         return np.ones((h, w), bool)
-    centres = _kmeans(lab[reference], clusters)
+    centres = colour_centres(lab[reference], clusters)
     dist = np.full((h, w), np.inf, np.float32)
     for c in centres:  # one colour at a time: no (H, W, K, 3) temporary
         dist = np.minimum(dist, np.linalg.norm(lab - c, axis=-1))
@@ -279,7 +280,7 @@ def _groups(mask: np.ndarray) -> np.ndarray:
     """Labels of groups of nearby components (a robot's dark legs and light body are one group); 0 off the mask."""
     h, w = mask.shape
     reach = max(1, round(0.02 * np.hypot(h, w)))
-    _, labels = cv2.connectedComponents(cv2.dilate(mask.astype(np.uint8), _disk(reach)), connectivity=8)
+    _, labels = cv2.connectedComponents(cv2.dilate(mask.astype(np.uint8), disk(reach)), connectivity=8)
     return labels * mask
 
 
@@ -308,9 +309,9 @@ def _seed_around(mask: np.ndarray, radius: int) -> np.ndarray:
     """GrabCut seed: the mask's core sure foreground, the mask probable, a band around it probable background."""
     m = mask.astype(np.uint8)
     seed = np.full(mask.shape, cv2.GC_BGD, np.uint8)
-    seed[cv2.dilate(m, _disk(radius)).astype(bool)] = cv2.GC_PR_BGD
+    seed[cv2.dilate(m, disk(radius)).astype(bool)] = cv2.GC_PR_BGD
     seed[mask] = cv2.GC_PR_FGD
-    seed[cv2.erode(m, _disk(2)).astype(bool)] = cv2.GC_FGD
+    seed[cv2.erode(m, disk(2)).astype(bool)] = cv2.GC_FGD
     return seed
 
 
@@ -321,7 +322,7 @@ def _keep_main(mask: np.ndarray, points) -> np.ndarray:
         return mask
     h, w = mask.shape
     reach = max(1, round(0.02 * np.hypot(h, w)))
-    n, labels = cv2.connectedComponents(cv2.dilate(mask.astype(np.uint8), _disk(reach)), connectivity=8)
+    n, labels = cv2.connectedComponents(cv2.dilate(mask.astype(np.uint8), disk(reach)), connectivity=8)
     keep = {int(labels[int(y), int(x)]) for x, y in points} - {0}
     if not keep:
         keep = {int(np.argmax(np.bincount(labels[mask].ravel(), minlength=n)[1:]) + 1)}
@@ -330,23 +331,11 @@ def _keep_main(mask: np.ndarray, points) -> np.ndarray:
 
 def _clean(mask: np.ndarray) -> np.ndarray:
     """Fill pinholes and drop specks of 1-2 pixels; no opening: it would erase limbs 1-2 px wide."""
-    m = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, _disk(1))
+    m = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, disk(1))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     return np.isin(labels, np.nonzero(stats[:, cv2.CC_STAT_AREA] > 2)[0]) & (m > 0)
 
 
-def _kmeans(pixels: np.ndarray, k: int) -> np.ndarray:
-    pixels = pixels.reshape(-1, 3).astype(np.float32)
-    k = max(1, min(k, len(np.unique(pixels.round(1), axis=0))))
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
-    cv2.setRNGSeed(0)
-    _, _, centres = cv2.kmeans(pixels, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
-    return centres
-
 
 def _click_radius(h: int, w: int) -> int:
     return max(1, round(0.01 * min(h, w)))
-
-
-def _disk(r: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))

@@ -25,6 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .errors import ReferenceInputError, model_unavailable
+from .image_ops import colour_centres, disk
 from .prompts import RobotPrompt
 
 DEFAULT_SAM2_MODEL = "facebook/sam2.1-hiera-large"
@@ -87,10 +88,10 @@ class BackgroundSegmenter:
         if first_mask.all():
             raise ReferenceInputError("the first-frame mask covers the whole image: no background to learn from")
         # learn away from the outline: edge pixels blend both classes (anti-aliasing, video coding)
-        near = cv2.dilate(first_mask.astype(np.uint8), _disk(2)).astype(bool)
-        core = cv2.erode(first_mask.astype(np.uint8), _disk(1)).astype(bool)
-        bg = _centres(lab0[~near] if (~near).any() else lab0[~first_mask], self.clusters)
-        fg = _centres(lab0[core] if core.any() else lab0[first_mask], self.clusters)
+        near = cv2.dilate(first_mask.astype(np.uint8), disk(2)).astype(bool)
+        core = cv2.erode(first_mask.astype(np.uint8), disk(1)).astype(bool)
+        bg = colour_centres(lab0[~near] if (~near).any() else lab0[~first_mask], self.clusters)
+        fg = colour_centres(lab0[core] if core.any() else lab0[first_mask], self.clusters)
         h, w = first_mask.shape
         reach = max(1, int(self.max_shift * np.hypot(h, w)))
         masks = np.empty(frames.shape[:3], bool)
@@ -108,9 +109,9 @@ class BackgroundSegmenter:
     def _clean(self, mask: np.ndarray) -> np.ndarray:
         m = mask.astype(np.uint8)
         if self.open_px:
-            m = cv2.morphologyEx(m, cv2.MORPH_OPEN, _disk(self.open_px))
+            m = cv2.morphologyEx(m, cv2.MORPH_OPEN, disk(self.open_px))
         if self.close_px:
-            m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, _disk(self.close_px))
+            m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, disk(self.close_px))
         return m.astype(bool)
 
     @staticmethod
@@ -119,7 +120,7 @@ class BackgroundSegmenter:
         n, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
         if n <= 1:
             return mask
-        near = cv2.dilate(prev.astype(np.uint8), _disk(reach)).astype(bool)
+        near = cv2.dilate(prev.astype(np.uint8), disk(reach)).astype(bool)
         keep = np.unique(labels[near & mask])
         keep = keep[keep > 0]
         if len(keep) == 0:
@@ -201,7 +202,7 @@ class GrabCutSegmenter:
     def _cut(self, frame: np.ndarray, warped: np.ndarray, band: int) -> np.ndarray:
         h, w = warped.shape
         m = warped.astype(np.uint8)
-        near = cv2.dilate(m, _disk(band)).astype(bool)
+        near = cv2.dilate(m, disk(band)).astype(bool)
         # GrabCut on the crop around the robot: the far background says nothing about the robot's edges
         ys, xs = np.nonzero(near)
         pad = 2 * band
@@ -211,7 +212,7 @@ class GrabCutSegmenter:
         seed[near] = cv2.GC_PR_BGD
         seed[warped] = cv2.GC_PR_FGD
         if self.core_px:
-            seed[cv2.erode(m, _disk(self.core_px)).astype(bool)] = cv2.GC_FGD
+            seed[cv2.erode(m, disk(self.core_px)).astype(bool)] = cv2.GC_FGD
         seed = seed[y0:y1, x0:x1].copy()
         if not (seed == cv2.GC_BGD).any() and not (seed == cv2.GC_PR_BGD).any():
             return warped
@@ -332,7 +333,7 @@ def _grey(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def _close(mask: np.ndarray) -> np.ndarray:
     """Fill pinholes; no opening: it would erase limbs 1-2 px wide (specks are dropped by tracking instead)."""
-    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, _disk(1)).astype(bool)
+    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, disk(1)).astype(bool)
 
 
 def _square_size(image_size) -> int:
@@ -343,22 +344,7 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
 
 
-def _centres(pixels: np.ndarray, k: int) -> np.ndarray:
-    """k-means centres of (N, 3) Lab pixels (subsampled: a few thousand describe a colour set)."""
-    pixels = pixels.reshape(-1, 3).astype(np.float32)
-    if len(pixels) > 20000:
-        pixels = pixels[np.random.default_rng(0).choice(len(pixels), 20000, replace=False)]
-    k = min(k, len(np.unique(pixels.round(1), axis=0)))
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
-    cv2.setRNGSeed(0)
-    _, _, centres = cv2.kmeans(pixels, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
-    return centres
-
 
 def _nearest(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
     d = np.linalg.norm(lab[:, :, None, :] - centres[None, None], axis=-1)
     return d.min(-1)
-
-
-def _disk(r: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
