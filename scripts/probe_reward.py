@@ -2,11 +2,12 @@
 
     ./isaaclab.sh -p scripts/probe_reward.py --task NIL-A1-Walk
     ./isaaclab.sh -p scripts/probe_reward.py --task NIL-H1-Walk --preset cpu --json probe.json --strict
+    ./isaaclab.sh -p scripts/probe_reward.py --task NIL-H1-Walk --reward alive=0.5 --reward silhouette=1
 
-Scores, with the task's OWN reward (its reward manager: video, IoU and penalty terms, weighted as configured), one
-episode of every env for each behaviour: the reference replayed kinematically (``reference``), at half speed
-(``half_speed``), time-reversed (``backwards``), zero action (``standing``), uniform random actions (``random``)
-and a scripted fall (``falling``). The camera is the play-mode one, on the reference's path at its own speed.
+Scores, with the task's OWN reward (its reward manager: every term, weighted as configured, --ablation and --reward
+included), one episode of every env for each behaviour: the reference replayed kinematically (``reference``), at
+half speed (``half_speed``), time-reversed (``backwards``), zero action (``standing``), uniform random actions
+(``random``) and a scripted fall (``falling``). The camera is the play-mode one, on the reference's path at its own speed.
 Prints a markdown table (return, each term's episode sum, mean IoU, the env reward of nil_ext.evaluation.env_reward)
 and warns when the reward does not rank reference > half_speed > standing > random, with falling lowest
 (--strict: exit 1 then). The replays need the reference's robot states: a scripted walk has them; a bundle made
@@ -16,6 +17,7 @@ from a video does not, and they are skipped with a note.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
@@ -23,7 +25,8 @@ from isaaclab.app import add_launcher_args, launch_simulation
 
 from nil_ext.evaluation.env_reward import episode_steps
 from nil_ext.evaluation.probe import BEHAVIOURS, add_replay_writer, markdown_table, ranking_problems, run_probe
-from nil_ext.task_loading import import_tasks, load_cfg, resolve_device
+from nil_ext.rewards import ABLATIONS
+from nil_ext.task_loading import import_tasks, load_cfg, resolve_device, set_reward_weights
 
 
 def parse_args(argv=None):
@@ -37,6 +40,10 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, default=None, help="control steps per episode (default: the evaluation's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--behaviours", nargs="+", default=list(BEHAVIOURS), choices=BEHAVIOURS)
+    p.add_argument("--ablation", default=None, choices=sorted(ABLATIONS),
+                   help="probe one of the paper's ablation rows, e.g. no_reg")
+    p.add_argument("--reward", action="append", default=None, metavar="TERM=WEIGHT",
+                   help="set a reward term's weight, as train.py's --reward (e.g. alive=0.5)")
     p.add_argument("--json", default=None, help="write the results here")
     p.add_argument("--strict", action="store_true", help="exit 1 when the reward ranks the behaviours wrongly")
     add_launcher_args(p)
@@ -50,6 +57,9 @@ def main(argv=None) -> int:
     env_cfg.play_mode()  # the reference's own camera path at full speed, as evaluate.py judges policies
     env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference)
+    if args.ablation is not None:
+        env_cfg.imitation.reward = dataclasses.replace(env_cfg.imitation.reward, ablation=args.ablation)
+    set_reward_weights(env_cfg, args.reward)
     add_replay_writer(env_cfg)
 
     with launch_simulation(env_cfg, args):
@@ -60,6 +70,8 @@ def main(argv=None) -> int:
         env = gym.make(task_id, cfg=env_cfg)
         steps = args.steps or episode_steps(get_robot_spec(env_cfg.robot_name).quadruped, env.unwrapped.step_dt)
         results = run_probe(env, steps, seed=args.seed, names=args.behaviours, progress=True)
+        manager = env.unwrapped.reward_manager
+        weights = {name: manager.get_term_cfg(name).weight for name in manager.active_terms}
         env.close()
 
     print(markdown_table(task_id, results))
@@ -71,7 +83,7 @@ def main(argv=None) -> int:
         print(f"[WARN] The reward ranks the behaviours wrongly: {problem}.")
     if not problems:
         print("[INFO] The reward ranks reference > half_speed > standing > random, falling lowest.")
-    report = {"task": task_id, "preset": args.preset, "reference": env_cfg.imitation.reference,
+    report = {"task": task_id, "preset": args.preset, "ablation": args.ablation, "weights": weights, "reference": env_cfg.imitation.reference,
               "camera_mode": env_cfg.imitation.camera.mode, "num_envs": env_cfg.scene.num_envs, "steps": steps,
               "seed": args.seed, "results": [r.to_dict() for r in results], "ranking_problems": problems}
     if args.json:

@@ -28,7 +28,7 @@ from nil_ext.agents.bro import OffPolicyRunner
 from nil_ext.agents.bro.runner import check_checkpoint
 from nil_ext.agents.vec_env import IsaacLabVecEnv
 from nil_ext.rewards.nil_reward import ABLATIONS
-from nil_ext.task_loading import import_tasks, latest_checkpoint, load_cfg, resolve_device
+from nil_ext.task_loading import import_tasks, latest_checkpoint, load_cfg, resolve_device, set_reward_weights
 
 CFG_ENTRY_POINTS = {"bro": "bro_cfg_entry_point", "ppo": "rsl_rl_cfg_entry_point"}
 
@@ -64,6 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "second of motion). The reference is retimed to it.")
     parser.add_argument("--ablation", default=None, choices=sorted(ABLATIONS),
                         help="Reward terms to keep, as the paper's ablation rows (NIL tasks), e.g. no_video.")
+    parser.add_argument("--reward", action="append", default=None, metavar="TERM=WEIGHT",
+                        help="Set a reward term's weight (repeatable; NIL tasks), e.g. --reward alive=0.5 --reward "
+                             "silhouette=1 (two terms beyond the paper, 0 by default) or --reward iou=0.5.")
     parser.add_argument("--run_name", default=None, help="Suffix of the run's log folder (<timestamp>_<run_name>).")
     parser.add_argument("--eval_steps", type=int, default=None,
                         help="Steps of the side-by-side evaluation episode after training (default: a full episode).")
@@ -98,6 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         if not hasattr(env_cfg, "imitation"):
             raise SystemExit(f"--ablation applies to NIL tasks; {task_id} has no imitation reward.")
         env_cfg.imitation.reward = dataclasses.replace(env_cfg.imitation.reward, ablation=args.ablation)
+    set_reward_weights(env_cfg, args.reward)
     if args.camera_speed is not None:
         env_cfg.imitation.camera_speed = args.camera_speed
     rank = int(os.getenv("RANK", "0")) if args.distributed else 0

@@ -74,6 +74,7 @@ def test_step_shapes_and_finite(walker, encoder, ref_embeddings, num_envs):
     for name, value in out.items():
         assert value.shape == (num_envs,) and torch.isfinite(value).all(), name
     assert torch.allclose(out["total"], out["weighted/video"] + out["weighted/iou"] + out["weighted/penalty"])
+    assert (out["weighted/silhouette"] == 0).all() and (out["raw/silhouette"] == 1).all()  # weighed 0, same masks
     penalty = sum(0.1 * out[f"raw/{name}"] for name in PENALTY_NAMES)
     assert torch.allclose(out["weighted/penalty"], penalty) and (penalty < 0).all()
     assert reward.ref_embeddings.shape == (T, 32)
@@ -182,3 +183,13 @@ def test_rejects_stale_embeddings_and_clip_length_mismatch(walker, encoder):
         make(walker, encoder, 1, ref_embeddings=torch.zeros(T + 1, 32))
     with pytest.raises(ValueError, match="clip_len"):
         make(walker, encoder, 1, replace(CFG, clip_len=4))
+
+
+def test_weigh_adds_the_streams_beyond_the_paper_only_when_weighted():
+    raw = {"raw/video": torch.tensor([0.5]), "raw/iou": torch.tensor([0.2]), "raw/silhouette": torch.tensor([0.8]),
+           "raw/alive": torch.tensor([1.0]), **{f"raw/{name}": torch.tensor([-0.5]) for name in PENALTY_NAMES}}
+    paper = weigh(raw, WEIGHTS)["total"]
+    assert torch.allclose(paper, torch.tensor([0.5 + 0.2 - 0.25]))
+    ours = weigh(raw, {**WEIGHTS, "silhouette": 1.0, "alive": 0.5})
+    assert torch.allclose(ours["total"], paper + 0.8 + 0.5)
+    assert torch.allclose(ours["weighted/alive"], torch.tensor([0.5]))

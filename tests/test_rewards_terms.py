@@ -1,4 +1,4 @@
-"""S_video, S_iou and the penalties on controlled inputs."""
+"""S_video, S_iou, S_silhouette and the penalties on controlled inputs."""
 
 import pytest
 import torch
@@ -10,6 +10,7 @@ from nil_ext.rewards import (
     foot_slip_penalty,
     joint_torque_penalty,
     mask_iou,
+    silhouette_closeness,
     tilt_penalty,
     video_similarity,
 )
@@ -40,6 +41,32 @@ def test_mask_iou_cases():
     iou = mask_iou(a, b)
     assert iou.shape == (4,) and iou.dtype == torch.float32
     assert torch.allclose(iou, torch.tensor([1.0, 0.0, 0.5, 1.0]))
+
+
+def test_silhouette_closeness_pays_before_overlap_and_falls_with_distance():
+    """A robot-like bar 20 rows high, the agent's copy shifted right by 0..16 px: IoU is 0 from 4 px on, the
+    silhouette term keeps falling with the distance (1 at 0, e^-1/2 at sigma = 5 px = 0.25 heights)."""
+    shifts = torch.arange(0, 17, 2)
+    ref = torch.zeros(len(shifts), 32, 48, dtype=torch.bool)
+    ref[:, 6:26, 10:14] = True
+    agent = torch.stack([r.roll(int(s), dims=1) for r, s in zip(ref, shifts, strict=True)])
+    closeness = silhouette_closeness(agent, ref)
+    expected = torch.exp(-(shifts / 20.0).square() / (2 * 0.25**2))
+    assert torch.allclose(closeness, expected, atol=1e-5)
+    assert (closeness[1:] < closeness[:-1]).all() and mask_iou(agent, ref)[2:].eq(0).all()
+    assert closeness[6] > 0.05  # 12 px away (0.6 heights), no overlap: still pays
+    lying = torch.zeros(1, 32, 48, dtype=torch.bool)
+    lying[0, 22:26, 10:30] = True  # the same robot on the ground: centroid 8 rows lower, 8 columns on
+    assert silhouette_closeness(lying, ref[:1]) < 0.2
+
+
+def test_silhouette_closeness_reads_zero_without_a_robot_in_view():
+    ref = torch.zeros(2, 16, 16, dtype=torch.bool)
+    ref[:, 4:12, 6:9] = True
+    agent = ref.clone()
+    agent[0] = False  # the agent left the view
+    assert silhouette_closeness(agent, ref).tolist() == [0.0, 1.0]
+    assert silhouette_closeness(ref, torch.zeros_like(ref)).tolist() == [0.0, 0.0]
 
 
 def test_resize_mask_keeps_iou_of_upsampled_masks():

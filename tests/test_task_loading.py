@@ -125,3 +125,17 @@ def test_the_readme_shows_the_tasks_and_robots_the_registry_holds():
     with open(os.path.join(REPO, "README.md")) as f:
         readme = f.read()
     assert with_tables(readme) == readme, "README tables are stale: ./isaaclab.sh -p scripts/list_envs.py --readme README.md"
+
+
+def test_reward_weights_from_the_command_line(menagerie_available):
+    from nil_ext.task_loading import set_reward_weights
+    from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
+
+    cfg = walk_env_cfg("a1", preset="cpu-smoke")
+    assert cfg.rewards.alive.weight == 0 and cfg.rewards.silhouette.weight == 0  # the paper's reward by default
+    set_reward_weights(cfg, ["alive=0.5", "silhouette=1", "iou=0.25"])
+    assert (cfg.rewards.alive.weight, cfg.rewards.silhouette.weight, cfg.rewards.iou.weight) == (0.5, 1.0, 0.25)
+    with pytest.raises(SystemExit, match="no reward term 'alvie'.*alive, .*silhouette"):
+        set_reward_weights(cfg, ["alvie=1"])
+    with pytest.raises(SystemExit, match="must be a number"):
+        set_reward_weights(cfg, ["alive=high"])

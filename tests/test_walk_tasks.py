@@ -53,6 +53,38 @@ def test_task_builds_resets_and_steps(task_id, launched, menagerie_available):
         env.close()
 
 
+def test_alive_and_silhouette_terms_join_the_reward_when_weighted(launched, menagerie_available):
+    """The two terms beyond the paper: 0 by default, added to R_t when given a weight (train.py --reward); alive
+    reads 0 on the step an env falls."""
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    from nil_ext.task_loading import set_reward_weights
+
+    cfg = load_cfg("NIL-H1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
+    cfg.set_reference(None)
+    set_reward_weights(cfg, ["alive=0.5", "silhouette=2"])
+    env = ManagerBasedRLEnv(cfg)
+    try:
+        env.reset()
+        actions = torch.zeros(2, env.action_manager.total_action_dim)
+        for _ in range(3):
+            _, reward, terminated, _, _ = env.step(actions)
+        terms = imitation_term(env).terms
+        assert not terminated.any() and torch.allclose(terms["weighted/alive"], torch.full((2,), 0.5))
+        assert (terms["raw/silhouette"] > 0.9).all(), "standing at the start pose, centred where the reference is"
+        assert torch.allclose(terms["weighted/silhouette"], 2 * terms["raw/silhouette"])
+        assert torch.allclose(reward, terms["total"], atol=1e-4)
+        robot = env.scene["robot"]
+        pose = robot.data.root_pose_w.torch.clone()
+        pose[0, 2] = 0.2  # env 0 drops below the fall height
+        robot.write_root_pose_to_sim(pose[:1], env_ids=torch.tensor([0]))
+        _, reward, terminated, _, _ = env.step(actions)
+        assert terminated.tolist() == [True, False]
+        assert imitation_term(env).terms["raw/alive"].tolist() == [0.0, 1.0]
+    finally:
+        env.close()
+
+
 def test_reference_of_another_robot_is_refused(launched, menagerie_available):
     from nil_ext.scene.camera import FollowCameraCfg
     from nil_ext.tasks.references import ensure_scripted_reference

@@ -121,3 +121,19 @@ def resolve_device(requested: str | None, default: str) -> str:
         print(f"[WARN] No CUDA device: running on the CPU instead of '{device}'.")
         device = "cpu"
     return device
+
+
+def set_reward_weights(env_cfg, weights: list[str] | None) -> None:
+    """Apply ``NAME=WEIGHT`` items (train.py's ``--reward``) to the env config's reward terms, e.g. ``alive=0.5``
+    (0 switches a term off); an unknown name or a weight that is not a number stops with the choices."""
+    rewards = getattr(env_cfg, "rewards", None)
+    for item in weights or ():
+        name, _, value = item.partition("=")
+        term = getattr(rewards, name.strip(), None)
+        if not hasattr(term, "weight"):
+            known = sorted(k for k, v in vars(rewards).items() if hasattr(v, "weight")) if rewards is not None else []
+            raise SystemExit(f"[ERROR] --reward {item}: no reward term '{name}'; this task's terms: {', '.join(known)}.")
+        try:
+            term.weight = float(value)
+        except ValueError:
+            raise SystemExit(f"[ERROR] --reward {item}: the weight must be a number, as in --reward {name}=0.5.") from None

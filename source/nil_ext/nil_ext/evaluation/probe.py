@@ -257,7 +257,9 @@ def run_probe(env, steps: int, seed: int = 0, names=BEHAVIOURS, progress: bool =
             ep = run_episode(env, policy, max_steps=steps, progress=name if progress else None)
         finally:
             writer.replay = None
-        terms = {k: float(v.mean()) for k, v in ep.term_returns.items() if k != "imitation"}  # it adds 0 itself
+        manager = env.unwrapped.reward_manager  # imitation adds 0 itself; a term weighted 0 is off
+        terms = {k: float(v.mean()) for k, v in ep.term_returns.items()
+                 if k != "imitation" and manager.get_term_cfg(k).weight != 0}
         results.append(BehaviourResult(
             name, episodes=len(ep.task_return), return_mean=float(ep.task_return.mean()),
             return_std=float(ep.task_return.std()), terms=terms, iou_mean=float(ep.mean_iou.mean()),

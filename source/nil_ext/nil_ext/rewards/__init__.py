@@ -5,7 +5,15 @@ Imports neither the simulator nor nil_ext.tasks / nil_ext.agents; the tasks wrap
 
 from .benchmark import benchmark_reward
 from .clip_buffer import ClipBuffer
-from .nil_reward import ABLATIONS, NilReward, NilRewardCfg, embedding_cache_key, reference_clip_embeddings, weigh
+from .nil_reward import (
+    ABLATIONS,
+    STREAMS,
+    NilReward,
+    NilRewardCfg,
+    embedding_cache_key,
+    reference_clip_embeddings,
+    weigh,
+)
 from .penalties import (
     PENALTY_NAMES,
     PenaltyCfg,
@@ -17,13 +25,14 @@ from .penalties import (
     joint_torque_penalty,
     tilt_penalty,
 )
-from .similarity import mask_iou, video_similarity
+from .similarity import mask_iou, silhouette_closeness, video_similarity
 from .video_encoder import DEFAULT_ENCODER_ID, EncoderUnavailableError, VideoEncoder
 
 __all__ = [
     "ABLATIONS",
     "DEFAULT_ENCODER_ID",
     "PENALTY_NAMES",
+    "STREAMS",
     "ClipBuffer",
     "EncoderUnavailableError",
     "NilReward",
@@ -40,6 +49,7 @@ __all__ = [
     "joint_torque_penalty",
     "mask_iou",
     "reference_clip_embeddings",
+    "silhouette_closeness",
     "tilt_penalty",
     "video_similarity",
     "weigh",

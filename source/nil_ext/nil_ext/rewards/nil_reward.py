@@ -1,7 +1,8 @@
 """The Stage 2 imitation reward R_t = zeta * S_video + beta * S_iou + sum_k eta_k * P_k, batched over envs.
 
-`NilReward` scores the streams (S_video, S_iou and each penalty P_k); the weights are the caller's (in the tasks,
-the reward terms' weights, see `tasks/mdp/imitation.py`), applied by `weigh`.
+`NilReward` scores the streams (S_video, S_iou, each penalty P_k, and S_silhouette, ours and weighted 0 in the
+tasks by default); the weights are the caller's (in the tasks, the reward terms' weights, see
+`tasks/mdp/imitation.py`), applied by `weigh`.
 
 Time convention: `t[i]` is the reference frame that env i's next frame is compared with. `reset`
 sets it to 0 and every `step` compares, then advances it. So the frame rendered after the first
@@ -18,7 +19,7 @@ import torch
 
 from .clip_buffer import ClipBuffer, clip_offsets, fill_envs
 from .penalties import PENALTY_NAMES, PenaltyCfg, PenaltyInputs, compute_penalties
-from .similarity import mask_iou, resize_mask, video_similarity
+from .similarity import mask_iou, resize_mask, silhouette_closeness, video_similarity
 from .video_encoder import DEFAULT_ENCODER_ID, VideoEncoder
 
 # The paper's ablation rows (H1): which of (video, iou, penalties) stay on.
@@ -54,6 +55,7 @@ class NilRewardCfg:
     source_fps: float = 24.0  # frame rate of the generated video before interpolation
     video_every_k: int = 1  # run the encoder every k steps and hold S_video in between
     loop: bool = False  # at the reference's end: False -> done_mask() turns true; True -> start over
+    silhouette_sigma: float = 0.25  # S_silhouette halves (to e^-1/2) at this centroid distance, in robot heights
 
     def __post_init__(self):
         if self.ablation is not None:
@@ -73,16 +75,18 @@ def embedding_cache_key(encoder_id: str, height: int, width: int, clip_len: int,
     return f"{encoder_id}@{height}x{width}/clip{clip_len}/stride{stride}"
 
 
+# Streams weighed one by one ("weighted/<name>"); the penalties are weighed each and summed ("weighted/penalty").
+# "alive" (1 while the episode has not failed) is the env's to add: NilReward does not know terminations.
+STREAMS = ("video", "iou", "silhouette", "alive")
+
+
 def weigh(raw: dict[str, torch.Tensor], weights: Mapping[str, float]) -> dict[str, torch.Tensor]:
-    """The weighted streams of `NilReward.step`'s raw terms: "weighted/video", "weighted/iou", "weighted/penalty"
-    (the weighted penalties' sum) and "total" = R_t, their sum. ``weights``: by stream ("video", "iou" and each
-    name of PENALTY_NAMES); a stream left out weighs 0."""
-    out = {
-        "weighted/video": weights.get("video", 0.0) * raw["raw/video"],
-        "weighted/iou": weights.get("iou", 0.0) * raw["raw/iou"],
-        "weighted/penalty": sum(weights.get(name, 0.0) * raw[f"raw/{name}"] for name in PENALTY_NAMES),
-    }
-    out["total"] = out["weighted/video"] + out["weighted/iou"] + out["weighted/penalty"]
+    """The weighted streams of `NilReward.step`'s raw terms: "weighted/<stream>" for each of STREAMS in ``raw``,
+    "weighted/penalty" (the weighted penalties' sum) and "total" = R_t, their sum. ``weights``: by stream (STREAMS
+    and each name of PENALTY_NAMES); a stream left out weighs 0."""
+    out = {f"weighted/{name}": weights.get(name, 0.0) * raw[f"raw/{name}"] for name in STREAMS if f"raw/{name}" in raw}
+    out["weighted/penalty"] = sum(weights.get(name, 0.0) * raw[f"raw/{name}"] for name in PENALTY_NAMES)
+    out["total"] = sum(out.values())
     return out
 
 
@@ -177,8 +181,8 @@ class NilReward:
         """The streams' scores for this control step, then advance reference time.
 
         agent_rgb (N,H,W,3) uint8 and agent_mask (N,H,W) or (N,H,W,1) bool from the agent's camera.
-        Returns (N,) tensors before weights (`weigh` applies them): "raw/video", "raw/iou" and "raw/<penalty>".
-        Streams switched off read 0.
+        Returns (N,) tensors before weights (`weigh` applies them): "raw/video", "raw/iou", "raw/silhouette" and
+        "raw/<penalty>". Streams switched off read 0 (S_silhouette is cheap and always scored; its weight decides).
         """
         cfg = self.cfg
         if agent_mask.dim() == 4:  # (N,H,W,1), as cameras return segmentation
@@ -194,16 +198,16 @@ class NilReward:
                 self._video_held = video_similarity(emb, self.ref_embeddings[idx])
             s_video = self._video_held.clone()  # reset() zeroes the held values in place
 
-        s_iou = zeros
-        if cfg.use_iou:
-            ref = self.ref_masks[idx]
-            s_iou = mask_iou(resize_mask(agent_mask.to(self.device), ref.shape[-2:]), ref)
+        ref = self.ref_masks[idx]
+        agent_mask = resize_mask(agent_mask.to(self.device), ref.shape[-2:])
+        s_iou = mask_iou(agent_mask, ref) if cfg.use_iou else zeros
+        s_silhouette = silhouette_closeness(agent_mask, ref, cfg.silhouette_sigma)
 
         raw_pen = {name: zeros for name in PENALTY_NAMES}
         if cfg.use_penalties and penalty_inputs is not None:
             raw_pen = compute_penalties(penalty_inputs, cfg.penalties, self.num_envs, self.device)
 
-        out = {"raw/video": s_video, "raw/iou": s_iou}
+        out = {"raw/video": s_video, "raw/iou": s_iou, "raw/silhouette": s_silhouette}
         out.update({f"raw/{name}": value for name, value in raw_pen.items()})
 
         self.t += 1

@@ -8,7 +8,8 @@ the robot mask of every env and scores every stream; it adds nothing to the rewa
 and step count restart, their cameras are re-aimed, the other envs are untouched.
 
 The streams are plain function terms that read its result, one term per weight: :func:`nil_video` (zeta),
-:func:`nil_iou` (beta), :func:`nil_penalty` (one term per penalty). So each weight is one ``RewardTermCfg.weight``
+:func:`nil_iou` (beta), :func:`nil_penalty` (one term per penalty), and two beyond the paper that the tasks weigh 0
+unless asked: :func:`nil_silhouette` and :func:`nil_alive`. So each weight is one ``RewardTermCfg.weight``
 and each stream has its own TensorBoard curve. Why not one class per stream: Isaac Lab builds one instance per
 term, so each would hold a renderer, or they would share a hidden object; here rendering and scoring run once per
 step whichever terms ask.
@@ -34,7 +35,7 @@ from isaaclab.managers import ManagerTermBase, RewardTermCfg
 from ...assets.robots import get_robot_spec
 from ...reference.bundle import ReferenceBundle
 from ...reference.quality import gate_warning
-from ...rewards import PENALTY_NAMES, NilReward, NilRewardCfg, VideoEncoder, embedding_cache_key, weigh
+from ...rewards import PENALTY_NAMES, STREAMS, NilReward, NilRewardCfg, VideoEncoder, embedding_cache_key, weigh
 from ...rewards.clip_buffer import fill_envs
 from ...rewards.penalties import PenaltyInputs
 from ...scene.camera import FollowCameraCfg, RobotMasks, aim_camera
@@ -160,10 +161,10 @@ class ImitationReward(ManagerTermBase):
 
     @property
     def weights(self) -> dict[str, float]:
-        """Each stream's weight ("video", "iou", each penalty's name): the weights of the reward terms reading it,
-        as the reward manager holds them now (``set_term_cfg`` included)."""
+        """Each stream's weight (STREAMS, each penalty's name): the weights of the reward terms reading it, as the
+        reward manager holds them now (``set_term_cfg`` included)."""
         manager = self._env.reward_manager
-        weights = dict.fromkeys(("video", "iou", *PENALTY_NAMES), 0.0)
+        weights = dict.fromkeys((*STREAMS, *PENALTY_NAMES), 0.0)
         for name in manager.active_terms:
             term = manager.get_term_cfg(name)
             stream = _STREAMS.get(term.func) or (term.params["name"] if term.func is nil_penalty else None)
@@ -228,6 +229,7 @@ class ImitationReward(ManagerTermBase):
             projected_gravity_b=data.projected_gravity_b.torch,
         )
         raw = self.reward.step(self.rgb, self.mask, inputs)
+        raw["raw/alive"] = (~env.termination_manager.terminated).float()  # terminations come before rewards
         self.terms = {**raw, **weigh(raw, self.weights)}
         self.episode_steps += 1
         self._computed_at = env.common_step_counter
@@ -274,7 +276,21 @@ def nil_penalty(env: ManagerBasedRLEnv, name: str) -> torch.Tensor:
     return _stream(env, name)
 
 
-_STREAMS = {nil_video: "video", nil_iou: "iou"}
+def nil_silhouette(env: ManagerBasedRLEnv) -> torch.Tensor:
+    """S_silhouette (not the paper's; the tasks weigh it 0): closeness of the agent's and the reference's mask
+    centroids, which pays before the masks overlap (``nil_ext.rewards.similarity.silhouette_closeness``)."""
+    return _stream(env, "silhouette")
+
+
+def nil_alive(env: ManagerBasedRLEnv) -> torch.Tensor:
+    """1 per step while the episode has not failed (not the paper's; the tasks weigh it 0). Isaac Lab's ``is_alive``
+    in the paper's per-step units. Why: without it the imitation reward of a robot that is not where the reference
+    is, minus the penalties, is below 0, and ending the episode by falling is the best the agent can do (the probe
+    measures it: H1's fall outscores standing)."""
+    return _stream(env, "alive")
+
+
+_STREAMS = {nil_video: "video", nil_iou: "iou", nil_silhouette: "silhouette", nil_alive: "alive"}
 
 def camera_speed_curriculum(
     env: ManagerBasedRLEnv, env_ids, keep_up: float = 0.6, behind: float = 0.3, slack: float = 0.05,

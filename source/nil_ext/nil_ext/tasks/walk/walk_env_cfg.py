@@ -86,6 +86,9 @@ class RewardsCfg:
     ang_vel = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "ang_vel"})
     foot_slip = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "foot_slip"})
     tilt = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "tilt"})
+    # Beyond the paper, off (weight 0) unless asked (train.py --reward silhouette=1 --reward alive=0.5)
+    silhouette = RewTerm(func=mdp.nil_silhouette, weight=0.0)
+    alive = RewTerm(func=mdp.nil_alive, weight=0.0)
 
 
 @configclass
