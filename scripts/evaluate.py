@@ -91,6 +91,16 @@ def trained_control_hz(checkpoints: list[str]) -> float | None:
     return rates.pop() if rates else None
 
 
+def trained_action_scale(checkpoints: list[str]) -> float | None:
+    """The action scale the checkpoints were trained with (None: the robot's); a policy acts only at its own, so
+    they must agree."""
+    scales = {run_settings(c).get("action_scale") for c in checkpoints} - {None}
+    if len(scales) > 1:
+        sys.exit(f"[ERROR] The checkpoints were trained with different action scales ({sorted(scales)}); "
+                 "evaluate them separately.")
+    return scales.pop() if scales else None
+
+
 def trained_reference_of(checkpoints: list[str], preset: str) -> str | None:
     """The reference bundle the checkpoints trained on (None: the task's default); they must agree."""
     references = {trained_reference(run_settings(c), preset) for c in checkpoints} - {None}
@@ -108,7 +118,7 @@ def main(argv=None) -> None:
     task_id = import_tasks(args.task, args.robot_config, next(iter(args.checkpoint), None))
     control_hz = args.control_hz or trained_control_hz(args.checkpoint)
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
-                       num_envs=args.num_envs, control_hz=control_hz)
+                       num_envs=args.num_envs, control_hz=control_hz, action_scale=trained_action_scale(args.checkpoint))
     env_cfg.play_mode()  # Isaac Lab's PLAY convention: judged with the reference's own camera
     device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference or trained_reference_of(args.checkpoint, args.preset))

@@ -62,6 +62,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--control_hz", type=float, default=None,
                         help="Policy and reward rate (NIL tasks; default 100 Hz, the paper's; 50 halves the steps per "
                              "second of motion). The reference is retimed to it.")
+    parser.add_argument("--action_scale", type=float, default=None,
+                        help="Radians of PD target offset per unit of action (NIL tasks; default: the robot file's "
+                             "action_scale). Play and evaluate take the run's.")
     parser.add_argument("--ablation", default=None, choices=sorted(ABLATIONS),
                         help="Reward terms to keep, as the paper's ablation rows (NIL tasks), e.g. no_video.")
     parser.add_argument("--reward", action="append", default=None, metavar="TERM=WEIGHT",
@@ -93,7 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     task_id = import_tasks(args.task, args.robot_config, args.checkpoint)
 
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
-                       camera_speed_curriculum=False if args.no_curriculum else None, control_hz=args.control_hz)
+                       camera_speed_curriculum=False if args.no_curriculum else None, control_hz=args.control_hz,
+                       action_scale=args.action_scale)
     agent_cfg = load_cfg(task_id, CFG_ENTRY_POINTS[args.agent], preset=args.preset)
     if hasattr(env_cfg, "set_reference"):  # NIL tasks: the user's reference, or the robot's scripted demo
         env_cfg.set_reference(args.reference)

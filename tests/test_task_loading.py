@@ -11,21 +11,21 @@ from nil_ext.task_loading import run_settings, trained_reference
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def fake_run(root, name: str, decimation: int, reference: str = "refs/a1_walk") -> str:
+def fake_run(root, name: str, decimation: int, reference: str = "refs/a1_walk", action_scale: float = 0.25) -> str:
     """A run folder as train.py leaves it: params/env.json beside model_*.pt."""
     run = root / name
     (run / "params").mkdir(parents=True)
-    env = {"preset": "cpu", "decimation": decimation, "sim": {"dt": 0.005},
+    env = {"preset": "cpu", "decimation": decimation, "sim": {"dt": 0.005}, "actions": {"joint": {"scale": action_scale}},
            "imitation": {"camera": {"mode": "reference_path"}, "reference": reference}}
     (run / "params" / "env.json").write_text(json.dumps(env))
     (run / "model_10.pt").write_bytes(b"")
     return str(run / "model_10.pt")
 
 
-def test_run_settings_give_preset_camera_and_control_rate(tmp_path):
+def test_run_settings_give_preset_camera_control_rate_and_action_scale(tmp_path):
     assert run_settings(fake_run(tmp_path, "a", decimation=4)) == {
         "preset": "cpu", "camera_mode": "reference_path", "control_hz": 50.0, "reference": "refs/a1_walk",
-        "robot_config": None}
+        "robot_config": None, "action_scale": 0.25}
     assert run_settings(str(tmp_path / "elsewhere" / "model_1.pt")) == {}
 
 
@@ -62,6 +62,9 @@ def test_evaluate_takes_the_checkpoints_control_rate_and_refuses_a_mix(tmp_path)
     assert evaluate.trained_control_hz([]) is None  # floors only: the task's own rate
     with pytest.raises(SystemExit, match=r"different control rates \(\[50.0, 100.0\] Hz\)"):
         evaluate.trained_control_hz([at_50, at_100])
+    assert evaluate.trained_action_scale([at_50, at_100]) == 0.25  # as the fake runs' params say
+    with pytest.raises(SystemExit, match=r"different action scales \(\[0.25, 0.5\]\)"):
+        evaluate.trained_action_scale([at_50, fake_run(tmp_path, "d", 4, action_scale=0.5)])
 
 
 def test_evaluate_takes_the_checkpoints_reference_and_refuses_a_mix(tmp_path):
@@ -127,13 +130,14 @@ def test_the_readme_shows_the_tasks_and_robots_the_registry_holds():
     assert with_tables(readme) == readme, "README tables are stale: ./isaaclab.sh -p scripts/list_envs.py --readme README.md"
 
 
-def test_reward_weights_from_the_command_line(menagerie_available):
+def test_reward_weights_and_action_scale_from_the_command_line(menagerie_available):
     from nil_ext.task_loading import set_reward_weights
     from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
 
     cfg = walk_env_cfg("a1", preset="cpu-smoke")
     assert cfg.rewards.alive.weight == 0 and cfg.rewards.silhouette.weight == 0  # the paper's reward by default
     set_reward_weights(cfg, ["alive=0.5", "silhouette=1", "iou=0.25"])
+    assert cfg.actions.joint.scale == 0.25 and walk_env_cfg("a1", "cpu-smoke", action_scale=0.1).actions.joint.scale == 0.1
     assert (cfg.rewards.alive.weight, cfg.rewards.silhouette.weight, cfg.rewards.iou.weight) == (0.5, 1.0, 0.25)
     with pytest.raises(SystemExit, match="no reward term 'alvie'.*alive, .*silhouette"):
         set_reward_weights(cfg, ["alvie=1"])

@@ -165,7 +165,8 @@ def physics_steps_per_control_step(control_hz: float | None) -> int:
 
 def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, device: str | None = None,
                  torque_actions: bool = False, camera_mode: str = "reference_path",
-                 camera_speed_curriculum: bool = True, control_hz: float | None = None) -> NilWalkEnvCfg:
+                 camera_speed_curriculum: bool = True, control_hz: float | None = None,
+                 action_scale: float | None = None) -> NilWalkEnvCfg:
     """The walk task of ``robot`` with a preset: ``gpu`` (4096 envs, 224 px, TimeSformer-base in bf16),
     ``cpu`` (64 envs, 64 px, video term off: the most env steps/s a CPU gives, for learning runs) or
     ``cpu-smoke`` (4 envs, 64 px, video term off: starts fast, for the quickstart and tests).
@@ -174,7 +175,8 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     raises it to the reference's own as the agent keeps up (``camera_speed_curriculum=False``: full speed from the start).
 
     ``control_hz``: policy and reward rate (default 100, the paper's), one that divides the 200 Hz physics. The
-    reference is retimed to it when the env starts. Playing back and evaluating use :meth:`NilWalkEnvCfg.play_mode`."""
+    reference is retimed to it when the env starts. ``action_scale``: radians of PD target offset per unit of action
+    (default: the robot file's). Playing back and evaluating use :meth:`NilWalkEnvCfg.play_mode`."""
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset '{preset}'; known: {', '.join(PRESETS)}")
     on_cpu = preset != "gpu"
@@ -194,10 +196,12 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     cfg.decimation = physics_steps_per_control_step(control_hz)
     cfg.sim.render_interval = cfg.decimation
     cfg.episode_length_s = 10.0  # a bound; episodes end with the reference (reference_end)
-    cfg.actions.joint.scale = get_robot_spec(robot).action_scale
+    cfg.actions.joint.scale = action_scale or get_robot_spec(robot).action_scale
     start_height = robot_model_info(robot).base_pos[2]
     cfg.terminations.fell.params["minimum_height"] = 0.5 * start_height
     if torque_actions:
+        if action_scale is not None:
+            raise ValueError("action_scale scales PD target offsets; torque actions are scaled by each joint's effort limit")
         info = robot_model_info(robot)
         cfg.actions.joint = mdp.JointEffortActionCfg(asset_name="robot", joint_names=[".*"], scale=1.0)
         cfg.actions.joint.scale = {f"{j}(_\\d+)?": info.effort_limit[j] for j in info.joint_names}

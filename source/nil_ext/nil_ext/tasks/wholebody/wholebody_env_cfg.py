@@ -53,13 +53,15 @@ class NilWholeBodyEnvCfg(NilWalkEnvCfg):
 
 def wholebody_env_cfg(robot: str, skill: str, preset: str = "gpu", num_envs: int | None = None,
                       device: str | None = None, torque_actions: bool = False,
-                      camera_mode: str = "fixed", control_hz: float | None = None) -> NilWholeBodyEnvCfg:
+                      camera_mode: str = "fixed", control_hz: float | None = None,
+                      action_scale: float | None = None) -> NilWholeBodyEnvCfg:
     """The whole-body ``skill`` (sit, hang, balance) of ``robot`` with a preset (see :func:`walk_env_cfg`)."""
     if skill not in SKILLS:
         raise ValueError(f"Unknown whole-body skill '{skill}'; known: {', '.join(SKILLS)}")
     if camera_mode not in CAMERA_MODES:
         raise ValueError(f"Camera mode '{camera_mode}' does not suit a whole-body skill; use {' or '.join(CAMERA_MODES)}")
-    walk = walk_env_cfg(robot, preset, num_envs, device, torque_actions, camera_mode=camera_mode, control_hz=control_hz)
+    walk = walk_env_cfg(robot, preset, num_envs, device, torque_actions, camera_mode=camera_mode, control_hz=control_hz,
+                        action_scale=action_scale)
     fields = {f.name: getattr(walk, f.name) for f in dataclasses.fields(walk)}
     prop = skill_prop(skill, robot)
     cfg = NilWholeBodyEnvCfg(**fields, wholebody=WholeBodyCfg(skill=skill, prop=prop))
