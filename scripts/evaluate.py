@@ -118,7 +118,8 @@ def main(argv=None) -> None:
     task_id = import_tasks(args.task, args.robot_config, next(iter(args.checkpoint), None))
     control_hz = args.control_hz or trained_control_hz(args.checkpoint)
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
-                       num_envs=args.num_envs, control_hz=control_hz, action_scale=trained_action_scale(args.checkpoint))
+                       num_envs=args.num_envs, control_hz=control_hz,
+                       action_scale=trained_action_scale(args.checkpoint))
     env_cfg.play_mode()  # Isaac Lab's PLAY convention: judged with the reference's own camera
     device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference or trained_reference_of(args.checkpoint, args.preset))

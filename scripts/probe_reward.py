@@ -7,10 +7,10 @@
 Scores, with the task's OWN reward (its reward manager: every term, weighted as configured, --ablation and --reward
 included), one episode of every env for each behaviour: the reference replayed kinematically (``reference``), at
 half speed (``half_speed``), time-reversed (``backwards``), zero action (``standing``), uniform random actions
-(``random``) and a scripted fall (``falling``). The camera is the play-mode one, on the reference's path at its own speed.
-Prints a markdown table (return, each term's episode sum, mean IoU, the env reward of nil_ext.evaluation.env_reward)
-and warns when the reward does not rank reference > half_speed > standing > random, with falling lowest
-(--strict: exit 1 then). The replays need the reference's robot states: a scripted walk has them; a bundle made
+(``random``) and a scripted fall (``falling``). The camera is the play-mode one, on the reference's path at its own
+speed. Prints a markdown table (return, each term's episode sum, mean IoU, the env reward of
+nil_ext.evaluation.env_reward) and warns when the reward does not rank reference > half_speed > standing > random,
+with falling lowest (--strict: exit 1 then). The replays need the reference's robot states: a scripted walk has them; a bundle made
 from a video does not, and they are skipped with a note.
 """
 
@@ -83,8 +83,8 @@ def main(argv=None) -> int:
         print(f"[WARN] The reward ranks the behaviours wrongly: {problem}.")
     if not problems:
         print("[INFO] The reward ranks reference > half_speed > standing > random, falling lowest.")
-    report = {"task": task_id, "preset": args.preset, "ablation": args.ablation, "weights": weights, "reference": env_cfg.imitation.reference,
-              "camera_mode": env_cfg.imitation.camera.mode, "num_envs": env_cfg.scene.num_envs, "steps": steps,
+    report = {"task": task_id, "preset": args.preset, "ablation": args.ablation, "weights": weights,
+              "reference": env_cfg.imitation.reference, "camera_mode": env_cfg.imitation.camera.mode, "num_envs": env_cfg.scene.num_envs, "steps": steps,
               "seed": args.seed, "results": [r.to_dict() for r in results], "ranking_problems": problems}
     if args.json:
         with open(args.json, "w") as f:

@@ -55,7 +55,7 @@ class NilRewardCfg:
     source_fps: float = 24.0  # frame rate of the generated video before interpolation
     video_every_k: int = 1  # run the encoder every k steps and hold S_video in between
     loop: bool = False  # at the reference's end: False -> done_mask() turns true; True -> start over
-    silhouette_sigma: float = 0.25  # S_silhouette halves (to e^-1/2) at this centroid distance, in robot heights
+    silhouette_sigma: float = 0.25  # S_silhouette reads e^-1/2 (0.61) at this centroid distance, in robot heights
 
     def __post_init__(self):
         if self.ablation is not None:
