@@ -47,6 +47,7 @@ def test_task_builds_resets_and_steps(task_id, launched, menagerie_available):
         for name in ("weighted/iou", "weighted/penalty", "raw/tilt", "total"):
             assert torch.isfinite(terms[name]).all(), name
         assert (terms["raw/iou"] > 0.2).all(), "standing at the start pose should overlap the reference's start"
+        assert (terms["raw/silhouette"] == 0).all(), "weighted 0 (the paper's reward): not scored"
         assert (imitation_term(env).reward.t == 5).all()
         assert not terminated.any()
     finally:

@@ -22,3 +22,11 @@ def colour_centres(pixels: np.ndarray, k: int) -> np.ndarray:
     cv2.setRNGSeed(0)
     _, _, centres = cv2.kmeans(pixels, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
     return centres
+
+
+def nearest_colour_distance(image: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """(H, W) distance of each pixel of an (H, W, 3) image to its nearest of (K, 3) colour centres."""
+    dist = np.full(image.shape[:2], np.inf, np.float32)
+    for c in centres:  # one colour at a time: no (H, W, K, 3) temporary
+        dist = np.minimum(dist, np.linalg.norm(image - c, axis=-1))
+    return dist

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from .errors import ReferenceInputError
-from .image_ops import colour_centres, disk
+from .image_ops import colour_centres, disk, nearest_colour_distance
 
 MAX_AREA = 0.6  # a "robot" covering more of the frame than this is the background (or a wrong prompt)
 MIN_AREA = 0.001  # fewer pixels than this share of the frame: nothing was found
@@ -268,9 +268,7 @@ def _stand_out(frame: np.ndarray, reference: np.ndarray | None = None, clusters:
     if not reference.any():
         return np.ones((h, w), bool)
     centres = colour_centres(lab[reference], clusters)
-    dist = np.full((h, w), np.inf, np.float32)
-    for c in centres:  # one colour at a time: no (H, W, K, 3) temporary
-        dist = np.minimum(dist, np.linalg.norm(lab - c, axis=-1))
+    dist = nearest_colour_distance(lab, centres)
     top = max(float(dist.max()), 1e-6)
     otsu, _ = cv2.threshold((dist * (255.0 / top)).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return _clean(dist > max(min_contrast, otsu * top / 255.0))

@@ -25,7 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .errors import ReferenceInputError, model_unavailable
-from .image_ops import colour_centres, disk
+from .image_ops import colour_centres, disk, nearest_colour_distance
 from .prompts import RobotPrompt
 
 DEFAULT_SAM2_MODEL = "facebook/sam2.1-hiera-large"
@@ -102,8 +102,8 @@ class BackgroundSegmenter:
         return masks
 
     def _classify(self, lab: np.ndarray, bg: np.ndarray, fg: np.ndarray) -> np.ndarray:
-        d_bg = _nearest(lab, bg)
-        d_fg = _nearest(lab, fg)
+        d_bg = nearest_colour_distance(lab, bg)
+        d_fg = nearest_colour_distance(lab, fg)
         return d_fg + self.margin < d_bg
 
     def _clean(self, mask: np.ndarray) -> np.ndarray:
@@ -345,6 +345,3 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
 
 
 
-def _nearest(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    d = np.linalg.norm(lab[:, :, None, :] - centres[None, None], axis=-1)
-    return d.min(-1)

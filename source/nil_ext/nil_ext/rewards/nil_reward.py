@@ -176,13 +176,15 @@ class NilReward:
         return self.t % self.num_ref_frames if self.cfg.loop else self.t.clamp(max=self.num_ref_frames - 1)
 
     def step(
-        self, agent_rgb: torch.Tensor, agent_mask: torch.Tensor, penalty_inputs: PenaltyInputs | None = None
+        self, agent_rgb: torch.Tensor, agent_mask: torch.Tensor, penalty_inputs: PenaltyInputs | None = None,
+        silhouette: bool = True,
     ) -> dict[str, torch.Tensor]:
         """The streams' scores for this control step, then advance reference time.
 
         agent_rgb (N,H,W,3) uint8 and agent_mask (N,H,W) or (N,H,W,1) bool from the agent's camera.
         Returns (N,) tensors before weights (`weigh` applies them): "raw/video", "raw/iou", "raw/silhouette" and
-        "raw/<penalty>". Streams switched off read 0 (S_silhouette is cheap and always scored; its weight decides).
+        "raw/<penalty>". Streams switched off read 0, S_silhouette too with ``silhouette=False`` (the tasks pass
+        whether it is weighted: not the paper's, so it costs nothing unless asked for).
         """
         cfg = self.cfg
         if agent_mask.dim() == 4:  # (N,H,W,1), as cameras return segmentation
@@ -201,7 +203,7 @@ class NilReward:
         ref = self.ref_masks[idx]
         agent_mask = resize_mask(agent_mask.to(self.device), ref.shape[-2:])
         s_iou = mask_iou(agent_mask, ref) if cfg.use_iou else zeros
-        s_silhouette = silhouette_closeness(agent_mask, ref, cfg.silhouette_sigma)
+        s_silhouette = silhouette_closeness(agent_mask, ref, cfg.silhouette_sigma) if silhouette else zeros
 
         raw_pen = {name: zeros for name in PENALTY_NAMES}
         if cfg.use_penalties and penalty_inputs is not None:

@@ -228,9 +228,10 @@ class ImitationReward(ManagerTermBase):
             foot_contact=self.feet_in_contact(),
             projected_gravity_b=data.projected_gravity_b.torch,
         )
-        raw = self.reward.step(self.rgb, self.mask, inputs)
+        weights = self.weights
+        raw = self.reward.step(self.rgb, self.mask, inputs, silhouette=weights["silhouette"] != 0)
         raw["raw/alive"] = (~env.termination_manager.terminated).float()  # terminations come before rewards
-        self.terms = {**raw, **weigh(raw, self.weights)}
+        self.terms = {**raw, **weigh(raw, weights)}
         self.episode_steps += 1
         self._computed_at = env.common_step_counter
         return self.terms
