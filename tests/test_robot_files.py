@@ -1,6 +1,7 @@
 """Robots as data: the robot files of assets/robots, a robot file given on the command line, and the errors a
 broken file gets. No simulator."""
 
+import math
 import os
 
 import pytest
@@ -16,8 +17,23 @@ def test_the_four_robots_are_read_from_their_files():
         assert spec.source == str(ROBOTS_DIR / f"{name}.toml")
     h1, a1 = get_robot_spec("h1"), get_robot_spec("a1")
     assert h1.menagerie == "unitree_h1" and h1.keyframe_file == "scene.xml" and h1.hand_offset == (0.28, 0.0, -0.015)
-    assert h1.pose_overrides == {".*_hip_pitch": 0.0, ".*_knee": 0.0, ".*_ankle": -0.15}
+    assert h1.pose_overrides == {".*_hip_pitch": 0.0, ".*_knee": 0.0, ".*_ankle": -0.06}
+    assert h1.base_pitch == 0.06 and h1.kp_per_effort_overrides == {".*_ankle": 20.0}
     assert a1.quadruped and a1.action_scale == 0.25 and get_robot_spec("talos").gains_file == "talos_position.xml"
+
+
+def test_h1_starts_leaning_on_flat_feet_with_stiff_ankles(menagerie_available):
+    """The robot file's lean turns the start quaternion, and per-joint gains replace the robot-wide one."""
+    from nil_ext.assets.mjcf import read_robot_info
+
+    spec = get_robot_spec("h1")
+    info = read_robot_info(spec, spec.model_dir())
+    x, y, z, w = info.base_quat_xyzw
+    assert x == pytest.approx(0.0) and z == pytest.approx(0.0) and 2 * math.atan2(y, w) == pytest.approx(0.06)
+    assert info.joint_pos["left_ankle"] == -0.06 and info.joint_pos["right_knee"] == 0.0
+    assert info.stiffness["left_ankle"] == 20.0 * info.effort_limit["left_ankle"] == 800.0
+    assert info.stiffness["left_knee"] == 5.0 * info.effort_limit["left_knee"]
+    assert info.damping["right_ankle"] == pytest.approx(0.02 * 800.0)
 
 
 @pytest.fixture
@@ -59,6 +75,7 @@ BROKEN = [
     (lambda t: t.replace('base_body = "torso"', 'base_body = "pelvis"'), "field 'base_body': 'pelvis' matches 0"),
     (lambda t: t.replace('"ankle_[14]"', '"knee_[14]"'), "field 'pose_overrides': 'knee_[14]' matches 0 of the joints"),
     (lambda t: t.replace("quadruped = true", 'quadruped = true\nkeyframe = "home"'), "field 'keyframe'"),
+    (lambda t: t + '[kp_per_effort_overrides]\n"ankle(" = 2.0\n', "field 'kp_per_effort_overrides': 'ankle(' is not"),
     (lambda t: t + "[oops", "not valid TOML"),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +57,7 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
         if missing:
             raise MjcfError(f"{spec.gains_file} has no position actuator for joints {missing}")
     else:
-        kp = {j: spec.kp_per_effort * efforts[j] for j in joints}
+        kp = {j: _matching(spec.kp_per_effort_overrides, j, spec.kp_per_effort) * efforts[j] for j in joints}
 
     qpos = _start_qpos(spec, model, robot_dir)
     joint_pos = {}
@@ -64,10 +65,7 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
         name = model.joint(j).name
         if model.jnt_type[j] not in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE)):
             continue
-        value = qpos[model.jnt_qposadr[j]]
-        for pattern, override in spec.pose_overrides.items():
-            if re.fullmatch(pattern, name):
-                value = override
+        value = _matching(spec.pose_overrides, name, qpos[model.jnt_qposadr[j]])
         if model.jnt_limited[j]:  # some keyframes sit on or just outside their joint ranges: move just inside
             low, high = model.jnt_range[j]
             margin = min(JOINT_LIMIT_MARGIN, (high - low) / 4)
@@ -75,6 +73,9 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
         qpos[model.jnt_qposadr[j]] = value
         joint_pos[name] = float(value)
     quat = qpos[3:7] / np.linalg.norm(qpos[3:7])  # TALOS' walk_pose has a zero quaternion
+    if spec.base_pitch:
+        pitch = np.array([math.cos(spec.base_pitch / 2), 0.0, math.sin(spec.base_pitch / 2), 0.0])  # w, x, y, z
+        mujoco.mju_mulQuat(quat, quat.copy(), pitch)  # about the base's own y axis: a forward lean
     qpos[3:7] = quat
     qpos[2] -= _lowest_point(model, qpos)  # feet on the ground (a box bound: a few mm high at most)
 
@@ -90,6 +91,14 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
     )
 
 
+def _matching(overrides: dict[str, float], name: str, default: float) -> float:
+    """The value of the last regex in ``overrides`` that matches ``name`` in full, else ``default``."""
+    for pattern, value in overrides.items():
+        if re.fullmatch(pattern, name):
+            default = value
+    return default
+
+
 def check_names(spec: RobotSpec, model: mujoco.MjModel) -> None:
     """The robot file's body and joint regexes against the MJCF: a name that matches nothing is refused with the
     field, the regex and the names it could have matched."""
@@ -98,6 +107,7 @@ def check_names(spec: RobotSpec, model: mujoco.MjModel) -> None:
     wanted = [("base_body", spec.base_body, bodies, 1), ("foot_bodies", spec.foot_bodies, bodies, None),
               ("hand_bodies", spec.hand_bodies, bodies, 2)]
     wanted += [("pose_overrides", pattern, joints, None) for pattern in spec.pose_overrides]
+    wanted += [("kp_per_effort_overrides", pattern, joints, None) for pattern in spec.kp_per_effort_overrides]
     for field, pattern, names, count in wanted:
         if pattern is None:
             continue

@@ -47,9 +47,15 @@ class RobotSpec:
     """Keyframe name or index for the start pose; left out: the model's reference pose qpos0."""
     pose_overrides: dict[str, float] = field(default_factory=dict)
     """Joint regex -> position, applied over the keyframe (fixes keyframes outside joint limits)."""
+    base_pitch: float = 0.0
+    """Forward lean of the start pose, radians about the base's lateral axis, applied over the keyframe: with the
+    ankles pitched back as much, the feet lie flat and the centre of mass sits over them rather than the heels."""
     gains_file: str | None = None
     """A position-actuator MJCF beside ``mjcf`` of the same robot whose kp to use (TALOS); else kp_per_effort."""
     kp_per_effort: float = 2.0
+    kp_per_effort_overrides: dict[str, float] = field(default_factory=dict)
+    """Joint regex -> kp_per_effort for those joints (H1's ankles: stiffer than gravity's pull on the body above
+    them, m g h per radian, or the robot topples slowly from any pose)."""
     kd_per_kp: float = 0.05
     hand_bodies: str | None = None
     """Regex of the two bodies that carry the hands (whole-body skills: hanging); None: none known."""

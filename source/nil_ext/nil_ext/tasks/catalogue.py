@@ -35,6 +35,7 @@ def robot_table() -> str:
     for spec in checkout_robots():
         model = f"Menagerie `{spec.menagerie}/{spec.mjcf}`" if spec.menagerie else f"`{spec.mjcf}`"
         kp = f"kp of `{spec.gains_file}`" if spec.gains_file else f"kp = {spec.kp_per_effort:g} x torque limit"
+        kp += "".join(f" (`{k}` {v:g} x)" for k, v in spec.kp_per_effort_overrides.items())
         rows.append(f"| `{spec.name}` ({spec.display_name}) | {model} | {_start_pose(spec)} | {kp}, kd = "
                     f"{spec.kd_per_kp:g} kp | `{spec.base_body}` / `{spec.foot_bodies}` | {spec.action_scale:g} |")
     return "\n".join(rows)
@@ -47,6 +48,8 @@ def _start_pose(spec: RobotSpec) -> str:
         pose = f"keyframe `{spec.keyframe}`" + (f" of `{spec.keyframe_file}`" if spec.keyframe_file else "")
     if spec.pose_overrides:
         pose += ", then " + ", ".join(f"`{k}` {v:g}" for k, v in spec.pose_overrides.items())
+    if spec.base_pitch:
+        pose += f", leaning {spec.base_pitch:g} rad forward"
     return pose
 
 
