@@ -57,7 +57,11 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
         if missing:
             raise MjcfError(f"{spec.gains_file} has no position actuator for joints {missing}")
     else:
-        kp = {j: _matching(spec.kp_per_effort_overrides, j, spec.kp_per_effort) * efforts[j] for j in joints}
+        kp = {j: spec.kp_per_effort * efforts[j] for j in joints}
+    for j in joints:
+        per_effort = _matching(spec.kp_per_effort_overrides, j, None)
+        if per_effort is not None:
+            kp[j] = per_effort * efforts[j]
 
     qpos = _start_qpos(spec, model, robot_dir)
     joint_pos = {}
@@ -91,7 +95,7 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
     )
 
 
-def _matching(overrides: dict[str, float], name: str, default: float) -> float:
+def _matching(overrides: dict[str, float], name: str, default: float | None) -> float | None:
     """The value of the last regex in ``overrides`` that matches ``name`` in full, else ``default``."""
     for pattern, value in overrides.items():
         if re.fullmatch(pattern, name):

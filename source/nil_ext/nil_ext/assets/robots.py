@@ -54,8 +54,8 @@ class RobotSpec:
     """A position-actuator MJCF beside ``mjcf`` of the same robot whose kp to use (TALOS); else kp_per_effort."""
     kp_per_effort: float = 2.0
     kp_per_effort_overrides: dict[str, float] = field(default_factory=dict)
-    """Joint regex -> kp_per_effort for those joints (H1's ankles: stiffer than gravity's pull on the body above
-    them, m g h per radian, or the robot topples slowly from any pose)."""
+    """Joint regex -> kp_per_effort for those joints, over kp_per_effort or the gains file (H1's ankles: stiffer than
+    gravity's pull on the body above them, m g h per radian, or the robot topples slowly from any pose)."""
     kd_per_kp: float = 0.05
     hand_bodies: str | None = None
     """Regex of the two bodies that carry the hands (whole-body skills: hanging); None: none known."""
