@@ -136,8 +136,8 @@ class GrabCutSegmenter:
     and sure background beyond; colour models are learnt afresh in every frame
     (lighting and background change as the camera moves). Only components near the warped mask are kept.
     When GrabCut's answer is implausible (empty, or far smaller or larger than the warped mask) the warped
-    mask is kept instead and counted in `fallbacks`; a cut shrinking at the image border is the robot leaving,
-    and is kept. Once the warped mask is empty the robot has left the
+    mask is kept instead and counted in `fallbacks`; a cut shrinking where the warped or the previous mask
+    touches the image border is the robot leaving, and is kept. Once the warped mask is empty the robot has left the
     frame and the remaining masks are empty.
     """
 
@@ -190,7 +190,9 @@ class GrabCutSegmenter:
                     continue  # the robot has left the frame
             cut = self._cut(frames[k], warped, band)
             area, ref = cut.sum(), warped.sum()
-            leaving = area < self.min_ratio * ref and _touches_border(warped)
+            # the previous mask counts too: once the robot has gone, flow on the bare background can pull the
+            # warped mask back off the border, and keeping it would leave a ghost that GrabCut never clears
+            leaving = area < self.min_ratio * ref and (_touches_border(warped) or _touches_border(masks[k - 1]))
             if not leaving and not (self.min_ratio * ref <= area <= self.max_ratio * ref):
                 cut = warped  # an implausible cut while the robot is in view: keep the flow's answer
                 self.fallbacks += 1
