@@ -53,6 +53,7 @@ def parse_args(argv=None):
                    help="also judge the actor's samples (its own noise kept), as a row 'NIL sampled'; the exported "
                         "policy and the 'NIL (BRO)' row act with tanh(mean)")
     p.add_argument("--json", default=None, help="write the results here (default: beside the checkpoint)")
+    p.add_argument("--headless", action="store_true", help="accepted for habit: runs are headless unless --viz")
     add_launcher_args(p)
     return p.parse_args(argv)
 

@@ -46,6 +46,7 @@ def parse_args(argv=None):
                    help="set a reward term's weight, as train.py's --reward (e.g. alive=0.5)")
     p.add_argument("--json", default=None, help="write the results here")
     p.add_argument("--strict", action="store_true", help="exit 1 when the reward ranks the behaviours wrongly")
+    p.add_argument("--headless", action="store_true", help="accepted for habit: runs are headless unless --viz")
     add_launcher_args(p)
     return p.parse_args(argv)
 
