@@ -146,7 +146,8 @@ class OffPolicyRunner:
         end = self.iteration + num_learning_iterations
         self._stop_requested = False
         previous_handlers = self._install_signal_handlers()
-        bar = tqdm(total=num_learning_iterations, disable=self.rank != 0 or not cfg.progress_bar, mininterval=2.0)
+        # Counts absolute iterations, so that a resumed run's bar matches its model_<iteration>.pt names.
+        bar = tqdm(initial=self.iteration, total=end, disable=self.rank != 0 or not cfg.progress_bar, mininterval=2.0)
         try:
             while self.iteration < end and not distributed.any_rank(self._stop_requested, self.device):
                 actions = self._act(obs)
