@@ -70,6 +70,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reward", action="append", default=None, metavar="TERM=WEIGHT",
                         help="Set a reward term's weight (repeatable; NIL tasks), e.g. --reward alive=0.5 --reward "
                              "silhouette=1 (two terms beyond the paper, 0 by default) or --reward iou=0.5.")
+    parser.add_argument("--gamma", type=float, default=None,
+                        help="BRO discount (default 0.99). Its horizon, ~1 / (1 - gamma) steps, is in steps: 0.99 sees "
+                             "~1 s ahead at 100 Hz, ~2 s at 50 Hz.")
     parser.add_argument("--run_name", default=None, help="Suffix of the run's log folder (<timestamp>_<run_name>).")
     parser.add_argument("--eval_steps", type=int, default=None,
                         help="Steps of the side-by-side evaluation episode after training (default: a full episode).")
@@ -117,6 +120,10 @@ def main(argv: list[str] | None = None) -> None:
         agent_cfg.max_iterations = args.max_iterations
     if args.run_name is not None:
         agent_cfg.run_name = args.run_name
+    if args.gamma is not None:
+        if args.agent != "bro":
+            raise SystemExit("--gamma applies to the BRO agent (--agent bro); PPO's is agent.algorithm.gamma.")
+        agent_cfg.algorithm.gamma = args.gamma
     device = resolve_device(args.device, agent_cfg.device)
     if args.distributed and torch.device(device).type == "cuda":
         device = f"cuda:{int(os.getenv('LOCAL_RANK', '0'))}"

@@ -1,5 +1,6 @@
 """scripts/train.py end to end on the test task: SIGTERM, SIGKILL + --resume, and the PPO path."""
 
+import json
 import os
 import re
 import signal
@@ -42,7 +43,7 @@ def load(path: Path) -> dict:
 
 
 def test_sigterm_writes_a_last_checkpoint(tmp_path):
-    proc = launch(tmp_path, "--max_iterations", "100000")
+    proc = launch(tmp_path, "--max_iterations", "100000", "--gamma", "0.995")
     run = wait_for_checkpoint(tmp_path / "logs/bro/bro_pendulum", 50, proc)
     proc.send_signal(signal.SIGTERM)
     output, _ = proc.communicate(timeout=60)
@@ -52,6 +53,7 @@ def test_sigterm_writes_a_last_checkpoint(tmp_path):
     state = load(checkpoints(run)[last])
     assert state["iteration"] == last and state["agent"] == "bro" and state["task"] == "Bro-Pendulum-v0"
     assert (run / "params/agent.yaml").exists() and (run / "params/env.json").exists()
+    assert json.loads((run / "params/agent.json").read_text())["algorithm"]["gamma"] == 0.995
     assert (run / "exported/policy.onnx").exists() and (run / "exported/policy.pt").exists()
 
 
