@@ -38,6 +38,8 @@ def parse_args(argv=None):
     p.add_argument("--num_envs", type=int, default=None,
                    help="envs per behaviour (default: the preset's, at most 50 in play mode)")
     p.add_argument("--steps", type=int, default=None, help="control steps per episode (default: the evaluation's)")
+    p.add_argument("--control_hz", type=float, default=None,
+                   help="policy and reward rate, as train.py's (default: the task's, 100 Hz)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--behaviours", nargs="+", default=list(BEHAVIOURS), choices=BEHAVIOURS)
     p.add_argument("--ablation", default=None, choices=sorted(ABLATIONS),
@@ -54,7 +56,8 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     task_id = import_tasks(args.task, args.robot_config)
-    env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, num_envs=args.num_envs)
+    env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, num_envs=args.num_envs,
+                       control_hz=args.control_hz)
     env_cfg.play_mode()  # the reference's own camera path at full speed, as evaluate.py judges policies
     env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference)
@@ -85,7 +88,9 @@ def main(argv=None) -> int:
     if not problems:
         print("[INFO] The reward ranks reference > half_speed > standing > random, falling lowest.")
     report = {"task": task_id, "preset": args.preset, "ablation": args.ablation, "weights": weights,
-              "reference": env_cfg.imitation.reference, "camera_mode": env_cfg.imitation.camera.mode, "num_envs": env_cfg.scene.num_envs, "steps": steps,
+              "reference": env_cfg.imitation.reference, "camera_mode": env_cfg.imitation.camera.mode,
+              "control_hz": round(1.0 / (env_cfg.decimation * env_cfg.sim.dt), 6), "num_envs": env_cfg.scene.num_envs,
+              "steps": steps,
               "seed": args.seed, "results": [r.to_dict() for r in results], "ranking_problems": problems}
     if args.json:
         with open(args.json, "w") as f:
