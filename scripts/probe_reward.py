@@ -89,9 +89,9 @@ def main(argv=None) -> int:
         print("[INFO] The reward ranks reference > half_speed > standing > random, falling lowest.")
     report = {"task": task_id, "preset": args.preset, "ablation": args.ablation, "weights": weights,
               "reference": env_cfg.imitation.reference, "camera_mode": env_cfg.imitation.camera.mode,
-              "control_hz": round(1.0 / (env_cfg.decimation * env_cfg.sim.dt), 6), "num_envs": env_cfg.scene.num_envs,
-              "steps": steps,
-              "seed": args.seed, "results": [r.to_dict() for r in results], "ranking_problems": problems}
+              "control_hz": round(1.0 / (env_cfg.decimation * env_cfg.sim.dt), 6),
+              "num_envs": env_cfg.scene.num_envs, "steps": steps, "seed": args.seed,
+              "results": [r.to_dict() for r in results], "ranking_problems": problems}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
