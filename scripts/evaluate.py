@@ -21,13 +21,21 @@ import sys
 
 import numpy as np
 import torch
-from isaaclab.app import add_launcher_args, launch_simulation
+from isaaclab.app import launch_simulation
 
 from nil_ext.assets.robots import get_robot_spec
 from nil_ext.evaluation import EXPERT_SCORE
 from nil_ext.evaluation.metrics import task_metrics
 from nil_ext.evaluation.rollout import random_policy, run_episode, standing_policy
-from nil_ext.task_loading import import_tasks, load_cfg, resolve_device, run_settings, trained_reference
+from nil_ext.task_loading import (
+    add_sim_args,
+    control_rate_hz,
+    import_tasks,
+    load_cfg,
+    resolve_device,
+    run_settings,
+    trained_reference,
+)
 
 
 def parse_args(argv=None):
@@ -53,8 +61,7 @@ def parse_args(argv=None):
                    help="also judge the actor's samples (its own noise kept), as a row 'NIL sampled'; the exported "
                         "policy and the 'NIL (BRO)' row act with tanh(mean)")
     p.add_argument("--json", default=None, help="write the results here (default: beside the checkpoint)")
-    p.add_argument("--headless", action="store_true", help="accepted for habit: runs are headless unless --viz")
-    add_launcher_args(p)
+    add_sim_args(p)
     return p.parse_args(argv)
 
 
@@ -170,7 +177,7 @@ def main(argv=None) -> None:
             print(f"{r['policy']:12s} {r['env_reward_mean']:9.1f} +- {r['env_reward_std']:5.1f} {r['iou_mean']:9.3f} "
                   f"{r['video_mean']:9.3f} {r['forward_speed_mean']:9.2f} {r['falls_per_episode']:9.2f} {expert:7.0f}")
     report = {"task": task_id, "expert": expert, "camera_mode": env_cfg.imitation.camera.mode,
-              "control_hz": round(1.0 / (env_cfg.decimation * env_cfg.sim.dt), 6),
+              "control_hz": control_rate_hz(env_cfg),
               "reference": env_cfg.imitation.reference, "checkpoints": args.checkpoint, "results": results}
     if per_checkpoint:  # one row per training seed, in --checkpoint's order
         report["per_checkpoint"] = per_checkpoint

@@ -25,9 +25,10 @@ import time
 
 import numpy as np
 import torch
-from isaaclab.app import add_launcher_args, launch_simulation
+from isaaclab.app import launch_simulation
 
 from nil_ext.task_loading import (
+    add_sim_args,
     import_tasks,
     latest_checkpoint,
     load_cfg,
@@ -52,12 +53,11 @@ def parse_args(argv=None):
                    help="reference bundle folder (default: the one the run trained on, while it exists and the "
                         "preset is the run's; else the scripted demo)")
     p.add_argument("--steps", type=int, default=None, help="control steps (default: a full episode)")
-    p.add_argument("--headless", action="store_true", help="accepted for habit: runs are headless unless --viz")
     p.add_argument("--viz_port", type=int, default=8080, help="--viz viser: the browser viewer's port (default 8080)")
     p.add_argument("--loops", type=int, default=None,
                    help="--viz viser/newton_gl: episodes to show after the recorded one (default: until Ctrl-C or the "
                         "viewer's window closes)")
-    add_launcher_args(p)  # --device, --viz, ...
+    add_sim_args(p)  # --device, --viz, ...
     return p.parse_args(argv)
 
 

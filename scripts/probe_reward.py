@@ -21,12 +21,19 @@ import dataclasses
 import json
 import sys
 
-from isaaclab.app import add_launcher_args, launch_simulation
+from isaaclab.app import launch_simulation
 
 from nil_ext.evaluation.env_reward import episode_steps
 from nil_ext.evaluation.probe import BEHAVIOURS, add_replay_writer, markdown_table, ranking_problems, run_probe
 from nil_ext.rewards import ABLATIONS
-from nil_ext.task_loading import import_tasks, load_cfg, resolve_device, set_reward_weights
+from nil_ext.task_loading import (
+    add_sim_args,
+    control_rate_hz,
+    import_tasks,
+    load_cfg,
+    resolve_device,
+    set_reward_weights,
+)
 
 
 def parse_args(argv=None):
@@ -48,8 +55,7 @@ def parse_args(argv=None):
                    help="set a reward term's weight, as train.py's --reward (e.g. alive=0.5)")
     p.add_argument("--json", default=None, help="write the results here")
     p.add_argument("--strict", action="store_true", help="exit 1 when the reward ranks the behaviours wrongly")
-    p.add_argument("--headless", action="store_true", help="accepted for habit: runs are headless unless --viz")
-    add_launcher_args(p)
+    add_sim_args(p)
     return p.parse_args(argv)
 
 
@@ -89,7 +95,7 @@ def main(argv=None) -> int:
         print("[INFO] The reward ranks reference > half_speed > standing > random, falling lowest.")
     report = {"task": task_id, "preset": args.preset, "ablation": args.ablation, "weights": weights,
               "reference": env_cfg.imitation.reference, "camera_mode": env_cfg.imitation.camera.mode,
-              "control_hz": round(1.0 / (env_cfg.decimation * env_cfg.sim.dt), 6),
+              "control_hz": control_rate_hz(env_cfg),
               "num_envs": env_cfg.scene.num_envs, "steps": steps, "seed": args.seed,
               "results": [r.to_dict() for r in results], "ranking_problems": problems}
     if args.json:

@@ -21,14 +21,21 @@ from datetime import datetime
 
 import gymnasium as gym
 import torch
-from isaaclab.app import add_launcher_args, launch_simulation
+from isaaclab.app import launch_simulation
 from isaaclab.envs import DirectRLEnvCfg, ManagerBasedRLEnvCfg
 
 from nil_ext.agents.bro import OffPolicyRunner
 from nil_ext.agents.bro.runner import check_checkpoint
 from nil_ext.agents.vec_env import IsaacLabVecEnv
 from nil_ext.rewards.nil_reward import ABLATIONS
-from nil_ext.task_loading import import_tasks, latest_checkpoint, load_cfg, resolve_device, set_reward_weights
+from nil_ext.task_loading import (
+    add_sim_args,
+    import_tasks,
+    latest_checkpoint,
+    load_cfg,
+    resolve_device,
+    set_reward_weights,
+)
 
 CFG_ENTRY_POINTS = {"bro": "bro_cfg_entry_point", "ppo": "rsl_rl_cfg_entry_point"}
 
@@ -44,7 +51,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max_iterations", type=int, default=None)
     parser.add_argument("--resume", action="store_true", help="Continue from --checkpoint, else the latest one.")
     parser.add_argument("--checkpoint", default=None, help="Checkpoint file to resume from (implies --resume).")
-    parser.add_argument("--headless", action="store_true", help="Accepted for habit: runs are headless unless --viz.")
     parser.add_argument("--video", action="store_true", help="Record videos (Isaac Lab envs).")
     parser.add_argument("--video_length", type=int, default=None)
     parser.add_argument("--video_interval", type=int, default=None)
@@ -76,7 +82,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--run_name", default=None, help="Suffix of the run's log folder (<timestamp>_<run_name>).")
     parser.add_argument("--eval_steps", type=int, default=None,
                         help="Steps of the side-by-side evaluation episode after training (default: a full episode).")
-    add_launcher_args(parser)  # --device, --viz, ...
+    add_sim_args(parser)  # --device, --viz, ...
     return parser.parse_args(argv)
 
 

@@ -1,4 +1,4 @@
-"""What the scripts share: finding tasks, loading their configs, finding checkpoints."""
+"""What the scripts share: their simulator flags, finding tasks, loading their configs, finding checkpoints."""
 
 from __future__ import annotations
 
@@ -10,6 +10,20 @@ import os
 import re
 
 import gymnasium as gym
+
+
+def add_sim_args(parser) -> None:
+    """Isaac Lab's launcher flags (``--device``, ``--viz``, ...) and ``--headless``, which users type by habit from
+    Isaac Lab's own scripts (kit-less runs are headless unless ``--viz``)."""
+    from isaaclab.app import add_launcher_args
+
+    parser.add_argument("--headless", action="store_true", help="accepted for habit: runs are headless unless --viz")
+    add_launcher_args(parser)
+
+
+def control_rate_hz(env_cfg) -> float:
+    """The policy and reward rate of an env config, in Hz."""
+    return round(1.0 / (env_cfg.decimation * env_cfg.sim.dt), 6)
 
 
 def import_tasks(task: str, robot_config: str | None = None, checkpoint: str | None = None) -> str:
