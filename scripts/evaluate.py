@@ -55,7 +55,7 @@ def parse_args(argv=None):
                    help="reference bundle folder (default: the one the checkpoints trained on, while it exists and "
                         "--preset is their run's; else the scripted demo)")
     p.add_argument("--control_hz", type=float, default=None,
-                   help="policy rate (default: the checkpoints' run's, else the task's 100 Hz)")
+                   help="policy rate (default: the checkpoints' run's, else the task's profile's)")
     p.add_argument("--steps", type=int, default=None, help="control steps per episode (default: the paper's)")
     p.add_argument("--sampled", action="store_true",
                    help="also judge the actor's samples (its own noise kept), as a row 'NIL sampled'; the exported "
@@ -127,7 +127,8 @@ def main(argv=None) -> None:
     control_hz = args.control_hz or trained_control_hz(args.checkpoint)
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
                        num_envs=args.num_envs, control_hz=control_hz,
-                       action_scale=trained_action_scale(args.checkpoint))
+                       action_scale=trained_action_scale(args.checkpoint),
+                       profile=next((run_settings(c).get("profile") for c in args.checkpoint), None))
     env_cfg.play_mode()  # Isaac Lab's PLAY convention: judged with the reference's own camera
     device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference or trained_reference_of(args.checkpoint, args.preset))

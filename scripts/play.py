@@ -231,7 +231,7 @@ def main(argv=None) -> None:
     preset = args.preset or run.get("preset") or "cpu-smoke"
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=preset, num_envs=1,
                        camera_mode=args.camera_mode or run.get("camera_mode"), control_hz=run.get("control_hz"),
-                       action_scale=run.get("action_scale"))
+                       action_scale=run.get("action_scale"), profile=run.get("profile"))
     env_cfg.play_mode()  # Isaac Lab's PLAY convention: judged with the reference's own camera
     device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference or trained_reference(run, preset))

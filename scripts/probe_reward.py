@@ -26,6 +26,7 @@ from isaaclab.app import launch_simulation
 from nil_ext.evaluation.env_reward import episode_steps
 from nil_ext.evaluation.probe import BEHAVIOURS, add_replay_writer, markdown_table, ranking_problems, run_probe
 from nil_ext.rewards import ABLATIONS
+from nil_ext.tasks.walk.walk_env_cfg import PROFILES
 from nil_ext.task_loading import (
     add_sim_args,
     control_rate_hz,
@@ -45,8 +46,10 @@ def parse_args(argv=None):
     p.add_argument("--num_envs", type=int, default=None,
                    help="envs per behaviour (default: the preset's, at most 50 in play mode)")
     p.add_argument("--steps", type=int, default=None, help="control steps per episode (default: the evaluation's)")
+    p.add_argument("--profile", default=None, choices=sorted(PROFILES),
+                   help="the walk profile to probe, as train.py's (default: walk; paper: the paper's rate and reward)")
     p.add_argument("--control_hz", type=float, default=None,
-                   help="policy and reward rate, as train.py's (default: the task's, 100 Hz)")
+                   help="policy and reward rate, as train.py's (default: the profile's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--behaviours", nargs="+", default=list(BEHAVIOURS), choices=BEHAVIOURS)
     p.add_argument("--ablation", default=None, choices=sorted(ABLATIONS),
@@ -63,7 +66,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     task_id = import_tasks(args.task, args.robot_config)
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, num_envs=args.num_envs,
-                       control_hz=args.control_hz)
+                       control_hz=args.control_hz, profile=args.profile)
     env_cfg.play_mode()  # the reference's own camera path at full speed, as evaluate.py judges policies
     env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference)

@@ -28,6 +28,7 @@ from nil_ext.agents.bro import OffPolicyRunner
 from nil_ext.agents.bro.runner import check_checkpoint
 from nil_ext.agents.vec_env import IsaacLabVecEnv
 from nil_ext.rewards.nil_reward import ABLATIONS
+from nil_ext.tasks.walk.walk_env_cfg import PROFILES
 from nil_ext.task_loading import (
     add_sim_args,
     import_tasks,
@@ -65,17 +66,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="reference_path camera's starting speed, as a fraction of the reference's (default "
                              "0.3), below which the curriculum never takes it (a resumed run continues from its "
                              "checkpoint's speed).")
+    parser.add_argument("--profile", default=None, choices=sorted(PROFILES),
+                        help="NIL walk tasks: 'walk' (default: 25 Hz control, action scale 0.25, alive and silhouette "
+                             "terms on; what walks) or 'paper' (the paper's 100 Hz control and reward).")
     parser.add_argument("--control_hz", type=float, default=None,
-                        help="Policy and reward rate (NIL tasks; default 100 Hz, the paper's; 50 halves the steps per "
-                             "second of motion). The reference is retimed to it.")
+                        help="Policy and reward rate (NIL tasks; default: the profile's, 25 Hz; the paper's is 100). "
+                             "The reference is retimed to it.")
     parser.add_argument("--action_scale", type=float, default=None,
-                        help="Radians of PD target offset per unit of action (NIL tasks; default: the robot file's "
-                             "action_scale). Play and evaluate take the run's.")
+                        help="Radians of PD target offset per unit of action (NIL tasks; default: the profile's). "
+                             "Play and evaluate take the run's.")
     parser.add_argument("--ablation", default=None, choices=sorted(ABLATIONS),
                         help="Reward terms to keep, as the paper's ablation rows (NIL tasks), e.g. no_video.")
     parser.add_argument("--reward", action="append", default=None, metavar="TERM=WEIGHT",
-                        help="Set a reward term's weight (repeatable; NIL tasks), e.g. --reward alive=0.5 --reward "
-                             "silhouette=1 (two terms beyond the paper, 0 by default) or --reward iou=0.5.")
+                        help="Set a reward term's weight (repeatable; NIL tasks), e.g. --reward iou=0.5 or "
+                             "--reward alive=0 (one of the profile's two terms beyond the paper).")
     parser.add_argument("--gamma", type=float, default=None,
                         help="BRO discount (default 0.99). Its horizon, ~1 / (1 - gamma) steps, is in steps: 0.99 sees "
                              "~1 s ahead at 100 Hz, ~2 s at 50 Hz.")
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
 
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
                        camera_speed_curriculum=False if args.no_curriculum else None, control_hz=args.control_hz,
-                       action_scale=args.action_scale)
+                       action_scale=args.action_scale, profile=args.profile)
     agent_cfg = load_cfg(task_id, CFG_ENTRY_POINTS[args.agent], preset=args.preset)
     if hasattr(env_cfg, "set_reference"):  # NIL tasks: the user's reference, or the robot's scripted demo
         env_cfg.set_reference(args.reference)

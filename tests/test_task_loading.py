@@ -24,8 +24,8 @@ def fake_run(root, name: str, decimation: int, reference: str = "refs/a1_walk", 
 
 def test_run_settings_give_preset_camera_control_rate_and_action_scale(tmp_path):
     assert run_settings(fake_run(tmp_path, "a", decimation=4)) == {
-        "preset": "cpu", "camera_mode": "reference_path", "control_hz": 50.0, "reference": "refs/a1_walk",
-        "robot_config": None, "action_scale": 0.25}
+        "preset": "cpu", "profile": "paper", "camera_mode": "reference_path", "control_hz": 50.0,
+        "reference": "refs/a1_walk", "robot_config": None, "action_scale": 0.25}  # no profile recorded: an older run
     assert run_settings(str(tmp_path / "elsewhere" / "model_1.pt")) == {}
 
 
@@ -134,8 +134,8 @@ def test_reward_weights_and_action_scale_from_the_command_line(menagerie_availab
     from nil_ext.task_loading import set_reward_weights
     from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
 
-    cfg = walk_env_cfg("a1", preset="cpu-smoke")
-    assert cfg.rewards.alive.weight == 0 and cfg.rewards.silhouette.weight == 0  # the paper's reward by default
+    cfg = walk_env_cfg("a1", preset="cpu-smoke", profile="paper")
+    assert cfg.rewards.alive.weight == 0 and cfg.rewards.silhouette.weight == 0  # the paper's reward
     set_reward_weights(cfg, ["alive=0.5", "silhouette=1", "iou=0.25"])
     assert cfg.actions.joint.scale == 0.25 and walk_env_cfg("a1", "cpu-smoke", action_scale=0.1).actions.joint.scale == 0.1
     assert (cfg.rewards.alive.weight, cfg.rewards.silhouette.weight, cfg.rewards.iou.weight) == (0.5, 1.0, 0.25)
@@ -143,3 +143,22 @@ def test_reward_weights_and_action_scale_from_the_command_line(menagerie_availab
         set_reward_weights(cfg, ["alvie=1"])
     with pytest.raises(SystemExit, match="must be a number"):
         set_reward_weights(cfg, ["alive=high"])
+
+
+def test_the_default_profile_is_what_walks_and_the_paper_is_one_switch_away(menagerie_available):
+    """Defaults: 25 Hz control, action scale 0.25, alive 0.5 and silhouette 1 on every robot; ``profile="paper"``
+    gives the paper's 100 Hz and reward with the robot file's action scale; single flags override a profile."""
+    from nil_ext.assets.robots import get_robot_spec
+    from nil_ext.task_loading import control_rate_hz
+    from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
+
+    for robot in ("h1", "g1", "talos", "a1"):
+        cfg = walk_env_cfg(robot, preset="cpu")
+        assert cfg.profile == "walk" and control_rate_hz(cfg) == 25.0 and cfg.actions.joint.scale == 0.25
+        assert (cfg.rewards.alive.weight, cfg.rewards.silhouette.weight) == (0.5, 1.0)
+    paper = walk_env_cfg("h1", preset="cpu", profile="paper")
+    assert control_rate_hz(paper) == 100.0 and paper.actions.joint.scale == get_robot_spec("h1").action_scale
+    assert (paper.rewards.alive.weight, paper.rewards.silhouette.weight) == (0.0, 0.0)
+    assert control_rate_hz(walk_env_cfg("h1", preset="cpu", control_hz=50)) == 50.0
+    with pytest.raises(ValueError, match="Unknown profile 'fast'; known: walk, paper"):
+        walk_env_cfg("h1", preset="cpu", profile="fast")

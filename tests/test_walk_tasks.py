@@ -47,7 +47,10 @@ def test_task_builds_resets_and_steps(task_id, launched, menagerie_available):
         for name in ("weighted/iou", "weighted/penalty", "raw/tilt", "total"):
             assert torch.isfinite(terms[name]).all(), name
         assert (terms["raw/iou"] > 0.2).all(), "standing at the start pose should overlap the reference's start"
-        assert (terms["raw/silhouette"] == 0).all(), "weighted 0 (the paper's reward): not scored"
+        if env.cfg.rewards.silhouette.weight == 0:  # the paper's profile (whole-body tasks)
+            assert (terms["raw/silhouette"] == 0).all(), "weighted 0: not scored"
+        else:  # the walk profile: standing at the start pose is centred where the reference starts
+            assert (terms["raw/silhouette"] > 0.5).all()
         assert (imitation_term(env).reward.t == 5).all()
         assert not terminated.any()
     finally:
@@ -55,13 +58,14 @@ def test_task_builds_resets_and_steps(task_id, launched, menagerie_available):
 
 
 def test_alive_and_silhouette_terms_join_the_reward_when_weighted(launched, menagerie_available):
-    """The two terms beyond the paper: 0 by default, added to R_t when given a weight (train.py --reward); alive
-    reads 0 on the step an env falls."""
+    """The two terms beyond the paper: 0 in the paper's profile, added to R_t when given a weight (train.py
+    --reward); alive reads 0 on the step an env falls."""
     from isaaclab.envs import ManagerBasedRLEnv
 
     from nil_ext.task_loading import set_reward_weights
 
-    cfg = load_cfg("NIL-H1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
+    cfg = load_cfg("NIL-H1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2, profile="paper")
+    assert cfg.rewards.alive.weight == 0 and cfg.rewards.silhouette.weight == 0
     cfg.set_reference(None)
     set_reward_weights(cfg, ["alive=0.5", "silhouette=2"])
     env = ManagerBasedRLEnv(cfg)

@@ -98,8 +98,8 @@ def latest_checkpoint(experiment_dir: str) -> str:
 
 
 def run_settings(checkpoint: str) -> dict:
-    """Preset, camera mode, control rate, action scale and reference bundle the checkpoint's run was trained with
-    (its params/env.json), where known, so that playing or evaluating it sets the task up the same way."""
+    """Preset, profile, camera mode, control rate, action scale and reference bundle the checkpoint's run was trained
+    with (its params/env.json), where known, so that playing or evaluating it sets the task up the same way."""
     try:
         with open(os.path.join(os.path.dirname(checkpoint), "params", "env.json")) as f:
             env = json.load(f)
@@ -108,7 +108,8 @@ def run_settings(checkpoint: str) -> dict:
     control_dt = env.get("decimation", 0) * env.get("sim", {}).get("dt", 0.0)
     imitation = env.get("imitation", {})
     scale = env.get("actions", {}).get("joint", {}).get("scale")  # torque actions: one per joint, from the robot
-    return {"preset": env.get("preset"), "camera_mode": imitation.get("camera", {}).get("mode"),
+    # runs from before profiles were trained with the paper's reward
+    return {"preset": env.get("preset"), "profile": env.get("profile", "paper"), "camera_mode": imitation.get("camera", {}).get("mode"),
             "control_hz": round(1.0 / control_dt, 6) if control_dt > 0 else None,
             "reference": imitation.get("reference"), "robot_config": env.get("robot_config"),
             "action_scale": scale if isinstance(scale, (int, float)) else None}

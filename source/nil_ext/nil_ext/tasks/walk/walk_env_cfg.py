@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import MISSING, field
+from dataclasses import MISSING, dataclass, field
 
 from isaaclab.envs import ManagerBasedRLEnvCfg
 from isaaclab.managers import CurriculumTermCfg as CurrTerm
@@ -30,14 +30,33 @@ from ...scene.scene_cfg import NilSceneCfg, robot_scene_cfg
 from .. import mdp
 from ..references import aligned_camera, ensure_scripted_reference
 
-CONTROL_DT = 0.01  # 100 Hz control, as in the paper
 PHYSICS_DT = 0.005
 PRESETS = ("gpu", "cpu", "cpu-smoke")
-# The camera-speed curriculum starts here and never goes below it. From a still camera (0) the first half of a
-# 30-minute CPU run (A1, 2 seeds) taught standing: early tipping voted the speed down until iteration ~1,500, and
-# the deterministic policy ended at 31 env reward (standing 24). From 0.3 the camera asks for forward motion
-# from the first step: 48.9 (0.10 m/s; 4 seeds), the speed curriculum at 0.64-0.74 at the end.
+# The camera-speed curriculum starts here and never goes below it: from a still camera the early falls vote the
+# speed down and the agent learns to stand (docs/experiments/2026-10-camera-curriculum.md).
 CAMERA_START_SPEED = 0.3
+
+
+@dataclass(frozen=True)
+class WalkProfile:
+    """The settings a walk run trains with beyond the preset: control rate, action scale and the two reward terms
+    beyond the paper (their weights; 0 switches a term off)."""
+
+    control_hz: float
+    action_scale: float | None
+    """Radians of PD target offset per unit of action (None: the robot file's)."""
+    alive: float
+    silhouette: float
+
+
+PROFILES = {
+    # What walks on a CPU (H1: 0.58 m/s, no falls, after an hour on one core; docs/experiments/): 25 Hz control,
+    # small actions, and a reward that pays for staying up and for being near the reference before masks overlap.
+    "walk": WalkProfile(control_hz=25.0, action_scale=0.25, alive=0.5, silhouette=1.0),
+    # The paper's: 100 Hz control and R_t = S_video + S_iou + P_t alone.
+    "paper": WalkProfile(control_hz=100.0, action_scale=None, alive=0.0, silhouette=0.0),
+}
+DEFAULT_PROFILE = "walk"
 
 
 @configclass
@@ -86,7 +105,7 @@ class RewardsCfg:
     ang_vel = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "ang_vel"})
     foot_slip = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "foot_slip"})
     tilt = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "tilt"})
-    # Beyond the paper, off (weight 0) unless asked (train.py --reward silhouette=1 --reward alive=0.5)
+    # Beyond the paper: weighted by the profile (walk: 1 and 0.5; paper: 0, off)
     silhouette = RewTerm(func=mdp.nil_silhouette, weight=0.0)
     alive = RewTerm(func=mdp.nil_alive, weight=0.0)
 
@@ -121,6 +140,8 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
     robot_config: str | None = None
     """The robot file the robot came from (a run's params name it, so that its checkpoints play anywhere)."""
     preset: str = "gpu"
+    profile: str = DEFAULT_PROFILE
+    """The :data:`PROFILES` entry the run started from (flags and overrides may change single settings after it)."""
     imitation: mdp.ImitationCfg = field(default_factory=mdp.ImitationCfg)
     scene: NilSceneCfg = MISSING
     observations: ObservationsCfg = ObservationsCfg()
@@ -151,11 +172,9 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
         self.imitation.reference = os.path.abspath(path)  # the run's params then name it from any folder
 
 
-def physics_steps_per_control_step(control_hz: float | None) -> int:
-    """Isaac Lab's decimation for a control rate (None: the paper's 100 Hz); a rate that does not divide the
-    physics rate is refused rather than rounded, since the reference is retimed to exactly that rate."""
-    if control_hz is None:
-        return round(CONTROL_DT / PHYSICS_DT)
+def physics_steps_per_control_step(control_hz: float) -> int:
+    """Isaac Lab's decimation for a control rate; a rate that does not divide the physics rate is refused rather
+    than rounded, since the reference is retimed to exactly that rate."""
     steps = round(1.0 / (control_hz * PHYSICS_DT)) if control_hz > 0 else 0
     if steps < 1 or abs(steps * PHYSICS_DT * control_hz - 1.0) > 1e-6:
         rates = ", ".join(f"{1 / (k * PHYSICS_DT):g}" for k in (1, 2, 4, 5, 8, 10))
@@ -166,7 +185,7 @@ def physics_steps_per_control_step(control_hz: float | None) -> int:
 def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, device: str | None = None,
                  torque_actions: bool = False, camera_mode: str = "reference_path",
                  camera_speed_curriculum: bool = True, control_hz: float | None = None,
-                 action_scale: float | None = None) -> NilWalkEnvCfg:
+                 action_scale: float | None = None, profile: str = DEFAULT_PROFILE) -> NilWalkEnvCfg:
     """The walk task of ``robot`` with a preset: ``gpu`` (4096 envs, 224 px, TimeSformer-base in bf16),
     ``cpu`` (64 envs, 64 px, video term off: the most env steps/s a CPU gives, for learning runs) or
     ``cpu-smoke`` (4 envs, 64 px, video term off: starts fast, for the quickstart and tests).
@@ -174,11 +193,15 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     With ``camera_mode="reference_path"`` the camera's speed starts at ``CAMERA_START_SPEED`` and a curriculum
     raises it to the reference's own as the agent keeps up (``camera_speed_curriculum=False``: full speed from the start).
 
-    ``control_hz``: policy and reward rate (default 100, the paper's), one that divides the 200 Hz physics. The
-    reference is retimed to it when the env starts. ``action_scale``: radians of PD target offset per unit of action
-    (default: the robot file's). Playing back and evaluating use :meth:`NilWalkEnvCfg.play_mode`."""
+    ``profile``: ``walk`` (default: 25 Hz control, action scale 0.25, the ``alive`` and ``silhouette`` terms on;
+    what walks) or ``paper`` (the paper's 100 Hz and reward). ``control_hz`` (one that divides the 200 Hz physics;
+    the reference is retimed to it when the env starts) and ``action_scale`` override the profile's.
+    Playing back and evaluating use :meth:`NilWalkEnvCfg.play_mode`."""
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset '{preset}'; known: {', '.join(PRESETS)}")
+    if profile not in PROFILES:
+        raise ValueError(f"Unknown profile '{profile}'; known: {', '.join(PROFILES)}")
+    recipe = PROFILES[profile]
     on_cpu = preset != "gpu"
     device = device or ("cpu" if on_cpu else "cuda:0")
     num_envs = num_envs or {"gpu": 4096, "cpu": 64, "cpu-smoke": 4}[preset]
@@ -186,21 +209,23 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     camera = FollowCameraCfg(width=64, height=64, mode=camera_mode) if on_cpu else FollowCameraCfg(mode=camera_mode)
     reward = NilRewardCfg(ablation="no_video") if on_cpu else NilRewardCfg()
 
-    cfg = NilWalkEnvCfg(robot_name=robot, robot_config=get_robot_spec(robot).source, preset=preset,
+    cfg = NilWalkEnvCfg(robot_name=robot, robot_config=get_robot_spec(robot).source, preset=preset, profile=profile,
                         scene=robot_scene_cfg(robot, num_envs, camera, env_spacing=4.0))
     cfg.imitation = mdp.ImitationCfg(reward=reward, camera=camera)
     if camera_mode == "reference_path" and camera_speed_curriculum:
         cfg.imitation.camera_speed = CAMERA_START_SPEED
         cfg.curriculum = CurriculumCfg()
     cfg.sim = newton_sim_cfg(device, dt=PHYSICS_DT)
-    cfg.decimation = physics_steps_per_control_step(control_hz)
+    cfg.decimation = physics_steps_per_control_step(control_hz or recipe.control_hz)
     cfg.sim.render_interval = cfg.decimation
     cfg.episode_length_s = 10.0  # a bound; episodes end with the reference (reference_end)
-    cfg.actions.joint.scale = action_scale or get_robot_spec(robot).action_scale
+    cfg.actions.joint.scale = action_scale or recipe.action_scale or get_robot_spec(robot).action_scale
+    cfg.rewards.alive.weight = recipe.alive
+    cfg.rewards.silhouette.weight = recipe.silhouette
     start_height = robot_model_info(robot).base_pos[2]
     cfg.terminations.fell.params["minimum_height"] = 0.5 * start_height
     if torque_actions:
-        if action_scale is not None:
+        if action_scale is not None:  # the profile's scale does not apply to torques
             raise ValueError("action_scale scales PD target offsets; torque actions are scaled by each joint's effort limit")
         info = robot_model_info(robot)
         cfg.actions.joint = mdp.JointEffortActionCfg(asset_name="robot", joint_names=[".*"], scale=1.0)

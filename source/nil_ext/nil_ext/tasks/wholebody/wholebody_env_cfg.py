@@ -60,8 +60,9 @@ def wholebody_env_cfg(robot: str, skill: str, preset: str = "gpu", num_envs: int
         raise ValueError(f"Unknown whole-body skill '{skill}'; known: {', '.join(SKILLS)}")
     if camera_mode not in CAMERA_MODES:
         raise ValueError(f"Camera mode '{camera_mode}' does not suit a whole-body skill; use {' or '.join(CAMERA_MODES)}")
+    # The paper's settings: the walk profile was measured on walking only.
     walk = walk_env_cfg(robot, preset, num_envs, device, torque_actions, camera_mode=camera_mode, control_hz=control_hz,
-                        action_scale=action_scale)
+                        action_scale=action_scale, profile="paper")
     fields = {f.name: getattr(walk, f.name) for f in dataclasses.fields(walk)}
     prop = skill_prop(skill, robot)
     cfg = NilWholeBodyEnvCfg(**fields, wholebody=WholeBodyCfg(skill=skill, prop=prop))
