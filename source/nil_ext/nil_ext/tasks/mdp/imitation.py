@@ -33,8 +33,7 @@ from isaaclab.envs import ManagerBasedRLEnv
 from isaaclab.managers import ManagerTermBase, RewardTermCfg
 
 from ...assets.robots import get_robot_spec
-from ...reference.bundle import ReferenceBundle
-from ...reference.quality import gate_warning
+from ...reference.task_reference import load_task_reference
 from ...rewards import PENALTY_NAMES, STREAMS, NilReward, NilRewardCfg, VideoEncoder, embedding_cache_key, weigh
 from ...rewards.clip_buffer import fill_envs
 from ...rewards.penalties import PenaltyInputs
@@ -73,20 +72,10 @@ class ImitationReward(ManagerTermBase):
         spec = get_robot_spec(env.cfg.robot_name)
         if icfg.reference is None:  # Isaac Lab's own scripts do not set it: the robot's demo, as NIL's scripts do
             env.cfg.set_reference(None)  # rendered in a child process on first use, so safe beside this simulation
-        bundle = ReferenceBundle.load(icfg.reference)
-        below_gate = gate_warning(bundle.quality, icfg.reference)
-        if below_gate:
-            print(below_gate, flush=True)
         base_height = float(self.robot.data.default_root_pose.torch[0, 2])
-        bundle.check_compatible(spec.name, icfg.camera.to_dict(base_height))
         control_fps = 1.0 / env.step_dt
-        # Reference frame t is compared with control step t: a bundle made for another rate would play too fast or
-        # too slow. Retime it in memory (the bundle on disk is left as it is, so no embeddings are cached back).
-        self.retimed = not math.isclose(bundle.fps, control_fps, rel_tol=1e-6)
-        if self.retimed:
-            print(f"[INFO] The reference {icfg.reference} is at {bundle.fps:g} fps and this task controls at "
-                  f"{control_fps:g} Hz: retiming it to {control_fps:g} fps for this run.", flush=True)
-            bundle = bundle.retimed(control_fps, progress=True)
+        bundle = load_task_reference(icfg.reference, spec.name, icfg.camera.to_dict(base_height), control_fps)
+        self.retimed = "retimed_from_fps" in bundle.meta
         self.bundle = bundle
 
         reward_cfg = icfg.reward
