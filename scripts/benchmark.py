@@ -5,6 +5,7 @@
     ./isaaclab.sh -p scripts/benchmark.py --what reward          # the reward alone: encoder vs the rest
     ./isaaclab.sh -p scripts/benchmark.py --what env --robots h1 # a NIL task's control step: physics+render+reward
     ./isaaclab.sh -p scripts/benchmark.py --what segmenters --robots h1 a1  # Stage 1 masks on composited videos
+    ./isaaclab.sh -p scripts/benchmark.py --what train --robots h1 --preset cpu  # one BRO training iteration
 
 scene: physics steps/s and camera frames/s (rgb + masks); each case builds a fresh scene and warms up (Warp
 compiles kernels on first use) before timing. reward: ms per control step of the encoder forward and of the rest
@@ -15,6 +16,9 @@ viewpoint (front-left, above), pasted over each kind of new background with a pa
 the truth); mean IoU and ms/frame of the "background" and "grabcut" segmenters prompted with the true first
 mask, and the IoU of `first_frame_mask` with no prompt (auto), a box (the true box grown 8 %) and one click
 (the robot pixel nearest its centroid); null where it refused.
+train: one BRO training iteration of a walk task and preset (e.g. H1, ``cpu``), for the settings
+before and after each speed-up, side by side in one run: ms per iteration, of it the env step (physics, render
+and reward, the other managers) and the updates, transitions/s, and each variant's ``speedup`` over the first.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import torch
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--what", choices=["scene", "reward", "env", "segmenters"], default="scene")
+    p.add_argument("--what", choices=["scene", "reward", "env", "segmenters", "train"], default="scene")
     p.add_argument("--robots", nargs="+", default=["h1", "g1", "talos", "a1"])
     p.add_argument("--resolutions", nargs="+", type=int, default=[64, 128, 224])
     p.add_argument("--num-envs", nargs="+", type=int, default=[4, 16])
@@ -38,6 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--frames", type=int, default=10, help="timed renders per case")
     p.add_argument("--video-size", type=int, default=224, help="segmenters: frame size of the videos")
     p.add_argument("--video-frames", type=int, default=120, help="segmenters: frames per video")
+    p.add_argument("--preset", default="cpu", help="train: the task preset")
+    p.add_argument("--iterations", type=int, default=40, help="train: timed training iterations per variant")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", help="also write the JSON here")
     return p.parse_args(argv)
@@ -159,6 +165,83 @@ def bench_env(robots: list[str], num_envs: list[int], steps: int, device: str) -
     return results
 
 
+TRAIN_VARIANTS = {
+    # name: settings over the preset's (the first row is the cpu preset before the speed-ups)
+    "before": {"plane_collider": False, "overlap_env_step": False, "num_envs": 64},
+    "plane_ground": {"plane_collider": True, "overlap_env_step": False, "num_envs": 64},
+    "plane_ground+overlap": {"plane_collider": True, "overlap_env_step": True, "num_envs": 64},
+    "plane_ground+overlap+128_envs": {"plane_collider": True, "overlap_env_step": True, "num_envs": 128},
+}
+
+
+def bench_train(robot: str, preset: str, iterations: int) -> list[dict]:
+    """Time BRO training iterations of ``robot``'s walk task for each of :data:`TRAIN_VARIANTS`. Physics, render
+    and reward are timed by wrapping the env's own calls (on the env's thread); updates by wrapping the runner's."""
+    from isaaclab.app import launch_simulation
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    from nil_ext.agents.bro import OffPolicyRunner
+    from nil_ext.agents.vec_env import IsaacLabVecEnv
+    from nil_ext.scene.scene_cfg import ground_cfg
+    from nil_ext.tasks.walk.agents import bro_walk_cfg
+    from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
+
+    results = []
+    with launch_simulation(walk_env_cfg(robot, preset), {}):
+        for name, variant in TRAIN_VARIANTS.items():
+            print(f"[benchmark] train, {robot}, {preset}, {name}", flush=True)
+            cfg = walk_env_cfg(robot, preset, num_envs=variant["num_envs"])
+            cfg.scene.ground = ground_cfg(cfg.scene.num_envs, cfg.scene.env_spacing,
+                                          plane_collider=variant["plane_collider"])
+            cfg.set_reference(None)
+            env = ManagerBasedRLEnv(cfg)
+            agent = bro_walk_cfg(robot, preset)
+            agent.overlap_env_step, agent.learning_starts, agent.progress_bar = variant["overlap_env_step"], 2, False
+            runner = OffPolicyRunner(IsaacLabVecEnv(env), agent, log_dir=None, device=cfg.sim.device)
+            timers = {key: [] for key in ("iteration", "env_step", "physics", "rewards", "commands", "update")}
+            _time_calls(env.sim, "step", timers["physics"])
+            _time_calls(env.reward_manager, "compute", timers["rewards"])  # renders and scores the step
+            _time_calls(env.command_manager, "compute", timers["commands"])
+            _time_calls(runner.env, "step", timers["env_step"])
+            _time_calls(runner, "_update", timers["update"])
+            runner.learn(10)  # warm-up: first updates, Warp's kernels
+            for values in timers.values():
+                values.clear()
+            for _ in range(iterations):
+                start = time.perf_counter()
+                runner.learn(1)
+                timers["iteration"].append(time.perf_counter() - start)
+            env.close()
+            ms = {key: 1000 * statistics.median(values) for key, values in timers.items()}
+            physics_ms = ms["physics"] * cfg.decimation
+            results.append({
+                "variant": name, "robot": robot, "preset": preset, "num_envs": cfg.scene.num_envs,
+                "control_hz": round(1 / (cfg.sim.dt * cfg.decimation), 3), "updates_per_step":
+                agent.algorithm.updates_per_step, "iteration_ms": round(ms["iteration"], 1),
+                "env_step_ms": round(ms["env_step"], 1), "physics_ms": round(physics_ms, 1),
+                "render_and_reward_ms": round(ms["rewards"] + ms["commands"], 1),
+                "other_managers_ms": round(ms["env_step"] - physics_ms - ms["rewards"] - ms["commands"], 1),
+                "updates_ms": round(ms["update"], 1),
+                "transitions_per_s": round(cfg.scene.num_envs * 1000 / ms["iteration"], 1),
+            })
+    for row in results:
+        row["speedup"] = round(row["transitions_per_s"] / results[0]["transitions_per_s"], 2)
+    return results
+
+
+def _time_calls(obj, method: str, into: list) -> None:
+    """Record the duration of every call of ``obj.method`` (an instance attribute shadowing the method)."""
+    call = getattr(obj, method)
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        out = call(*args, **kwargs)
+        into.append(time.perf_counter() - start)
+        return out
+
+    setattr(obj, method, timed)
+
+
 def bench_segmenters(robots: list[str], size: int, num_frames: int, shift=(1.5, 0.3)) -> list[dict]:
     import numpy as np
 
@@ -207,6 +290,9 @@ def main(argv=None) -> None:
         return
     if args.what == "reward":
         _report("reward", bench_reward(args.num_envs, args.steps, args.device), args)
+        return
+    if args.what == "train":
+        _report("train", bench_train(args.robots[0], args.preset, args.iterations), args)
         return
     if args.what == "env":
         _report("nil_env", bench_env(args.robots, args.num_envs, args.steps, args.device), args)

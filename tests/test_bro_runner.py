@@ -247,3 +247,27 @@ def test_resume_refills_a_missing_replay_buffer_with_the_policy_before_updating(
     assert updates() == before and len(resumed.buffer) == 9 * 4  # collecting, not fitting a near-empty buffer
     resumed.learn(2)
     assert updates() > before
+
+
+def test_overlapped_env_steps_run_beside_the_updates_and_store_every_transition():
+    """overlap_env_step: the env steps on a worker thread while the updates run on the main one (on the data of
+    the steps before); every transition is still stored once, in order, and the torch thread count comes back."""
+    import threading
+
+    env = BatchedPendulum(PendulumEnvCfg())
+    step_threads = set()
+    env_step = env.step
+
+    def step(actions):
+        step_threads.add(threading.current_thread().name)
+        return env_step(actions)
+
+    env.step = step
+    runner = make_runner(env=env, overlap_env_step=True)
+    threads = torch.get_num_threads()
+    runner.learn(30)
+    assert step_threads and threading.main_thread().name not in step_threads
+    assert (runner.iteration, runner.transitions, len(runner.buffer)) == (30, 120, 120)
+    assert runner._num_updates > 0 and torch.get_num_threads() == threads
+    # the stored next observation of a step is the observation the next step starts from
+    assert torch.equal(runner.buffer.next_obs[:4], runner.buffer.obs[4:8])

@@ -89,6 +89,11 @@ class BroRunnerCfg:
     """AR(1) coefficient of the exploration noise from one env step to the next (0: white noise, as BRO).
     Each env's noise stays N(0, 1) per step; above 0 it drifts instead of flipping sign every step, so the
     PD targets sway rather than vibrate. Redrawn when an episode ends."""
+    overlap_env_step: bool = False
+    """Step the env on a worker thread while the updates run on the transitions stored so far (the policy acting
+    in a step is then one iteration's updates behind, as in asynchronous actor-learner setups). On a CPU the
+    simulator's kernels run on one core and the updates on another: an iteration costs the longer of the two
+    instead of their sum (``scripts/benchmark.py --what train``)."""
     reset_at_env_steps: tuple[int, ...] = (15_000, 50_000, 250_000, 500_000, 750_000, 1_000_000, 1_500_000, 2_000_000)
     """Full parameter resets (networks, optimisers, temperature, optimism, KL weight) at these env steps."""
 

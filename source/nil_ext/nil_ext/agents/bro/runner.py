@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from torch import nn
@@ -148,17 +149,28 @@ class OffPolicyRunner:
         previous_handlers = self._install_signal_handlers()
         # Counts absolute iterations, so that a resumed run's bar matches its model_<iteration>.pt names.
         bar = tqdm(initial=self.iteration, total=end, disable=self.rank != 0 or not cfg.progress_bar, mininterval=2.0)
+        stepper, threads = None, torch.get_num_threads()
+        if cfg.overlap_env_step:
+            stepper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="env_step")
+            if torch.device(self.env.device).type == "cpu":  # the simulator's CPU kernels keep one core busy
+                torch.set_num_threads(max(1, threads - 1))
         try:
             while self.iteration < end and not distributed.any_rank(self._stop_requested, self.device):
                 actions = self._act(obs)
-                next_obs, rewards, dones, extras = self.env.step(actions.to(self.env.device))
+                if stepper is None:
+                    next_obs, rewards, dones, extras = self.env.step(actions.to(self.env.device))
+                else:  # the env steps on the worker thread while this one updates on the data stored so far
+                    pending = stepper.submit(self.env.step, actions.to(self.env.device))
+                    if self._ready_to_update():
+                        self._update()
+                    next_obs, rewards, dones, extras = pending.result()
                 obs, invalid = self._process_step(obs, invalid, actions, next_obs, rewards, dones, extras)
                 self.iteration += 1
                 self.transitions += n * self.world_size
                 if self.iteration in cfg.reset_at_env_steps:
                     self.alg.reset()
                     self.counters["resets"] += 1
-                if self._ready_to_update():
+                if stepper is None and self._ready_to_update():
                     self._update()
                 if self.iteration % cfg.log_interval == 0:
                     self._log(bar)
@@ -170,6 +182,9 @@ class OffPolicyRunner:
             if self.log_dir is not None:
                 self.save(self._checkpoint_path())
         finally:
+            if stepper is not None:
+                stepper.shutdown(wait=True)
+                torch.set_num_threads(threads)
             bar.close()
             for sig, handler in previous_handlers.items():
                 signal.signal(sig, handler)

@@ -16,9 +16,11 @@ INIT_TEMPERATURE = 0.05
 def bro_walk_cfg(robot: str, preset: str = "gpu") -> BroRunnerCfg:
     if preset in ("cpu", "cpu-smoke"):
         # Small networks: a CPU update costs as much as a vectorised env step. cpu-smoke (4 envs) makes one update
-        # per step and stops after minutes; cpu (64 envs) makes eight per step, for runs of tens of minutes.
+        # per step and stops after minutes; cpu (128 envs) makes eight per step, for runs of tens of minutes, with
+        # the env stepping on one core while the updates run on the others (overlap_env_step).
         smoke = preset == "cpu-smoke"
         return BroRunnerCfg(
+            overlap_env_step=not smoke,
             experiment_name=f"nil_{robot}_walk",
             device="cpu",
             max_iterations=1500 if smoke else 20_000,

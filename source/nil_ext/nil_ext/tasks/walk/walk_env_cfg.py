@@ -187,7 +187,7 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
                  camera_speed_curriculum: bool = True, control_hz: float | None = None,
                  action_scale: float | None = None, profile: str = DEFAULT_PROFILE) -> NilWalkEnvCfg:
     """The walk task of ``robot`` with a preset: ``gpu`` (4096 envs, 224 px, TimeSformer-base in bf16),
-    ``cpu`` (64 envs, 64 px, video term off: the most env steps/s a CPU gives, for learning runs) or
+    ``cpu`` (128 envs, 64 px, video term off: the most env steps/s a CPU gives, for learning runs) or
     ``cpu-smoke`` (4 envs, 64 px, video term off: starts fast, for the quickstart and tests).
 
     With ``camera_mode="reference_path"`` the camera's speed starts at ``CAMERA_START_SPEED`` and a curriculum
@@ -204,7 +204,9 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     recipe = PROFILES[profile]
     on_cpu = preset != "gpu"
     device = device or ("cpu" if on_cpu else "cuda:0")
-    num_envs = num_envs or {"gpu": 4096, "cpu": 64, "cpu-smoke": 4}[preset]
+    # cpu: 128 envs, stepped beside the updates (agents.py), 1.9x the transitions/s of 64 envs stepped between
+    # them (scripts/benchmark.py --what train)
+    num_envs = num_envs or {"gpu": 4096, "cpu": 128, "cpu-smoke": 4}[preset]
     # On a CPU a random-init or absent video encoder tells nothing and costs most of the step: IoU + penalties.
     camera = FollowCameraCfg(width=64, height=64, mode=camera_mode) if on_cpu else FollowCameraCfg(mode=camera_mode)
     reward = NilRewardCfg(ablation="no_video") if on_cpu else NilRewardCfg()
