@@ -1,0 +1,139 @@
+"""Ship a trained policy into policies/<name>/, where users play it from a fresh clone.
+
+    python scripts/ship_policy.py --task NIL-H1-Walk --checkpoint logs/bro/nil_h1_walk/<run>/model_7800.pt --name h1_walk
+
+Writes policies/<name>/: the checkpoint without its optimiser states (what playing and evaluating load; a few MB),
+the run's params/ with machine paths made portable (the reference bundle becomes the task's default, the robot's
+scripted demo, which every clone renders the same), then runs play.py (exported/ TorchScript + ONNX and their
+observation layout, play/ side-by-side video and reward plot, strip.png: four moments of the episode) and
+evaluate.py (evaluation.json: the policy against the random and standing floors, 16 episodes, reference camera at
+full speed) on the shipped copy, so that what is shipped is what was judged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", required=True, help="the task the policy was trained on, e.g. NIL-H1-Walk")
+    p.add_argument("--checkpoint", required=True, help="model_*.pt of a training run (params/ beside it)")
+    p.add_argument("--name", required=True, help="folder name under policies/, e.g. h1_walk")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing policies/<name>/")
+    p.add_argument("--skip_evaluation", action="store_true", help="copy and play only (no evaluation.json)")
+    return p.parse_args(argv)
+
+
+def portable(value, cache: str):
+    """``value`` (a params tree) with this machine's paths replaced: the checkout's by paths relative to it, the
+    nil_ext cache's by ``<nil_ext cache>/...``."""
+    if isinstance(value, dict):
+        return {k: portable(v, cache) for k, v in value.items()}
+    if isinstance(value, list):
+        return [portable(v, cache) for v in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        if value.startswith(REPO + os.sep):
+            return os.path.relpath(value, REPO)
+        if value.startswith(cache + os.sep):
+            return "<nil_ext cache>/" + os.path.relpath(value, cache)
+    return value
+
+
+def copy_run(checkpoint: str, out: str) -> str:
+    """The checkpoint without optimiser states and the run's params, portable; returns the shipped checkpoint."""
+    from isaaclab.utils.io import dump_yaml
+
+    from nil_ext.assets.usd_conversion import cache_root
+
+    params = os.path.join(os.path.dirname(checkpoint), "params")
+    with open(os.path.join(params, "env.json")) as f:
+        env = json.load(f)
+    with open(os.path.join(params, "agent.json")) as f:
+        agent = json.load(f)
+    cache = str(cache_root())
+    reference = env.get("imitation", {}).get("reference")
+    if reference and not os.path.abspath(reference).startswith(os.path.join(cache, "references") + os.sep):
+        sys.exit(f"[ERROR] The run trained on the reference bundle {reference}, which a fresh clone does not have: "
+                 "ship policies trained on the task's default reference (train.py without --reference).")
+    env["imitation"]["reference"] = None  # the task's default: the robot's scripted demo, rendered on first use
+    robot_file = os.path.join(REPO, "assets", "robots", os.path.basename(env.get("robot_config") or ""))
+    if os.path.isfile(robot_file):  # one of the checkout's robots (the run may have been started from another copy)
+        env["robot_config"] = robot_file
+    os.makedirs(os.path.join(out, "params"), exist_ok=True)
+    for name, data in (("env", portable(env, cache)), ("agent", portable(agent, cache))):
+        with open(os.path.join(out, "params", f"{name}.json"), "w") as f:
+            json.dump(data, f, indent=2)
+        dump_yaml(os.path.join(out, "params", f"{name}.yaml"), data)
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    state["alg"] = {k: v for k, v in state["alg"].items() if not k.endswith("_opt")}
+    state.pop("env", None)  # the curriculum's progress is for training, not for playing
+    shipped = os.path.join(out, os.path.basename(checkpoint))
+    torch.save(state, shipped)
+    return shipped
+
+
+def make_reports_portable(out: str) -> None:
+    """The JSON that play and evaluate wrote (exported layout, evaluation) without this machine's paths."""
+    from nil_ext.assets.usd_conversion import cache_root
+
+    for folder, _, files in os.walk(out):
+        for name in (f for f in files if f.endswith(".json")):
+            path = os.path.join(folder, name)
+            with open(path) as f:
+                data = json.load(f)
+            with open(path, "w") as f:
+                json.dump(portable(data, str(cache_root())), f, indent=2)
+
+
+def write_strip(video: str, path: str, count: int = 4) -> str:
+    """``count`` frames of the side-by-side video, first to last, stacked top to bottom."""
+    import imageio.v3 as iio
+
+    frames = iio.imread(video)
+    picks = np.linspace(0, len(frames) - 1, count).round().astype(int)
+    iio.imwrite(path, np.concatenate([frames[i] for i in picks], axis=0))
+    return path
+
+
+def run(script: str, *args: str) -> None:
+    command = [sys.executable, os.path.join(REPO, "scripts", script), *args]
+    print("[INFO] " + " ".join(command[1:]), flush=True)
+    subprocess.run(command, check=True, cwd=REPO)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if not os.path.isfile(args.checkpoint):
+        sys.exit(f"[ERROR] No checkpoint at '{args.checkpoint}'.")
+    if not os.path.isfile(os.path.join(os.path.dirname(args.checkpoint), "params", "env.json")):
+        sys.exit(f"[ERROR] '{args.checkpoint}' has no params/env.json beside it: ship a checkpoint of a train.py run.")
+    out = os.path.join(REPO, "policies", args.name)
+    if os.path.exists(out):
+        if not args.overwrite:
+            sys.exit(f"[ERROR] {out} exists; pass --overwrite to replace it.")
+        shutil.rmtree(out)
+    shipped = os.path.relpath(copy_run(os.path.abspath(args.checkpoint), out), REPO)
+    run("play.py", "--task", args.task, "--checkpoint", shipped, "--headless")
+    strip = write_strip(os.path.join(out, "play", "side_by_side.mp4"), os.path.join(out, "strip.png"))
+    if not args.skip_evaluation:
+        run("evaluate.py", "--task", args.task, "--checkpoint", shipped, "--preset", "cpu", "--num_envs", "8",
+            "--seeds", "0", "1", "--json", os.path.join(out, "evaluation.json"), "--headless")
+    make_reports_portable(out)
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(out) for f in files)
+    print(f"[INFO] Shipped {out} ({size / 1e6:.1f} MB): {os.path.relpath(shipped, REPO)}, strip {strip}")
+
+
+if __name__ == "__main__":
+    main()
