@@ -7,12 +7,13 @@ import torch
 
 from nil_ext.assets import ROBOTS
 
-SIM_SECONDS = {"h1": 4.0}  # a walk episode: H1's earlier start pose, balanced on its heels, toppled after 2 s
+# a walk episode: H1's earlier start pose, balanced on its heels, toppled after 2 s; TALOS drifted off its pose
+SIM_SECONDS = {"h1": 4.0, "talos": 4.0}
 
 
 @pytest.fixture(scope="module", params=[*sorted(ROBOTS), "ant"])
 def held_scene(request, menagerie_available):
-    """A 4-env scene of one robot after holding its start pose for 1 s (H1: 4 s), with what was measured. The four robots of
+    """A 4-env scene of one robot after holding its start pose for 1 s (H1, TALOS: 4 s), with what was measured. The four robots of
     assets/robots, and gymnasium's Ant from a robot file given as the scripts' --robot_config does."""
     from nil_ext.assets.robots import ROBOT_FILES_ENV, add_robot, load_robot_file
     from nil_ext.scene.camera import FollowCameraCfg
