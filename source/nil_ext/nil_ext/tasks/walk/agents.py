@@ -6,10 +6,9 @@ from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlOnPolicyRunnerCfg, RslRlPp
 
 from ...agents.bro.config import BroCfg, BroRunnerCfg
 
-# BRO starts its temperature at 1.0; the entropy bonus then takes ~2,000 iterations to decay, and until then the
-# exploration noise tips A1 over in most episodes. Measured on A1: on a CPU (64 envs) 93 % of episodes ended tilted
-# at iteration ~900; on an H100 (4,096 envs, 3.6M transitions in 7.5 min) alpha was still 0.67 at iteration 874,
-# 37 % of episodes ended tilted and the camera curriculum had not moved. Hence a low start on every preset.
+# BRO starts its temperature at 1.0; the entropy bonus then takes thousands of iterations to decay, and until then
+# the exploration noise tips A1 over in most episodes, on a CPU and on a GPU
+# (docs/experiments/2026-11-22-a1-gpu-h100.md). Hence a low start on every preset.
 INIT_TEMPERATURE = 0.05
 
 
