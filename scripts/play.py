@@ -155,8 +155,9 @@ def serve_viewer(env, policy, frames: list[np.ndarray], loops: int | None, port:
 
 
 def viser_image(sim, image: np.ndarray):
-    """An image in the side panel of Isaac Lab's viser viewer (None without one). Isaac Lab's visualizer offers no
-    handle on its viser server, so this reaches it the way Isaac Lab's own code does."""
+    """An image in the side panel of Isaac Lab's viser viewer (None without one). The one adapter to a private
+    handle: written for Isaac Lab 3.0.0 (isaaclab_visualizers' ViserVisualizer), whose visualizer offers no public
+    handle on its viser server; this reaches it the way Isaac Lab's own code does (``_viewer._server``)."""
     for viz in sim.visualizers:
         server = getattr(getattr(viz, "_viewer", None), "_server", None)
         if viz.cfg.visualizer_type == "viser" and server is not None:

@@ -42,8 +42,8 @@ def test_task_builds_resets_and_steps(task_id, launched, menagerie_available):
             obs, reward, terminated, truncated, extras = env.step(actions)
         assert reward.shape == (2,) and torch.isfinite(reward).all()
         # the env's reward is the paper's R_t (Isaac Lab's dt scaling undone), term by term
-        assert torch.allclose(reward, imitation_term(env).terms["total"], atol=1e-4)
-        terms = imitation_term(env).terms
+        assert torch.allclose(reward, imitation_term(env).scores["total"], atol=1e-4)
+        terms = imitation_term(env).scores
         for name in ("weighted/iou", "weighted/penalty", "raw/tilt", "total"):
             assert torch.isfinite(terms[name]).all(), name
         assert (terms["raw/iou"] > 0.2).all(), "standing at the start pose should overlap the reference's start"
@@ -74,7 +74,7 @@ def test_alive_and_silhouette_terms_join_the_reward_when_weighted(launched, mena
         actions = torch.zeros(2, env.action_manager.total_action_dim)
         for _ in range(3):
             _, reward, terminated, _, _ = env.step(actions)
-        terms = imitation_term(env).terms
+        terms = imitation_term(env).scores
         assert not terminated.any() and torch.allclose(terms["weighted/alive"], torch.full((2,), 0.5))
         assert (terms["raw/silhouette"] > 0.9).all(), "standing at the start pose, centred where the reference is"
         assert torch.allclose(terms["weighted/silhouette"], 2 * terms["raw/silhouette"])
@@ -85,7 +85,7 @@ def test_alive_and_silhouette_terms_join_the_reward_when_weighted(launched, mena
         robot.write_root_pose_to_sim(pose[:1], env_ids=torch.tensor([0]))
         _, reward, terminated, _, _ = env.step(actions)
         assert terminated.tolist() == [True, False]
-        assert imitation_term(env).terms["raw/alive"].tolist() == [0.0, 1.0]
+        assert imitation_term(env).scores["raw/alive"].tolist() == [0.0, 1.0]
     finally:
         env.close()
 
@@ -100,8 +100,9 @@ def test_reference_of_another_robot_is_refused(launched, menagerie_available):
     assert "a1" in str(err.value) and "h1" in str(err.value)
 
 
-def test_video_term_runs_in_the_env_and_caches_reference_embeddings(launched, menagerie_available, tmp_path):
-    """The video stream end to end, with a tiny random TimeSformer (plumbing; IoU carries the meaning tests)."""
+def test_video_term_runs_in_the_env_and_leaves_the_bundle_on_disk_as_it_was(launched, menagerie_available, tmp_path):
+    """The video stream end to end, with a tiny random TimeSformer (plumbing; IoU carries the meaning tests); the
+    reference embeddings are computed at env creation, never written into the bundle."""
     import shutil
 
     from isaaclab.envs import ManagerBasedRLEnv
@@ -115,6 +116,7 @@ def test_video_term_runs_in_the_env_and_caches_reference_embeddings(launched, me
     reference = tmp_path / "reference"
     shutil.copytree(cfg.imitation.reference, reference)
     cfg.imitation.reference = str(reference)
+    files_before = {f.name: f.read_bytes() for f in reference.iterdir()}
     encoder = save_tiny_timesformer(tmp_path / "tiny_timesformer", image_size=64)
     cfg.imitation.reward = NilRewardCfg(encoder_id=str(encoder), image_size=64)
     env = ManagerBasedRLEnv(cfg)
@@ -122,12 +124,12 @@ def test_video_term_runs_in_the_env_and_caches_reference_embeddings(launched, me
         env.reset()
         for _ in range(3):
             _, reward, *_ = env.step(torch.zeros(2, env.action_manager.total_action_dim))
-        video = imitation_term(env).terms["raw/video"]
+        video = imitation_term(env).scores["raw/video"]
         assert torch.isfinite(reward).all() and (video.abs() <= 1.0 + 1e-5).all() and (video != 0).all()
     finally:
         env.close()
-    cached = ReferenceBundle.load(reference).embeddings
-    assert len(cached) == 1 and next(iter(cached.values())).shape[0] == len(ReferenceBundle.load(reference).frames)
+    assert {f.name: f.read_bytes() for f in reference.iterdir()} == files_before
+    assert not ReferenceBundle.load(reference).embeddings
 
 
 def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_available):
@@ -154,11 +156,11 @@ def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_
         state.camera_speed.fill_(0.0)
         for _ in range(60):
             env.step(standing)
-        still_iou = state.terms["raw/iou"].clone()  # a still camera: a standing robot stays in view
+        still_iou = state.scores["raw/iou"].clone()  # a still camera: a standing robot stays in view
         state.camera_speed.fill_(1.0)
         for _ in range(60):
             env.step(standing)
-        assert (state.terms["raw/iou"] < still_iou - 0.2).all(), "at full speed the camera leaves a standing robot"
+        assert (state.scores["raw/iou"] < still_iou - 0.2).all(), "at full speed the camera leaves a standing robot"
 
         state.camera_speed.fill_(0.5)
         env.reset()  # forced, mid-episode (as the closing side-by-side episode does): no episode ended, no vote
@@ -299,7 +301,7 @@ def test_a_lower_control_rate_retimes_the_reference_and_scores_the_same_seconds(
         env.reset()
         _, reward, *_ = env.step(torch.zeros(2, env.action_manager.total_action_dim))
         state = imitation_term(env)
-        assert torch.allclose(reward, state.terms["total"], atol=1e-4)
+        assert torch.allclose(reward, state.scores["total"], atol=1e-4)
         assert state.bundle.fps == 50 and state.reward.num_ref_frames == (on_disk.num_frames + 1) // 2
         np.testing.assert_array_equal(state.bundle.masks, on_disk.masks[::2])
         stats = run_episode(env, standing_policy(env.action_manager.total_action_dim))
@@ -317,19 +319,25 @@ def test_a_control_rate_that_does_not_divide_the_physics_is_refused():
         load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="cpu-smoke", control_hz=30)
 
 
-def test_the_imitation_term_lives_in_the_reward_manager_and_resets_only_the_reset_envs(launched, menagerie_available):
-    """The imitation state is the ``imitation`` class term of Isaac Lab's reward manager, not an env attribute:
-    evaluation, the agents' vec env and the curriculum's checkpoint state reach it from there, and its
-    ``reset(env_ids)`` (Isaac Lab's, on env.reset) restarts only those envs."""
+def test_the_imitation_command_holds_the_state_and_resets_only_the_reset_envs(launched, menagerie_available):
+    """The imitation state is the ``imitation`` term of Isaac Lab's command manager, not an env attribute nor a
+    reward term: evaluation, the agents' vec env and the curriculum's checkpoint state reach it from there, its
+    command is the phase the policy observes, and its ``reset(env_ids)`` (Isaac Lab's, on env.reset) restarts only
+    those envs."""
     from nil_ext.agents.vec_env import IsaacLabVecEnv
     from nil_ext.evaluation.rollout import run_episode, standing_policy
-    from nil_ext.tasks.mdp import ImitationReward
+    from nil_ext.tasks.mdp import ImitationCommand
 
     env = make_env("NIL-A1-Walk", num_envs=3)
     try:
         term = imitation_term(env)
-        assert env.reward_manager.get_term_cfg("imitation").func is term
-        assert not [name for name, value in vars(env).items() if isinstance(value, ImitationReward)]
+        assert isinstance(term, ImitationCommand) and env.command_manager.get_term("imitation") is term
+        assert not [name for name, value in vars(env).items() if isinstance(value, ImitationCommand)]
+        assert "imitation" not in env.reward_manager.active_terms, "no reward term that returns 0"
+        obs_terms = env.observation_manager.active_terms["policy"]
+        assert obs_terms == ["joint_pos", "joint_vel", "projected_gravity", "base_lin_vel", "base_ang_vel", "phase",
+                             "last_action"]  # a shipped checkpoint's policy input
+        assert env.observation_manager.group_obs_term_dim["policy"][obs_terms.index("phase")] == (1,)
 
         vec_env = IsaacLabVecEnv(env)  # resets every env
         assert vec_env.state_dict() == {"imitation": {"camera_speed": pytest.approx(0.3)}}
@@ -345,6 +353,8 @@ def test_the_imitation_term_lives_in_the_reward_manager_and_resets_only_the_rese
         assert term.camera_speed.item() == 0.5, "a reset that ended no episode moves no curriculum"
         env.step(standing)
         assert term.reward.t.tolist() == [6, 1, 6]
+        phase = torch.tensor([6.0, 1.0, 6.0]) / (term.reward.num_ref_frames - 1)
+        torch.testing.assert_close(env.command_manager.get_command("imitation")[:, 0], phase)
 
         stats = run_episode(env, standing_policy(env.action_manager.total_action_dim), record=True, max_steps=3)
         assert len(stats.frames) == 3 and stats.terms["total"].shape == (3,) and (stats.mean_iou > 0).all()
@@ -369,9 +379,9 @@ def test_a_reward_weight_changes_its_term_and_nothing_else(launched, menagerie_a
             rewards, shares, raw_iou = [], [], []
             for _ in range(4):
                 _, reward, *_ = env.step(torch.zeros(2, env.action_manager.total_action_dim))
-                assert torch.allclose(reward, term.terms["total"], atol=1e-5)
+                assert torch.allclose(reward, term.scores["total"], atol=1e-5)
                 rewards.append(reward.clone())
-                raw_iou.append(term.terms["raw/iou"].clone())
+                raw_iou.append(term.scores["raw/iou"].clone())
                 # each term's weighted value per step (Isaac Lab reports it per second)
                 shares.append({name: torch.tensor([dict(env.reward_manager.get_active_iterable_terms(i))[name][0] * dt
                                                    for i in range(2)]) for name in env.reward_manager.active_terms})

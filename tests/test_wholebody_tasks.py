@@ -70,7 +70,7 @@ def test_task_builds_resets_and_steps_with_finite_rewards(env):
     for _ in range(5):
         obs, reward, terminated, truncated, _ = env.step(zero_actions(env))
     assert reward.shape == (2,) and torch.isfinite(reward).all()
-    terms = imitation_term(env).terms
+    terms = imitation_term(env).scores
     for name in ("weighted/iou", "weighted/penalty", "raw/tilt", "total"):
         assert torch.isfinite(terms[name]).all(), name
     assert torch.allclose(reward, terms["total"], atol=1e-4)

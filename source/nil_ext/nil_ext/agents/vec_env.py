@@ -66,18 +66,21 @@ class IsaacLabVecEnv:
     def get_observations(self):
         return self._tensordict(dict(self.unwrapped.obs_buf), batch_size=[self.num_envs])
 
-    def _stateful_reward_terms(self) -> dict:
-        """Class reward terms that keep training state (``state_dict``), by term name. NIL tasks: ``imitation``,
-        the camera-speed curriculum. Found through Isaac Lab's reward manager: agents never import tasks."""
-        manager = getattr(self.unwrapped, "reward_manager", None)
-        terms = {name: manager.get_term_cfg(name).func for name in manager.active_terms} if manager else {}
+    def _stateful_terms(self) -> dict:
+        """Command and reward terms that keep training state (``state_dict``), by term name. NIL tasks: the
+        ``imitation`` command, with the camera-speed curriculum's progress. Found through Isaac Lab's managers:
+        agents never import tasks. (Checkpoints from when ``imitation`` was a reward term load the same.)"""
+        rewards = getattr(self.unwrapped, "reward_manager", None)
+        commands = getattr(self.unwrapped, "command_manager", None)
+        terms = {name: rewards.get_term_cfg(name).func for name in rewards.active_terms} if rewards else {}
+        terms.update({name: commands.get_term(name) for name in commands.active_terms} if commands else {})
         return {name: term for name, term in terms.items() if hasattr(term, "state_dict")}
 
     def state_dict(self) -> dict:
-        return {name: term.state_dict() for name, term in self._stateful_reward_terms().items()}
+        return {name: term.state_dict() for name, term in self._stateful_terms().items()}
 
     def load_state_dict(self, state: dict) -> None:
-        for name, term in self._stateful_reward_terms().items():
+        for name, term in self._stateful_terms().items():
             if name in state:
                 term.load_state_dict(state[name])
 

@@ -42,8 +42,7 @@ class WholeBodyMetrics:
 
     def step(self, env, live: torch.Tensor, active: torch.Tensor, fallen: torch.Tensor) -> None:
         """live: envs whose step this was; active: those still in their episode after it; fallen: fell in it."""
-        terms = imitation_term(env).terms
-        self.reward_sum += live.float() * terms["total"]
+        self.reward_sum += live.float() * imitation_term(env).scores["total"]
         self.detector.update(active)
         self.detector.mark_fallen(fallen)
 

@@ -19,6 +19,7 @@ without states (an imported or generated video) skips the replays, with a note.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -157,11 +158,19 @@ class KinematicReplay:
         self.env.sim.forward()  # body poses from the written joints, for the camera and the feet
 
 
+# Each env's replay writer (Isaac Lab's recorder manager has no public lookup of its terms, so they register here).
+_WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 class ReplayWriter(RecorderTerm):
     """Writes the active :class:`KinematicReplay`'s state after every physics step (nothing when none is active);
-    records nothing."""
+    records nothing. Found by :func:`replay_writer`."""
 
     replay: KinematicReplay | None = None
+
+    def __init__(self, cfg: RecorderTermCfg, env):
+        super().__init__(cfg, env)
+        _WRITERS[env] = self
 
     def record_post_physics_decimation_step(self):
         if self.replay is not None:
@@ -182,7 +191,7 @@ def add_replay_writer(env_cfg) -> None:
 
 
 def replay_writer(env) -> ReplayWriter:
-    writer = env.unwrapped.recorder_manager._terms.get("replay")
+    writer = _WRITERS.get(env.unwrapped)
     if writer is None:
         raise LookupError("This env has no replay writer: call probe.add_replay_writer(env_cfg) before making it.")
     return writer
@@ -257,9 +266,8 @@ def run_probe(env, steps: int, seed: int = 0, names=BEHAVIOURS, progress: bool =
             ep = run_episode(env, policy, max_steps=steps, progress=name if progress else None)
         finally:
             writer.replay = None
-        manager = env.unwrapped.reward_manager  # imitation adds 0 itself; a term weighted 0 is off
-        terms = {k: float(v.mean()) for k, v in ep.term_returns.items()
-                 if k != "imitation" and manager.get_term_cfg(k).weight != 0}
+        manager = env.unwrapped.reward_manager  # a term weighted 0 is off
+        terms = {k: float(v.mean()) for k, v in ep.term_returns.items() if manager.get_term_cfg(k).weight != 0}
         results.append(BehaviourResult(
             name, episodes=len(ep.task_return), return_mean=float(ep.task_return.mean()),
             return_std=float(ep.task_return.std()), terms=terms, iou_mean=float(ep.mean_iou.mean()),

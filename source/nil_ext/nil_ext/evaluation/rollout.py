@@ -2,7 +2,7 @@
 
 Per env and episode: the environment reward (never used in training), mean mask IoU and video similarity to the
 reference, whether it fell, and optionally the frames of env 0 for a side-by-side video and its reward terms
-(those of the imitation term's ``terms`` and ``env_reward``) step by step.
+(the imitation command's ``scores`` and ``env_reward``) step by step.
 """
 
 from __future__ import annotations
@@ -35,6 +35,14 @@ class EpisodeStats:
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # (N,) per env, from the task's metrics (success...)
     task_return: np.ndarray | None = None  # (N,) the task's own reward (what training maximises), summed while up
     term_returns: dict[str, np.ndarray] = field(default_factory=dict)  # (N,) each reward term's share of it
+
+
+def step_reward_terms(manager) -> torch.Tensor:
+    """(N, K) each active reward term's weighted value of the last step per env, in Isaac Lab's per-second units
+    (times dt: its share of the step's reward), in ``manager.active_terms``'s order; through
+    ``RewardManager.get_active_iterable_terms``, Isaac Lab's public view of them (one env at a time)."""
+    rows = [[value[0] for _, value in manager.get_active_iterable_terms(i)] for i in range(manager.num_envs)]
+    return torch.tensor(rows, device=manager.device).reshape(manager.num_envs, len(manager.active_terms))
 
 
 def random_policy(num_actions: int) -> Policy:
@@ -89,16 +97,16 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
         total += live * reward
         task_return += live * task_reward
         # each term's weighted value of this step; Isaac Lab's own episode sums are cleared by this step's resets
-        term_returns += live[:, None] * manager._step_reward * unwrapped.step_dt
-        iou += live * state.terms["raw/iou"]
-        video += live * state.terms["raw/video"]
+        term_returns += live[:, None] * step_reward_terms(manager) * unwrapped.step_dt
+        iou += live * state.scores["raw/iou"]
+        video += live * state.scores["raw/video"]
         counted += live
         if record:
             t = int(state.reward.ref_index()[0]) - 1
             ref = state.bundle
             frames.append(side_by_side_frame(ref.frames[max(t, 0)], state.rgb[0].cpu().numpy(), ref.masks[max(t, 0)],
-                                             state.mask[0].cpu().numpy(), float(state.terms["raw/iou"][0])))
-            terms.append({**{k: float(v[0]) for k, v in state.terms.items()}, "env_reward": float(reward[0])})
+                                             state.mask[0].cpu().numpy(), float(state.scores["raw/iou"][0])))
+            terms.append({**{k: float(v[0]) for k, v in state.scores.items()}, "env_reward": float(reward[0])})
         if metrics is not None:  # an env that ended this step shows its next episode's start: not counted
             metrics.step(unwrapped, alive, alive & ~(terminated | truncated), alive & terminated)
         fell |= alive & terminated

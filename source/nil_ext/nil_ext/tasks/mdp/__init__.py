@@ -1,18 +1,9 @@
-"""MDP terms of the NIL tasks: Isaac Lab's own, plus the imitation reward wired to the camera."""
+"""MDP terms of the NIL tasks: Isaac Lab's own, plus the imitation command and the functions that read it."""
 
 from isaaclab.envs.mdp import *  # noqa: F401, F403
 
 from .actions import LowPassJointPositionAction, LowPassJointPositionActionCfg  # noqa: F401
-from .imitation import (  # noqa: F401
-    ImitationCfg,
-    ImitationReward,
-    camera_speed_curriculum,
-    imitation_term,
-    nil_alive,
-    nil_iou,
-    nil_penalty,
-    nil_silhouette,
-    nil_video,
-    reference_finished,
-    reference_phase,
-)
+from .commands import IMITATION, ImitationCfg, ImitationCommand, ImitationCommandCfg, imitation_term  # noqa: F401
+from .curriculums import camera_speed_curriculum  # noqa: F401
+from .rewards import nil_alive, nil_iou, nil_penalty, nil_silhouette, nil_video, stream_weights  # noqa: F401
+from .terminations import reference_finished  # noqa: F401

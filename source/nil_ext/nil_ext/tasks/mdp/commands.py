@@ -1,46 +1,46 @@
-"""The NIL imitation reward as Isaac Lab reward terms.
+"""The NIL imitation state as an Isaac Lab command term, :class:`ImitationCommand` (``commands.imitation`` of the
+tasks' configs), in the shape of mjlab's tracking task, whose reference motion lives in a command term.
 
-Shape: one class term, :class:`ImitationReward` (the ``imitation`` entry of the tasks' ``RewardsCfg``), owns all
-per-env state: the reference, the scorer of ``nil_ext.rewards`` (reference time, clip history), the robot-mask
-lookup, the camera aim and the curriculum's camera speed. Once per control step it aims the camera, renders rgb and
-the robot mask of every env and scores every stream; it adds nothing to the reward itself. Isaac Lab calls its
-``reset(env_ids)`` when envs reset (after the reset events moved the robots): their reference time, clip history
-and step count restart, their cameras are re-aimed, the other envs are untouched.
+It holds the reference bundle (loaded, gated and retimed once by ``reference.load_task_reference``), the scorer of
+``nil_ext.rewards`` (reference time, clip history), the camera's aim and the curriculum's camera speed, and this
+control step's render (rgb and robot mask) and scores. Its command is the phase: (N, 1) progress through the
+reference. Rewards, observations, terminations and the curriculum are short functions of ``mdp/`` that read it
+through ``env.command_manager.get_term("imitation")``.
 
-The streams are plain function terms that read its result, one term per weight: :func:`nil_video` (zeta),
-:func:`nil_iou` (beta), :func:`nil_penalty` (one term per penalty), and two beyond the paper that the tasks weigh 0
-unless asked: :func:`nil_silhouette` and :func:`nil_alive`. So each weight is one ``RewardTermCfg.weight``
-and each stream has its own TensorBoard curve. Why not one class per stream: Isaac Lab builds one instance per
-term, so each would hold a renderer, or they would share a hidden object; here rendering and scoring run once per
-step whichever terms ask.
+When the step is scored: Isaac Lab computes terminations, then rewards, then resets the envs that are done, then
+calls the commands' ``compute``, then observations. The render and the scores are made on their first read in a
+control step (:attr:`ImitationCommand.scores`), which is the first reward term that asks for them: the robot as the
+physics left it, before the resets. ``compute`` only scores a step no reward term read (every term weighted 0).
+Isaac Lab calls ``reset(env_ids)`` after the reset events moved the robots: those envs' reference time, clip
+history and step count restart and their cameras are re-aimed; the other envs are untouched.
 
-Units: Isaac Lab multiplies a term's value by its weight and by the control step dt. The streams return their
-per-step score divided by dt, so a weight is the paper's coefficient and the env's reward is the paper's per-step
-R_t, at any control rate.
-
-Terminations, observations, the curriculum, evaluation and scripts reach the term through :func:`imitation_term`.
+The settings (reference, reward, camera, contact force, camera speed) are the env config's ``imitation``
+(:class:`ImitationCfg`): the task factories and ``set_reference`` choose the reference and the scene's camera
+together there, and a run's params name them there.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 from isaaclab.envs import ManagerBasedRLEnv
-from isaaclab.managers import ManagerTermBase, RewardTermCfg
+from isaaclab.managers import CommandTerm, CommandTermCfg
+from isaaclab.utils import configclass
 
 from ...assets.robots import get_robot_spec
 from ...reference.task_reference import load_task_reference
-from ...rewards import PENALTY_NAMES, STREAMS, NilReward, NilRewardCfg, VideoEncoder, embedding_cache_key, weigh
+from ...rewards import NilReward, NilRewardCfg, VideoEncoder, embedding_cache_key, weigh
 from ...rewards.clip_buffer import fill_envs
 from ...rewards.penalties import PenaltyInputs
 from ...scene.camera import FollowCameraCfg, RobotMasks, aim_camera
 from ...scene.scene_cfg import FEET_CONTACT_SENSOR
+from .rewards import stream_weights
 
-logger = logging.getLogger(__name__)
+IMITATION = "imitation"
+"""The command term's name in the tasks' ``CommandsCfg``; the ``mdp`` functions read it by default."""
 
 
 @dataclass
@@ -60,106 +60,102 @@ class ImitationCfg:
     (:func:`camera_speed_curriculum`) may start it lower and raise it as the agent keeps up."""
 
 
-class ImitationReward(ManagerTermBase):
-    """The imitation reward's state and per-step computation (see the module's docstring). It returns zeros: the
-    stream terms carry the reward."""
+class ImitationCommand(CommandTerm):
+    """The reference, the camera and this step's render and scores (see the module's docstring). Command: the
+    phase, (N, 1) in [0, 1]."""
 
-    def __init__(self, cfg: RewardTermCfg, env: ManagerBasedRLEnv):
+    cfg: ImitationCommandCfg
+
+    def __init__(self, cfg: ImitationCommandCfg, env: ManagerBasedRLEnv):
         super().__init__(cfg, env)
         icfg: ImitationCfg = env.cfg.imitation
+        if icfg.reference is None:  # Isaac Lab's own scripts do not set it: the robot's demo, as NIL's scripts do
+            env.cfg.set_reference(None)  # rendered in a child process on first use, so safe beside this simulation
         self.robot = env.scene["robot"]
         self.camera = env.scene["camera"]
         spec = get_robot_spec(env.cfg.robot_name)
-        if icfg.reference is None:  # Isaac Lab's own scripts do not set it: the robot's demo, as NIL's scripts do
-            env.cfg.set_reference(None)  # rendered in a child process on first use, so safe beside this simulation
         base_height = float(self.robot.data.default_root_pose.torch[0, 2])
         control_fps = 1.0 / env.step_dt
-        bundle = load_task_reference(icfg.reference, spec.name, icfg.camera.to_dict(base_height), control_fps)
-        self.retimed = "retimed_from_fps" in bundle.meta
-        self.bundle = bundle
-
-        reward_cfg = icfg.reward
-        reward_cfg.control_fps = control_fps
-        reward_cfg.source_fps = float(bundle.meta.get("source_fps") or reward_cfg.source_fps)
-        encoder = self._encoder(reward_cfg, env.device)
-        cache_key = None
-        if encoder is not None:
-            size = encoder.image_size
-            cache_key = embedding_cache_key(encoder.model_id, size, size, reward_cfg.clip_len, reward_cfg.stride)
-        self.reward = NilReward(
-            reward_cfg,
-            torch.from_numpy(bundle.frames),
-            torch.from_numpy(bundle.masks),
-            env.num_envs,
-            env.device,
-            encoder=encoder,
-            ref_embeddings=bundle.embeddings.get(cache_key),
-        )
-        if cache_key is not None and cache_key not in bundle.embeddings and not self.retimed:
-            self._store_embeddings(icfg.reference, cache_key)
+        self.bundle = load_task_reference(icfg.reference, spec.name, icfg.camera.to_dict(base_height), control_fps)
+        self.reward = self._scorer(icfg.reward, control_fps, env)
 
         self.masks = RobotMasks(env.num_envs, env.device)
         self.camera_offset = torch.tensor(icfg.camera.offset(base_height), device=env.device)
         self.camera_mode = icfg.camera.mode
         if self.camera_mode == "reference_path":
-            if bundle.camera_path is None:
-                note = bundle.meta.get("camera_path_note", "none was made for it")
-                raise ValueError(
-                    f"camera mode 'reference_path' needs the reference camera's path and the bundle {icfg.reference} "
-                    f"has none ({note}). Remake it with scripts/generate_reference.py ... --reference-speed V (the "
-                    "camera moved V m/s along the robot's start heading) or --camera-path FILE (.npy/.csv of x, y, z "
-                    "per frame), or train with --camera_mode follow_agent."
-                )
-            path = torch.as_tensor(bundle.camera_path[:, :3], dtype=torch.float32, device=env.device)
-            self.camera_travel = path - path[0]  # (T, 3) camera displacement since the reference's first frame
-            heading = self.camera_travel[-1, :2]  # the direction the reference travels, on the ground
-            self.travel_dir = heading / heading.norm().clamp_min(1e-6)
+            self._camera_path(icfg.reference, env.device)
         # A 0-dim tensor so that the curriculum updates it without a host round trip.
         self.camera_speed = torch.tensor(float(icfg.camera_speed), device=env.device)
         # Control steps of the running episode (the curriculum's votes count only episodes that ran).
         self.episode_steps = torch.zeros(env.num_envs, device=env.device)
+        self._feet(spec, icfg.foot_contact_force, env)
+        self.rgb = self.mask = None
+        self._scores: dict[str, torch.Tensor] = {}
+        self._scored_at = -1
+
+    def _scorer(self, reward_cfg: NilRewardCfg, control_fps: float, env: ManagerBasedRLEnv) -> NilReward:
+        """The streams' scorer. Reference embeddings: the bundle's own when it carries them for this encoder, else
+        computed here (the bundle on disk is never written)."""
+        reward_cfg.control_fps = control_fps
+        reward_cfg.source_fps = float(self.bundle.meta.get("source_fps") or reward_cfg.source_fps)
+        encoder, cached = None, None
+        if reward_cfg.use_video:
+            encoder = VideoEncoder(reward_cfg.encoder_id, image_size=reward_cfg.image_size,
+                                   num_frames=reward_cfg.clip_len, device=env.device, dtype=reward_cfg.encoder_dtype,
+                                   background=reward_cfg.background, compile=reward_cfg.compile_encoder)
+            size = encoder.image_size
+            key = embedding_cache_key(encoder.model_id, size, size, reward_cfg.clip_len, reward_cfg.stride)
+            cached = self.bundle.embeddings.get(key)
+        return NilReward(reward_cfg, torch.from_numpy(self.bundle.frames), torch.from_numpy(self.bundle.masks),
+                         env.num_envs, env.device, encoder=encoder, ref_embeddings=cached)
+
+    def _camera_path(self, reference: str, device) -> None:
+        """The reference camera's travel, which reference_path mode replays."""
+        if self.bundle.camera_path is None:
+            note = self.bundle.meta.get("camera_path_note", "none was made for it")
+            raise ValueError(
+                f"camera mode 'reference_path' needs the reference camera's path and the bundle {reference} has none "
+                f"({note}). Remake it with scripts/generate_reference.py ... --reference-speed V (the camera moved "
+                "V m/s along the robot's start heading) or --camera-path FILE (.npy/.csv of x, y, z per frame), or "
+                "train with --camera_mode follow_agent."
+            )
+        path = torch.as_tensor(self.bundle.camera_path[:, :3], dtype=torch.float32, device=device)
+        self.camera_travel = path - path[0]  # (T, 3) camera displacement since the reference's first frame
+        heading = self.camera_travel[-1, :2]  # the direction the reference travels, on the ground
+        self.travel_dir = heading / heading.norm().clamp_min(1e-6)
+
+    def _feet(self, spec, contact_force: float, env: ManagerBasedRLEnv) -> None:
+        """The feet's bodies and their rows in the scene's contact sensor (foot-slip penalty)."""
         self.foot_ids, _ = self.robot.find_bodies(spec.foot_bodies)
         if not self.foot_ids:
             raise ValueError(f"No body of {spec.name} matches foot_bodies='{spec.foot_bodies}'")
-        self.contact_force = icfg.foot_contact_force
+        self.contact_force = contact_force
         self.contact_sensor = env.scene.sensors.get(FEET_CONTACT_SENSOR)
         if self.contact_sensor is None:
             raise ValueError(f"The scene has no '{FEET_CONTACT_SENSOR}' contact sensor (robot_scene_cfg adds it): the "
                              "foot-slip penalty needs to know which feet touch the ground.")
         # the sensor's bodies, in the robot's order of the feet
         self.contact_ids = [self.contact_sensor.sensor_names.index(self.robot.body_names[i]) for i in self.foot_ids]
-        self.terms: dict[str, torch.Tensor] = {}
-        self.rgb = self.mask = None
-        self._computed_at = -1
-        self._zeros = torch.zeros(env.num_envs, device=env.device)
 
-    @staticmethod
-    def _encoder(cfg: NilRewardCfg, device) -> VideoEncoder | None:
-        if not cfg.use_video:
-            return None
-        return VideoEncoder(cfg.encoder_id, image_size=cfg.image_size, num_frames=cfg.clip_len, device=device,
-                            dtype=cfg.encoder_dtype, background=cfg.background, compile=cfg.compile_encoder)
-
-    def _store_embeddings(self, folder: str, key: str) -> None:
-        """Cache freshly computed reference embeddings in the bundle, so the next run skips the encoder pass."""
-        self.bundle.embeddings[key] = self.reward.ref_embeddings.cpu()
-        try:
-            self.bundle.save(folder, overwrite=True)
-        except OSError as err:  # a read-only bundle still trains; it just recomputes next time
-            logger.warning("Could not cache reference embeddings in %s: %s", folder, err)
+    @property
+    def command(self) -> torch.Tensor:
+        """(N, 1) progress through the reference in [0, 1]: the phase the policy observes."""
+        reward = self.reward
+        return (reward.t.float() / max(reward.num_ref_frames - 1, 1)).clamp(max=1.0).unsqueeze(1)
 
     @property
     def weights(self) -> dict[str, float]:
         """Each stream's weight (STREAMS, each penalty's name): the weights of the reward terms reading it, as the
         reward manager holds them now (``set_term_cfg`` included)."""
-        manager = self._env.reward_manager
-        weights = dict.fromkeys((*STREAMS, *PENALTY_NAMES), 0.0)
-        for name in manager.active_terms:
-            term = manager.get_term_cfg(name)
-            stream = _STREAMS.get(term.func) or (term.params["name"] if term.func is nil_penalty else None)
-            if stream is not None:
-                weights[stream] += term.weight
-        return weights
+        return stream_weights(self._env.reward_manager)
+
+    @property
+    def scores(self) -> dict[str, torch.Tensor]:
+        """This control step's streams, raw ("raw/<name>") and weighted ("weighted/<stream>", "total" = R_t):
+        rendered and scored on the first read of the step, however many terms read them."""
+        if self._scored_at != self._env.common_step_counter:
+            self._score()
+        return self._scores
 
     def state_dict(self) -> dict:
         """What a checkpoint keeps of the env's training state: the curriculum's camera speed."""
@@ -168,17 +164,22 @@ class ImitationReward(ManagerTermBase):
     def load_state_dict(self, state: dict) -> None:
         self.camera_speed.fill_(state["camera_speed"])
 
-    def reset(self, env_ids: Sequence[int] | slice | None = None) -> None:
-        """Restart reference time, clip history and step count of the reset envs, and aim their cameras."""
+    def reset(self, env_ids: Sequence[int] | slice | None = None) -> dict[str, torch.Tensor]:
+        """Restart reference time, clip history and step count of the reset envs, and aim their cameras. Replaces
+        CommandTerm's reset: a reference is not resampled (and its resampling timer would draw from torch's global
+        generator, shifting every seeded run's random numbers)."""
         ids = None if env_ids is None or isinstance(env_ids, slice) else torch.as_tensor(env_ids, device=self.device)
         ids = None if ids is None else ids.long()  # Isaac Lab's ids are int32; torch's index ops want int64
         self.reward.reset(ids)
         fill_envs(self.episode_steps, ids, 0.0)
         self.aim(ids)
+        return {}
 
-    def __call__(self, env: ManagerBasedRLEnv) -> torch.Tensor:
-        self.compute()
-        return self._zeros
+    def compute(self, dt: float) -> None:
+        """Called by Isaac Lab after the rewards: reference time advances every step even if no reward term read
+        the scores."""
+        if self._scored_at != self._env.common_step_counter:
+            self._score()
 
     def aim(self, env_ids=None) -> None:
         """Point the cameras: at the base (follow_agent, and every mode at reset), or along the reference's path."""
@@ -196,11 +197,9 @@ class ImitationReward(ManagerTermBase):
         force = self.contact_sensor.data.net_forces_w.torch[:, self.contact_ids]
         return force.norm(dim=-1) > self.contact_force
 
-    def compute(self) -> dict[str, torch.Tensor]:
-        """Every stream, raw and weighted, for this control step: computed once however many terms ask."""
+    def _score(self) -> None:
+        """Render every env, score every stream, advance reference time."""
         env = self._env
-        if self._computed_at == env.common_step_counter:
-            return self.terms
         if self.camera_mode != "fixed":
             self.aim()
         self.camera.update(0.0, force_recompute=True)
@@ -220,119 +219,35 @@ class ImitationReward(ManagerTermBase):
         weights = self.weights
         raw = self.reward.step(self.rgb, self.mask, inputs, silhouette=weights["silhouette"] != 0)
         raw["raw/alive"] = (~env.termination_manager.terminated).float()  # terminations come before rewards
-        self.terms = {**raw, **weigh(raw, weights)}
+        self._scores = {**raw, **weigh(raw, weights)}
         self.episode_steps += 1
-        self._computed_at = env.common_step_counter
-        return self.terms
+        self._scored_at = env.common_step_counter
+
+    # CommandTerm's hooks, unused: reset and compute above replace the resampling machinery.
+    def _update_metrics(self) -> None:
+        pass
+
+    def _resample_command(self, env_ids: Sequence[int]) -> None:
+        pass
+
+    def _update_command(self) -> None:
+        pass
 
 
-def imitation_term(env) -> ImitationReward | None:
-    """The env's imitation term, from its reward manager (a gym wrapper is unwrapped); None when the env has none,
-    or while Isaac Lab is still building its managers (the reward manager comes after the observation manager)."""
+@configclass
+class ImitationCommandCfg(CommandTermCfg):
+    """The imitation command term (its settings: the env config's ``imitation``, :class:`ImitationCfg`)."""
+
+    class_type: type = ImitationCommand
+    resampling_time_range: tuple[float, float] = (math.inf, math.inf)
+    """Never resampled: the reference runs with the episode."""
+
+
+def imitation_term(env, name: str = IMITATION) -> ImitationCommand:
+    """The env's imitation command term (a gym wrapper is unwrapped)."""
     env = getattr(env, "unwrapped", env)
-    manager = getattr(env, "reward_manager", None)
-    for name in manager.active_terms if manager is not None else ():
-        func = manager.get_term_cfg(name).func
-        if isinstance(func, ImitationReward):
-            return func
-    return None
-
-
-def _term(env: ManagerBasedRLEnv) -> ImitationReward:
-    term = imitation_term(env)
-    if term is None:
-        raise LookupError("This env's rewards have no ImitationReward term: add imitation = "
-                          "RewardTermCfg(func=mdp.ImitationReward, weight=1.0) to its RewardsCfg.")
-    return term
-
-
-def _stream(env: ManagerBasedRLEnv, name: str) -> torch.Tensor:
-    # divided by the step that Isaac Lab multiplies by: the weighted value is the paper's per-step term
-    return _term(env).compute()[f"raw/{name}"] / env.step_dt
-
-
-def nil_video(env: ManagerBasedRLEnv) -> torch.Tensor:
-    """S_video (weight: zeta): cosine similarity of the agent's and the reference's clip embeddings."""
-    return _stream(env, "video")
-
-
-def nil_iou(env: ManagerBasedRLEnv) -> torch.Tensor:
-    """S_iou (weight: beta): IoU of the agent's and the reference's robot masks."""
-    return _stream(env, "iou")
-
-
-def nil_penalty(env: ManagerBasedRLEnv, name: str) -> torch.Tensor:
-    """One penalty of P_t (<= 0; weight: eta times its coefficient): torque, action_rate, ang_vel, foot_slip or tilt."""
-    return _stream(env, name)
-
-
-def nil_silhouette(env: ManagerBasedRLEnv) -> torch.Tensor:
-    """S_silhouette (not the paper's; the tasks weigh it 0): closeness of the agent's and the reference's mask
-    centroids, which pays before the masks overlap (``nil_ext.rewards.similarity.silhouette_closeness``)."""
-    return _stream(env, "silhouette")
-
-
-def nil_alive(env: ManagerBasedRLEnv) -> torch.Tensor:
-    """1 per step while the episode has not failed (not the paper's; the tasks weigh it 0). Isaac Lab's ``is_alive``
-    in the paper's per-step units. Why: without it the imitation reward of a robot that is not where the reference
-    is, minus the penalties, is below 0, and ending the episode by falling is the best the agent can do (the probe
-    measures it: H1's fall outscores standing)."""
-    return _stream(env, "alive")
-
-
-_STREAMS = {nil_video: "video", nil_iou: "iou", nil_silhouette: "silhouette", nil_alive: "alive"}
-
-def camera_speed_curriculum(
-    env: ManagerBasedRLEnv, env_ids, keep_up: float = 0.6, behind: float = 0.3, slack: float = 0.05,
-    round_step: float = 0.32,
-) -> torch.Tensor:
-    """Raise the reference camera's speed while the agent keeps up with it, lower it when it falls behind.
-
-    Why: with the camera on the reference's path, an agent that does not walk yet leaves the frame within a
-    second and its IoU, the only signal, reads 0. Starting with a slow camera keeps the agent in view, so
-    walking a little faster is rewarded a little more.
-    Judged like Isaac Lab's terrain curriculum, by distance: an episode keeps up when it reached the reference's
-    end and the robot's base advanced, along the reference's heading, at least ``keep_up`` times as far as the
-    camera did (minus ``slack`` metres, so a robot standing under a still camera counts); it falls behind when it
-    fell, or advanced less than ``behind`` times the camera (minus ``slack``). The speed thus settles where the
-    camera runs ahead of the agent, never where the agent cannot follow. Distances, unlike IoU levels, do not
-    depend on the robot, the image size or the reference: fixed IoU thresholds (0.4 / 0.25, from A1 at 64 px)
-    moved the speed to 0.1 in a 30-minute CPU run but left a 224 px H100 run at 0.002 after 8.4M transitions.
-    The curriculum only paces the camera; the reward stays the video's. ``keep_up`` 0.6 / ``behind`` 0.3 over
-    0.8 / 0.5 (A1, cpu preset, 30 min, 2 seeds): speed 0.41 / 0.32 against 0.22 / 0.15 at the end, the camera
-    running further ahead pulls the agent forward harder.
-    Each finished episode moves the speed by ``round_step / num_envs`` up or down, between the speed the task
-    starts at (``ImitationCfg.camera_speed``) and 1: a round of unanimous episodes moves it by ``round_step``
-    whatever the number of envs (64 envs: 0.005 an episode).
-    Runs on reset, before the reset events move the robot back and the imitation term's reset restarts the
-    time.
-    """
-    state = _term(env)
-    ids = torch.arange(env.num_envs, device=env.device)[env_ids]
-    # Only episodes that ended in a step vote: not the first reset, nor a forced env.reset() mid-episode.
-    ended = (state.episode_steps[ids] > 0) & env.reset_buf[ids]
-    finished = state.reward.done_mask()[ids]
-    last_frame = (state.reward.t[ids] - 1).clamp(0, len(state.camera_travel) - 1)
-    camera = state.camera_speed * (state.camera_travel[last_frame, :2] @ state.travel_dir)
-    start = state.robot.data.default_root_pose.torch[ids, :2] + env.scene.env_origins[ids, :2]
-    agent = (state.robot.data.root_pos_w.torch[ids, :2] - start) @ state.travel_dir
-    up = ended & finished & (agent >= keep_up * camera - slack)
-    down = ended & (~finished | (agent < behind * camera - slack))
-    floor = env.cfg.imitation.camera_speed
-    state.camera_speed.add_(round_step * (up.sum() - down.sum()) / env.num_envs).clamp_(min(floor, 1.0), 1.0)
-    return state.camera_speed
-
-
-def reference_finished(env: ManagerBasedRLEnv) -> torch.Tensor:
-    """The env has been compared with every reference frame (a time-out, not a failure)."""
-    return _term(env).reward.done_mask()
-
-
-def reference_phase(env: ManagerBasedRLEnv) -> torch.Tensor:
-    """(N, 1) progress through the reference in [0, 1]."""
-    term = imitation_term(env)
-    if term is None:  # the observation manager probes the term's shape before the reward manager exists
-        return torch.zeros(env.num_envs, 1, device=env.device)
-    reward = term.reward
-    return (reward.t.float() / max(reward.num_ref_frames - 1, 1)).clamp(max=1.0).unsqueeze(1)
-
+    manager = getattr(env, "command_manager", None)
+    if manager is None or name not in manager.active_terms:
+        raise LookupError(f"This env has no '{name}' command term: add {name} = mdp.ImitationCommandCfg() to its "
+                          "CommandsCfg (the NIL tasks' configs have it).")
+    return manager.get_term(name)

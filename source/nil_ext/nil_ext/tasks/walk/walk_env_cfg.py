@@ -2,8 +2,8 @@
 
 Built by :func:`walk_env_cfg` (one call per robot and preset), in mjlab's style of factories rather than
 subclass chains. Observations: joint positions and velocities (the paper's), plus base orientation (projected
-gravity), base linear and angular velocity and the reference phase, which the policy needs to know where in
-the reference it is. Actions: PD joint-position offsets around the start pose (default) or joint torques.
+gravity), base linear and angular velocity and the reference phase (the ``imitation`` command), which the policy
+needs to know where in the reference it is. Actions: PD joint-position offsets around the start pose (default) or joint torques.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ..references import aligned_camera, ensure_scripted_reference
 PHYSICS_DT = 0.005
 PRESETS = ("gpu", "cpu", "cpu-smoke")
 # The camera-speed curriculum starts here and never goes below it: from a still camera the early falls vote the
-# speed down and the agent learns to stand (docs/experiments/2026-10-camera-curriculum.md).
+# speed down and the agent learns to stand (docs/experiments/2026-11-23-camera-curriculum.md).
 CAMERA_START_SPEED = 0.3
 
 
@@ -68,7 +68,7 @@ class ObservationsCfg:
         projected_gravity = ObsTerm(func=mdp.projected_gravity)
         base_lin_vel = ObsTerm(func=mdp.base_lin_vel)
         base_ang_vel = ObsTerm(func=mdp.base_ang_vel, scale=0.25)
-        phase = ObsTerm(func=mdp.reference_phase)
+        phase = ObsTerm(func=mdp.generated_commands, params={"command_name": mdp.IMITATION})
         last_action = ObsTerm(func=mdp.last_action)
 
         def __post_init__(self):
@@ -76,6 +76,12 @@ class ObservationsCfg:
             self.enable_corruption = False
 
     policy: PolicyCfg = PolicyCfg()
+
+
+@configclass
+class CommandsCfg:
+    # the reference, the camera, and each step's render and scores, which the terms below read
+    imitation = mdp.ImitationCommandCfg()
 
 
 @configclass
@@ -92,11 +98,10 @@ class RewardsCfg:
 
     The streams return their per-step score divided by the control step, which Isaac Lab multiplies back: the
     reward the agent sees is the paper's per-step R_t at any control rate. zeta = beta = eta = 1 (the paper's);
-    the penalties' c_k, 0.1 each, are ours (the paper names the terms, not their weights).
+    the penalties' c_k, 0.1 each, are ours (the paper names the terms, not their weights). The scores are the
+    ``imitation`` command's, rendered and scored once per step.
     """
 
-    # renders and scores every stream once per step and adds 0 itself; any weight but 0 (Isaac Lab skips those)
-    imitation = RewTerm(func=mdp.ImitationReward, weight=1.0)
     video = RewTerm(func=mdp.nil_video, weight=1.0)
     iou = RewTerm(func=mdp.nil_iou, weight=1.0)
     # P_t, one term per penalty so that each has its own weight and curve
@@ -144,6 +149,7 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
     """The :data:`PROFILES` entry the run started from (flags and overrides may change single settings after it)."""
     imitation: mdp.ImitationCfg = field(default_factory=mdp.ImitationCfg)
     scene: NilSceneCfg = MISSING
+    commands: CommandsCfg = CommandsCfg()
     observations: ObservationsCfg = ObservationsCfg()
     actions: ActionsCfg = ActionsCfg()
     rewards: RewardsCfg = RewardsCfg()
