@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import mujoco
@@ -34,6 +34,27 @@ def load_mjcf(path: str | Path) -> mujoco.MjModel:
 
 
 @dataclass
+class StandCheck:
+    """The start pose settled under the robot's PD in plain MuJoCo (on a floor, targets = the start pose)."""
+
+    seconds: float
+    base_height_start: float
+    base_height_end: float
+    tilt_deg: float
+    """Largest tilt of the base body from its start orientation during the settle, degrees."""
+
+    @property
+    def holds(self) -> bool:
+        """The scene tests' rule: base height within 10 %, tilt under 10 degrees."""
+        drop = abs(self.base_height_end - self.base_height_start) / max(self.base_height_start, 1e-6)
+        return drop < 0.10 and self.tilt_deg < 10.0
+
+    def __str__(self) -> str:
+        return (f"base height {self.base_height_start:.3f} -> {self.base_height_end:.3f} m, tilt up to "
+                f"{self.tilt_deg:.1f} deg in {self.seconds:g} s under PD")
+
+
+@dataclass
 class RobotModelInfo:
     """Per actuated joint (in MJCF actuator order) limits and gains, and the start pose."""
 
@@ -45,12 +66,32 @@ class RobotModelInfo:
     joint_pos: dict[str, float]
     base_pos: tuple[float, float, float]
     base_quat_xyzw: tuple[float, float, float, float]
+    armature: dict[str, float] = field(default_factory=dict)
+    """Joints whose armature the robot file sets (others keep the model's)."""
+    stand: StandCheck | None = None
+    """Where the robot file gives no start pose: how the pose found held under PD."""
+    notes: list[str] = field(default_factory=list)
+    """What was added to the model on the way (a URDF's free base, ...)."""
+
+
+def model_mjcf(spec: RobotSpec, robot_dir: Path) -> tuple[Path, list[str]]:
+    """The MJCF file of a robot file's model (a URDF compiled to MJCF first) and notes on what that added."""
+    if spec.urdf:
+        from .urdf import urdf_to_mjcf
+
+        return urdf_to_mjcf(spec)
+    return robot_dir / spec.mjcf, []
 
 
 def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
-    model = load_mjcf(robot_dir / spec.mjcf)
+    if spec.usd:
+        from .usd_robot import read_usd_robot_info
+
+        return read_usd_robot_info(spec)
+    path, notes = model_mjcf(spec, robot_dir)
+    model = load_mjcf(path)
     check_names(spec, model)
-    joints, efforts = _actuated_joints(model, robot_dir / spec.mjcf)
+    joints, efforts, table = _actuated_joints(spec, model, path)
     if spec.gains_file:
         kp = _position_gains(_companion(spec, "gains_file", robot_dir))
         missing = [j for j in joints if j not in kp]
@@ -62,6 +103,8 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
         per_effort = _matching(spec.kp_per_effort_overrides, j, None)
         if per_effort is not None:
             kp[j] = per_effort * efforts[j]
+        kp[j] = table[j].get("stiffness", kp[j])
+    kd = {j: table[j].get("damping", spec.kd_per_kp * kp[j]) for j in joints}
 
     qpos = _start_qpos(spec, model, robot_dir)
     joint_pos = {}
@@ -69,7 +112,12 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
         name = model.joint(j).name
         if model.jnt_type[j] not in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE)):
             continue
-        value = _matching(spec.pose_overrides, name, qpos[model.jnt_qposadr[j]])
+        value = qpos[model.jnt_qposadr[j]]
+        if model.jnt_limited[j]:
+            low, high = model.jnt_range[j]
+            if spec.keyframe is None and not low <= value <= high:  # no keyframe: zero, or mid-range without zero
+                value = (low + high) / 2
+        value = _matching(spec.pose_overrides, name, value)
         if model.jnt_limited[j]:  # some keyframes sit on or just outside their joint ranges: move just inside
             low, high = model.jnt_range[j]
             margin = min(JOINT_LIMIT_MARGIN, (high - low) / 4)
@@ -83,16 +131,66 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
     qpos[3:7] = quat
     qpos[2] -= _lowest_point(model, qpos)  # feet on the ground (a box bound: a few mm high at most)
 
-    return RobotModelInfo(
+    info = RobotModelInfo(
         joint_names=joints,
         effort_limit=efforts,
-        velocity_limit={j: DEFAULT_VELOCITY_LIMIT for j in joints},
+        velocity_limit={j: table[j].get("velocity", DEFAULT_VELOCITY_LIMIT) for j in joints},
         stiffness=kp,
-        damping={j: spec.kd_per_kp * kp[j] for j in joints},
+        damping=kd,
         joint_pos={j: joint_pos[j] for j in joints},
         base_pos=(float(qpos[0]), float(qpos[1]), float(qpos[2])),
         base_quat_xyzw=(float(quat[1]), float(quat[2]), float(quat[3]), float(quat[0])),
+        armature={j: table[j]["armature"] for j in joints if "armature" in table[j]},
+        notes=notes,
     )
+    if spec.keyframe is None and not spec.pose_overrides and not spec.base_pitch:  # the file gives no start pose
+        info.stand = settle(spec, path, info, qpos)
+        if not info.stand.holds:
+            raise RobotConfigError(
+                f"{_where(spec)}: field 'actuation': the robot does not stand in the start pose found (joints at zero "
+                f"or mid-range, lowest collision geometry on the ground): {info.stand}; raise its stiffness "
+                "(kp_per_effort, actuation) or give a start pose (keyframe, pose_overrides)")
+    return info
+
+
+SETTLE_SECONDS = 2.0
+
+
+def settle(spec: RobotSpec, path: Path, info: RobotModelInfo, qpos: np.ndarray,
+           seconds: float = SETTLE_SECONDS) -> StandCheck:
+    """Hold the start pose under the robot's PD (implicit damping, torque limits) on a floor in plain MuJoCo."""
+    model_spec = mujoco.MjSpec.from_file(str(path))
+    for actuator in list(model_spec.actuators):
+        model_spec.delete(actuator)
+    for geom in list(model_spec.worldbody.geoms):
+        model_spec.delete(geom)
+    model_spec.worldbody.add_geom(type=mujoco.mjtGeom.mjGEOM_PLANE, size=[50, 50, 1], friction=[1.0, 0.005, 0.0001])
+    model_spec.option.timestep = 0.005
+    model_spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
+    model_spec.option.cone = mujoco.mjtCone.mjCONE_PYRAMIDAL
+    for j in info.joint_names:
+        kp, kd, effort = info.stiffness[j], info.damping[j], info.effort_limit[j]
+        model_spec.add_actuator(trntype=mujoco.mjtTrn.mjTRN_JOINT, target=j, gainprm=[kp] + [0] * 9,
+                                biasprm=[0, -kp, -kd] + [0] * 7, forcelimited=True, forcerange=[-effort, effort],
+                                ctrllimited=False)
+        if j in info.armature:
+            model_spec.joint(j).armature = info.armature[j]
+    model = model_spec.compile()
+    data = mujoco.MjData(model)
+    data.qpos[:] = qpos
+    data.ctrl[:] = [info.joint_pos[j] for j in info.joint_names]
+    base = next(b for b in range(model.nbody) if re.fullmatch(spec.base_body, model.body(b).name))
+    mujoco.mj_forward(model, data)
+    z0, up0 = float(data.xpos[base, 2]), data.xmat[base].reshape(3, 3).copy()
+    tilt = 0.0
+    for _ in range(round(seconds / model.opt.timestep)):
+        mujoco.mj_step(model, data)
+        turn = up0.T @ data.xmat[base].reshape(3, 3)
+        tilt = max(tilt, math.degrees(math.acos(float(np.clip((np.trace(turn) - 1) / 2, -1.0, 1.0)))))
+        if not np.isfinite(data.qpos).all():
+            tilt = 180.0
+            break
+    return StandCheck(seconds, z0, float(data.xpos[base, 2]), tilt)
 
 
 def _matching(overrides: dict[str, float], name: str, default: float | None) -> float | None:
@@ -122,7 +220,7 @@ def check_names(spec: RobotSpec, model: mujoco.MjModel) -> None:
         what = "bodies" if names is bodies else "joints"
         if not matched or (count is not None and len(matched) != count):
             raise RobotConfigError(
-                f"{_where(spec)}: field '{field}': '{pattern}' matches {len(matched)} of the {what} of {spec.mjcf}"
+                f"{_where(spec)}: field '{field}': '{pattern}' matches {len(matched)} of the {what} of {spec.model_name}"
                 f"{f' (needs {count})' if count else ''}; its {what}: {', '.join(names)}"
             )
 
@@ -139,27 +237,52 @@ def _companion(spec: RobotSpec, field: str, robot_dir: Path) -> mujoco.MjModel:
     return load_mjcf(path)
 
 
-def _actuated_joints(model: mujoco.MjModel, path: Path) -> tuple[list[str], dict[str, float]]:
-    """Joints driven by an actuator and their torque limits (ctrlrange x gear, or forcerange)."""
-    joints, efforts = [], {}
+def _actuated_joints(spec: RobotSpec, model: mujoco.MjModel,
+                     path: Path) -> tuple[list[str], dict[str, float], dict[str, dict[str, float]]]:
+    """The actuated joints (the MJCF's joint actuators; without any, every hinge and slide joint), their torque limits
+    and the robot file's ``actuation`` entries that apply to each (the last matching regex wins, key by key).
+
+    A model limit is the actuator's (forcerange, or ctrlrange x gear) or the joint's actuatorfrcrange; the file's
+    ``effort`` replaces it."""
+    model_limit: dict[str, float | None] = {}
     for a in range(model.nu):
         if model.actuator_trntype[a] != int(mujoco.mjtTrn.mjTRN_JOINT):
             continue
         j = model.actuator_trnid[a, 0]
-        name = model.joint(j).name
         if model.actuator_forcelimited[a]:
             limit = float(np.abs(model.actuator_forcerange[a]).max())
         elif model.jnt_actfrclimited[j]:
             limit = float(np.abs(model.jnt_actfrcrange[j]).max())
         else:
             limit = float(np.abs(model.actuator_ctrlrange[a]).max() * abs(model.actuator_gear[a, 0]))
-        if limit <= 0:
-            raise MjcfError(f"{path}: actuator '{model.actuator(a).name}' has no torque limit")
-        joints.append(name)
-        efforts[name] = limit
-    if not joints:
-        raise MjcfError(f"{path} has no joint actuators: NIL needs a torque-actuated robot model")
-    return joints, efforts
+        model_limit[model.joint(j).name] = limit if limit > 0 else None
+    if not model_limit:  # no actuators (a URDF, an MJCF from a zoo that keeps them in its Python): every joint
+        for j in range(model.njnt):
+            if model.jnt_type[j] in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE)):
+                limited = model.jnt_actfrclimited[j] and np.abs(model.jnt_actfrcrange[j]).max() > 0
+                model_limit[model.joint(j).name] = float(np.abs(model.jnt_actfrcrange[j]).max()) if limited else None
+    if not model_limit:
+        raise MjcfError(f"{path} has no hinge or slide joints to actuate")
+    joints = list(model_limit)
+    table: dict[str, dict[str, float]] = {j: {} for j in joints}
+    for pattern, values in spec.actuation.items():
+        try:
+            matched = [j for j in joints if re.fullmatch(pattern, j)]
+        except re.error as err:
+            raise RobotConfigError(f"{_where(spec)}: field 'actuation': '{pattern}' is not a regular expression: "
+                                   f"{err}") from None
+        if not matched:
+            raise RobotConfigError(f"{_where(spec)}: field 'actuation': '{pattern}' matches 0 of the actuated joints "
+                                   f"of {spec.model_name}; its actuated joints: {', '.join(joints)}")
+        for j in matched:
+            table[j].update(values)
+    efforts = {j: table[j].get("effort", model_limit[j]) for j in joints}
+    missing = [j for j in joints if not efforts[j]]
+    if missing:
+        raise RobotConfigError(
+            f"{_where(spec)}: field 'actuation': joint(s) {', '.join(missing)} have no torque limit in "
+            f"{spec.model_name}: give one, e.g. [actuation.\"{missing[0]}\"] effort = 50.0 (N m)")
+    return joints, efforts, table
 
 
 def _position_gains(model: mujoco.MjModel) -> dict[str, float]:

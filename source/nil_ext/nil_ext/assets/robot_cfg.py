@@ -1,4 +1,4 @@
-"""Isaac Lab ``ArticulationCfg`` of a Menagerie robot: USD converted from its MJCF, PD actuators, start pose."""
+"""Isaac Lab ``ArticulationCfg`` of a robot file: its USD (given, or converted from its MJCF or URDF), PD actuators, start pose."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import isaaclab.sim as sim_utils
 from isaaclab.actuators import ImplicitActuatorCfg
 from isaaclab.assets import ArticulationCfg
 
-from .mjcf import RobotModelInfo, read_robot_info
+from .mjcf import RobotModelInfo, model_mjcf, read_robot_info
 from .robots import get_robot_spec
 from .usd_conversion import mjcf_to_usd
 
@@ -35,7 +35,7 @@ def robot_articulation_cfg(name: str, prim_path: str = "{ENV_REGEX_NS}/Robot") -
     """The robot as an Isaac Lab articulation held by implicit PD at its start pose."""
     spec = get_robot_spec(name)
     info = robot_model_info(name)
-    usd_path = mjcf_to_usd(spec.model_dir() / spec.mjcf)
+    usd_path = spec.usd or mjcf_to_usd(model_mjcf(spec, spec.model_dir())[0])
     return ArticulationCfg(
         prim_path=prim_path,
         spawn=sim_utils.UsdFileCfg(
@@ -57,6 +57,7 @@ def robot_articulation_cfg(name: str, prim_path: str = "{ENV_REGEX_NS}/Robot") -
                 velocity_limit_sim=_per_joint(info.velocity_limit),
                 stiffness=_per_joint(info.stiffness),
                 damping=_per_joint(info.damping),
+                armature=_per_joint(info.armature) or None,
             )
         },
     )

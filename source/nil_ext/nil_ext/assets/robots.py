@@ -32,13 +32,26 @@ class RobotSpec:
     """Short name used on the command line and in task ids (``h1``): the file's name without ``.toml``."""
     display_name: str
     """Name used in prompts (``Unitree H1``)."""
-    mjcf: str
-    """The robot's MJCF file (torque actuators): a file in the ``menagerie`` folder, else a path (relative to the
-    robot file's folder, or absolute)."""
     base_body: str
     """The body whose pose is the robot's (``pelvis``): the camera follows it, falls are judged by its height."""
     foot_bodies: str
     """Regex of the bodies that touch the ground when walking (foot slip penalty, contact)."""
+    mjcf: str | None = None
+    """The robot's MJCF file: a file in the ``menagerie`` folder, else a path (relative to the robot file's folder,
+    or to ``package``'s folder, or absolute). Exactly one of ``mjcf``, ``urdf``, ``usd``."""
+    urdf: str | None = None
+    """The robot's URDF file (a path like ``mjcf``), compiled by MuJoCo's URDF reader into an MJCF with a free base."""
+    usd: str | None = None
+    """The robot's USD file (a path like ``mjcf``), used as it is; joint limits and masses are read from it."""
+    package: str | None = None
+    """An installed Python package whose folder relative ``mjcf`` / ``urdf`` / ``usd`` paths start from (``newton``)."""
+    urdf_packages: dict[str, str] = field(default_factory=dict)
+    """``package://NAME/`` roots of the URDF's mesh paths: NAME -> folder (relative to the robot file, or absolute)."""
+    actuation: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Joint regex -> {effort, stiffness, damping, armature, velocity} (N m or N, N m/rad, N m s/rad, kg m^2, rad/s):
+    the actuated joints' limits and gains over what the model says. Every key is optional; a joint's effort (its
+    torque limit) must come from here or the model. Without actuators in the model, every hinge and slide joint is
+    actuated. stiffness / damping left out follow kp_per_effort / kd_per_kp of the effort."""
     menagerie: str | None = None
     """Folder in MuJoCo Menagerie (``unitree_h1``); None: ``mjcf`` is a path."""
     keyframe_file: str | None = None
@@ -68,12 +81,22 @@ class RobotSpec:
     """The file this spec was read from (set by the loader)."""
 
     def model_dir(self) -> Path:
-        """The folder of the MJCF and its companion files (a Menagerie robot is downloaded on first use)."""
+        """The folder of the model file and its companion files (a Menagerie robot is downloaded on first use)."""
         if self.menagerie is None:
-            return Path(self.mjcf).parent
+            return Path(self.mjcf or self.urdf or self.usd).parent
         from .menagerie import menagerie_robot_dir
 
         return menagerie_robot_dir(self.menagerie)
+
+    @property
+    def model_kind(self) -> str:
+        """``mjcf``, ``urdf`` or ``usd``: the field that names the model file."""
+        return "urdf" if self.urdf else "usd" if self.usd else "mjcf"
+
+    @property
+    def model_name(self) -> str:
+        """The model file as the robot file gives it."""
+        return self.urdf or self.usd or self.mjcf
 
     @property
     def task_name(self) -> str:
@@ -133,13 +156,49 @@ def load_robot_file(path: str | os.PathLike) -> RobotSpec:
             raise RobotConfigError(f"{path}: field '{name}' = {value!r} should be {_TYPES[name]}")
     if "hand_offset" in data:
         data["hand_offset"] = tuple(data["hand_offset"])
+    models = [k for k in MODEL_FIELDS if k in data]
+    if len(models) != 1:
+        raise RobotConfigError(f"{path}: field 'mjcf': give exactly one of {list(MODEL_FIELDS)} (the robot's model "
+                               f"file), not {models or 'none'}")
+    kind = models[0]
+    if kind != "mjcf" and data.get("menagerie") is not None:
+        raise RobotConfigError(f"{path}: field 'menagerie': holds MJCF files only; '{kind}' is a path")
+    for pattern, values in data.get("actuation", {}).items():
+        unknown = sorted(set(values) - set(ACTUATION_KEYS))
+        if unknown:
+            raise RobotConfigError(f"{path}: field 'actuation': '{pattern}' has unknown key(s) {unknown}; "
+                                   f"a joint's actuation has {', '.join(ACTUATION_KEYS)}")
+        bad = [k for k, v in values.items() if v < 0 or (k == "effort" and v == 0)]
+        if bad:
+            raise RobotConfigError(f"{path}: field 'actuation': '{pattern}': {bad[0]} = {values[bad[0]]} must be positive")
     if data.get("menagerie") is None:
-        mjcf = (path.parent / data["mjcf"]).resolve()
-        if not mjcf.is_file():
-            raise RobotConfigError(f"{path}: field 'mjcf': no MJCF file at {mjcf} (a path relative to the robot file, "
-                                   "or set 'menagerie' to take the file from a MuJoCo Menagerie folder)")
-        data["mjcf"] = str(mjcf)
+        root, where = path.parent, "the robot file"
+        if data.get("package"):
+            root, where = _package_dir(path, data["package"]), f"package '{data['package']}'"
+        model = (root / data[kind]).resolve()
+        if not model.is_file():
+            raise RobotConfigError(f"{path}: field '{kind}': no {kind.upper()} file at {model} (a path relative to "
+                                   f"{where}{', or set menagerie' if kind == 'mjcf' else ''})")
+        data[kind] = str(model)
+    for name, root in data.get("urdf_packages", {}).items():
+        data["urdf_packages"][name] = str((path.parent / root).expanduser().resolve())
     return RobotSpec(name=path.stem.lower(), source=str(path), **data)
+
+
+MODEL_FIELDS = ("mjcf", "urdf", "usd")
+ACTUATION_KEYS = ("effort", "stiffness", "damping", "armature", "velocity")
+
+
+def _package_dir(path: Path, package: str) -> Path:
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        found = None
+    if found is None or not found.submodule_search_locations:
+        raise RobotConfigError(f"{path}: field 'package': no installed Python package '{package}'")
+    return Path(list(found.submodule_search_locations)[0])
 
 
 def _robot_dirs() -> list[Path]:
