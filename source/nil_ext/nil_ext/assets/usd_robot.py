@@ -1,0 +1,171 @@
+"""A robot given as USD (Isaac Lab's own format), used as it is: its joints, limits and masses are read through
+Newton's USD importer, the one the simulator uses, so the names are the simulator's (a joint with several degrees
+of freedom, a D6, gives ``name:0``, ``name:1``, ... as Isaac Lab names them).
+
+A USD robot brings no torque limits NIL can trust (PhysX drives rarely set a max force): the robot file's
+``actuation`` table gives every actuated joint's ``effort``. The start pose is the file's own (every joint at zero,
+or mid-range where zero lies outside its limits), lowered until its lowest collision shape touches the ground.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import numpy as np
+
+from .mjcf import DEFAULT_VELOCITY_LIMIT, JOINT_LIMIT_MARGIN, RobotModelInfo, _matching, _where
+from .robots import RobotConfigError, RobotSpec
+
+_FREE, _FIXED = 4, 3  # newton.JointType.FREE / FIXED
+
+
+@cache
+def _builder(path: str):
+    import newton
+
+    builder = newton.ModelBuilder()
+    try:
+        builder.add_usd(path)
+    except Exception as err:
+        raise RobotConfigError(f"field 'usd': Newton cannot read {path}: {err}") from None
+    return builder
+
+
+def usd_joint_names(builder) -> tuple[list[str], dict[str, tuple[float, float]]]:
+    """The actuated degrees of freedom as Isaac Lab names them, and their limits (radians or metres)."""
+    names, limits = [], {}
+    for j, label in enumerate(builder.joint_label):
+        if int(builder.joint_type[j]) in (_FREE, _FIXED):
+            continue
+        start = builder.joint_qd_start[j]
+        end = builder.joint_qd_start[j + 1] if j + 1 < len(builder.joint_qd_start) else builder.joint_dof_count
+        joint = label.rsplit("/", maxsplit=1)[-1]
+        for axis, dof in enumerate(range(start, end)):
+            name = joint if end - start == 1 else f"{joint}:{axis}"
+            names.append(name)
+            limits[name] = (float(builder.joint_limit_lower[dof]), float(builder.joint_limit_upper[dof]))
+    return names, limits
+
+
+def read_usd_robot_info(spec: RobotSpec) -> RobotModelInfo:
+    builder = _builder(spec.usd)
+    joints, limits = usd_joint_names(builder)
+    if not joints:
+        raise RobotConfigError(f"{_where(spec)}: field 'usd': {spec.usd} has no movable joints")
+    bodies = [label.rsplit("/", maxsplit=1)[-1] for label in builder.body_label]
+    _check_usd_names(spec, bodies, joints)
+
+    table: dict[str, dict[str, float]] = {j: {} for j in joints}
+    for pattern, values in spec.actuation.items():
+        matched = [j for j in joints if re.fullmatch(pattern, j)]
+        if not matched:
+            raise RobotConfigError(f"{_where(spec)}: field 'actuation': '{pattern}' matches 0 of the joints of "
+                                   f"{spec.usd}; its joints: {', '.join(joints)}")
+        for j in matched:
+            table[j].update(values)
+    missing = [j for j in joints if "effort" not in table[j]]
+    if missing:
+        raise RobotConfigError(f"{_where(spec)}: field 'actuation': joint(s) {', '.join(missing)} have no torque limit "
+                               f"(a USD robot's come from the robot file): e.g. [actuation.\".*\"] effort = 50.0 (N m)")
+    efforts = {j: table[j]["effort"] for j in joints}
+    kp = {}
+    for j in joints:
+        kp[j] = _matching(spec.kp_per_effort_overrides, j, spec.kp_per_effort) * efforts[j]
+        kp[j] = table[j].get("stiffness", kp[j])
+
+    joint_pos = {}
+    for j in joints:
+        low, high = limits[j]
+        value = 0.0 if low <= 0.0 <= high else (low + high) / 2
+        value = _matching(spec.pose_overrides, j, value)
+        margin = min(JOINT_LIMIT_MARGIN, (high - low) / 4)
+        joint_pos[j] = float(np.clip(value, low + margin, high - margin))
+    if any(joint_pos[j] != 0.0 for j in joints):
+        raise RobotConfigError(f"{_where(spec)}: field 'pose_overrides': a USD robot starts in its file's pose (every "
+                               f"joint at zero); {[j for j in joints if joint_pos[j] != 0.0]} would not")
+    root = builder.body_q[0]
+    lowest = lowest_collision_point(builder)
+    mass = float(sum(builder.body_mass))
+    return RobotModelInfo(
+        joint_names=joints,
+        effort_limit=efforts,
+        velocity_limit={j: table[j].get("velocity", DEFAULT_VELOCITY_LIMIT) for j in joints},
+        stiffness=kp,
+        damping={j: table[j].get("damping", spec.kd_per_kp * kp[j]) for j in joints},
+        joint_pos=joint_pos,
+        base_pos=(0.0, 0.0, float(root[2]) - lowest),
+        base_quat_xyzw=(float(root[3]), float(root[4]), float(root[5]), float(root[6])),
+        armature={j: table[j]["armature"] for j in joints if "armature" in table[j]},
+        notes=[f"USD: {len(bodies)} bodies, {mass:.1f} kg, {len(joints)} actuated joints; the file's pose, lowest "
+               f"collision shape on the ground"],
+    )
+
+
+def _check_usd_names(spec: RobotSpec, bodies: list[str], joints: list[str]) -> None:
+    wanted = [("base_body", spec.base_body, bodies, 1), ("foot_bodies", spec.foot_bodies, bodies, None),
+              ("hand_bodies", spec.hand_bodies, bodies, 2)]
+    wanted += [("pose_overrides", p, joints, None) for p in spec.pose_overrides]
+    wanted += [("kp_per_effort_overrides", p, joints, None) for p in spec.kp_per_effort_overrides]
+    for field, pattern, names, count in wanted:
+        if pattern is None:
+            continue
+        try:
+            matched = [n for n in names if re.fullmatch(pattern, n)]
+        except re.error as err:
+            raise RobotConfigError(f"{_where(spec)}: field '{field}': '{pattern}' is not a regular expression: {err}") from None
+        what = "bodies" if names is bodies else "joints"
+        if not matched or (count is not None and len(matched) != count):
+            raise RobotConfigError(f"{_where(spec)}: field '{field}': '{pattern}' matches {len(matched)} of the {what} "
+                                   f"of {spec.usd}{f' (needs {count})' if count else ''}; its {what}: {', '.join(names)}")
+    if bodies.index(next(b for b in bodies if re.fullmatch(spec.base_body, b))) != 0:
+        raise RobotConfigError(f"{_where(spec)}: field 'base_body': '{spec.base_body}' is not the USD's root body "
+                               f"'{bodies[0]}'")
+
+
+def lowest_collision_point(builder) -> float:
+    """World z of the lowest point of the colliding shapes in the file's pose (spheres, capsules, boxes, cylinders
+    exactly enough; meshes by their vertices)."""
+    from newton import GeoType, ShapeFlags
+
+    lowest = np.inf
+    for s in range(len(builder.shape_type)):
+        if not builder.shape_flags[s] & ShapeFlags.COLLIDE_SHAPES or builder.shape_body[s] < 0:
+            continue
+        pose = _compose(builder.body_q[builder.shape_body[s]], builder.shape_transform[s])
+        centre, rot = pose[:3], _matrix(pose[3:])
+        kind, scale = int(builder.shape_type[s]), np.asarray(builder.shape_scale[s], dtype=float)
+        if kind == GeoType.SPHERE:
+            z = centre[2] - scale[0]
+        elif kind == GeoType.CAPSULE:
+            z = centre[2] - abs(rot[2, 2]) * scale[1] - scale[0]
+        elif kind in (GeoType.BOX, GeoType.CYLINDER, GeoType.ELLIPSOID, GeoType.CONE):
+            half = scale if kind == GeoType.BOX else np.array([scale[0], scale[0], scale[1]])
+            z = centre[2] - np.abs(rot[2]) @ half  # the box bound: exact for boxes, a little low otherwise
+        elif kind in (GeoType.MESH, GeoType.CONVEX_MESH):
+            points = np.asarray(builder.shape_source[s].vertices) * scale
+            z = float((centre + points @ rot.T)[:, 2].min())
+        else:
+            continue
+        lowest = min(lowest, float(z))
+    if not np.isfinite(lowest):
+        raise RobotConfigError("the USD robot has no collision shapes to stand on")
+    return lowest
+
+
+def _matrix(q) -> np.ndarray:
+    x, y, z, w = q
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+
+
+def _compose(a, b) -> np.ndarray:
+    """Transform a * b, each (px, py, pz, qx, qy, qz, qw)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    pos = a[:3] + _matrix(a[3:]) @ b[:3]
+    x1, y1, z1, w1 = a[3:]
+    x2, y2, z2, w2 = b[3:]
+    quat = [w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2, w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2, w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2]
+    return np.concatenate([pos, quat])
