@@ -21,7 +21,6 @@ together there, and a run's params name them there.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -239,8 +238,9 @@ class ImitationCommandCfg(CommandTermCfg):
     """The imitation command term (its settings: the env config's ``imitation``, :class:`ImitationCfg`)."""
 
     class_type: type = ImitationCommand
-    resampling_time_range: tuple[float, float] = (math.inf, math.inf)
-    """Never resampled: the reference runs with the episode."""
+    resampling_time_range: tuple[float, float] = (1.0e9, 1.0e9)
+    """Never resampled: the reference runs with the episode (a finite bound, as mjlab's MotionCommand, so that the
+    run's params stay plain JSON)."""
 
 
 def imitation_term(env, name: str = IMITATION) -> ImitationCommand:
