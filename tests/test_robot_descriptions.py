@@ -24,7 +24,7 @@ base_body = "trunk"
 foot_bodies = ".*_calf"
 quadruped = true
 action_scale = 0.25
-kp_per_effort = 4.0
+kp_per_effort = 12.0  # kp = 400 N m/rad, as a1.toml's (at 4 x 33.5 it sags 10 % in an episode)
 
 [actuation]
 ".*" = {{ effort = 33.5 }}
@@ -83,7 +83,7 @@ def test_urdf_quadruped_is_compiled_with_a_free_base_and_its_found_pose_stands()
 def test_actuator_less_mjcf_takes_its_torque_limits_from_the_actuation_table(bare_a1_file):
     spec, info = _info(bare_a1_file)
     assert len(info.joint_names) == 12 and set(info.effort_limit.values()) == {33.5}
-    assert set(info.stiffness.values()) == {4.0 * 33.5}  # the PD rule applies to the table's limits
+    assert set(info.stiffness.values()) == {12.0 * 33.5}  # the PD rule applies to the table's limits
     assert info.joint_pos["FL_thigh_joint"] == 0.9 and info.stand is None  # the file gives the pose: no search
 
 
@@ -100,7 +100,7 @@ def test_actuation_table_overrides_gains_armature_and_speed_limits(bare_a1_file,
     _, info = _info(path)
     assert info.stiffness["FR_calf_joint"] == 100.0 and info.damping["FR_calf_joint"] == 3.0
     assert info.armature == {j: 0.01 for j in info.joint_names if "calf" in j}
-    assert info.velocity_limit["RL_calf_joint"] == 20.0 and info.stiffness["RL_thigh_joint"] == 4.0 * 33.5
+    assert info.velocity_limit["RL_calf_joint"] == 20.0 and info.stiffness["RL_thigh_joint"] == 12.0 * 33.5
 
 
 def test_a_robot_that_does_not_stand_under_its_gains_is_refused_with_the_numbers(tmp_path, menagerie_available):
@@ -176,13 +176,13 @@ def test_usd_humanoid_is_read_as_it_is():
     spec, info = _info(EXAMPLES / "humanoid.toml")
     assert spec.usd.endswith("humanoid.usda")
     assert {"right_thigh:0", "right_thigh:1", "right_thigh:2", "right_knee", "abdomen_x"} <= set(info.joint_names)
-    assert info.effort_limit["right_knee"] == 100.0 and info.effort_limit["left_elbow"] == 25.0
+    assert info.effort_limit["right_knee"] == 300.0 and info.effort_limit["left_elbow"] == 25.0
     assert all(v == 0.0 for v in info.joint_pos.values()) and 1.2 < info.base_pos[2] < 1.4
     assert "40.8 kg" in info.notes[0]
 
 
 def test_usd_robot_without_torque_limits_is_refused_naming_the_field(tmp_path):
-    text = (EXAMPLES / "humanoid.toml").read_text().replace('".*" = { effort = 100.0 }\n', "")
+    text = (EXAMPLES / "humanoid.toml").read_text().replace('".*" = { effort = 300.0 }\n', "")
     (tmp_path / "humanoid.toml").write_text(text)
     with pytest.raises(RobotConfigError, match="field 'actuation': joint\\(s\\) lower_waist:0, .*left_thigh:0.* have no torque limit"):
         _info(tmp_path / "humanoid.toml")

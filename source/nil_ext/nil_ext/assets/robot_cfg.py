@@ -35,7 +35,12 @@ def robot_articulation_cfg(name: str, prim_path: str = "{ENV_REGEX_NS}/Robot") -
     """The robot as an Isaac Lab articulation held by implicit PD at its start pose."""
     spec = get_robot_spec(name)
     info = robot_model_info(name)
-    usd_path = spec.usd or mjcf_to_usd(model_mjcf(spec, spec.model_dir())[0])
+    if spec.usd:
+        from .usd_robot import usd_for_simulation
+
+        usd_path = usd_for_simulation(spec)[0]
+    else:
+        usd_path = mjcf_to_usd(model_mjcf(spec, spec.model_dir())[0])
     return ArticulationCfg(
         prim_path=prim_path,
         spawn=sim_utils.UsdFileCfg(

@@ -5,12 +5,19 @@ of freedom, a D6, gives ``name:0``, ``name:1``, ... as Isaac Lab names them).
 A USD robot brings no torque limits NIL can trust (PhysX drives rarely set a max force): the robot file's
 ``actuation`` table gives every actuated joint's ``effort``. The start pose is the file's own (every joint at zero,
 or mid-range where zero lies outside its limits), lowered until its lowest collision shape touches the ground.
+
+One thing is changed, in a small layer over the file (the file itself is untouched): its PhysX collision groups are
+switched off. PhysX reads a group as "filter these pairs"; Newton reads a positive group as "collide only within
+it", so a robot whose every shape has a group of its own (Newton's humanoid) would not touch the ground.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -100,6 +107,35 @@ def read_usd_robot_info(spec: RobotSpec) -> RobotModelInfo:
         notes=[f"USD: {len(bodies)} bodies, {mass:.1f} kg, {len(joints)} actuated joints; the file's pose, lowest "
                f"collision shape on the ground"],
     )
+
+
+def usd_for_simulation(spec: RobotSpec) -> tuple[Path, list[str]]:
+    """The robot's USD for the scene: the file itself, or a layer over it with its collision groups switched off."""
+    from pxr import Sdf, Usd, UsdGeom, UsdPhysics
+
+    from .usd_conversion import cache_root
+
+    source = Path(spec.usd).resolve()
+    stage = Usd.Stage.Open(str(source))
+    groups = [p.GetPath() for p in stage.Traverse() if p.IsA(UsdPhysics.CollisionGroup)]
+    if not groups:
+        return source, []
+    key = hashlib.sha256(source.read_bytes() + b"groups-off-2").hexdigest()[:16]
+    out = cache_root() / "usd_layers" / f"{source.stem}-{key}.usda"
+    if not out.is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        layer = Sdf.Layer.CreateAnonymous(".usda")
+        layer.subLayerPaths.append(str(source))
+        layer.defaultPrim = stage.GetDefaultPrim().GetName()
+        over = Usd.Stage.Open(layer)
+        UsdGeom.SetStageUpAxis(over, UsdGeom.GetStageUpAxis(stage))
+        UsdGeom.SetStageMetersPerUnit(over, UsdGeom.GetStageMetersPerUnit(stage))
+        for path in groups:
+            over.OverridePrim(path).SetActive(False)
+        tmp = out.with_suffix(f".tmp{os.getpid()}.usda")
+        layer.Export(str(tmp))
+        os.replace(tmp, out)  # atomic: other processes see all of it or nothing
+    return out, [f"USD: {len(groups)} PhysX collision groups switched off (Newton would keep each shape off the ground)"]
 
 
 def _check_usd_names(spec: RobotSpec, bodies: list[str], joints: list[str]) -> None:
