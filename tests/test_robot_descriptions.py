@@ -261,3 +261,17 @@ def test_urdf_and_actuator_less_mjcf_robots_train_cpu_smoke(robot, request, tmp_
 def test_new_robots_train_cpu_smoke_past_the_start_of_learning(robot, request, tmp_path, menagerie_available):
     """cpu-smoke learns from step 200: updates run (the USD humanoid too)."""
     _trains(robot, request, tmp_path, iterations=260)
+
+
+def test_check_command_prints_the_robot_and_a_broken_file_in_one_line(tmp_path, capsys):
+    """``python -m nil_ext.assets FILE.toml``: step 2 of docs/new_robot.md."""
+    from nil_ext.assets.__main__ import main
+
+    assert main([str(EXAMPLES / "quadruped.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "12 actuated joints" in out and "free joint added" in out and "holds" in out
+    (tmp_path / "empty.usda").write_text('#usda 1.0\ndef Xform "robot" {}\n')
+    (tmp_path / "empty.toml").write_text('display_name = "e"\nusd = "empty.usda"\nbase_body = "a"\nfoot_bodies = "b"\n')
+    assert main([str(tmp_path / "empty.toml")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "field 'usd'" in err and "has no movable joints" in err

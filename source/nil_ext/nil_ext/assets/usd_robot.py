@@ -32,10 +32,7 @@ def _builder(path: str):
     import newton
 
     builder = newton.ModelBuilder()
-    try:
-        builder.add_usd(path)
-    except Exception as err:
-        raise RobotConfigError(f"field 'usd': Newton cannot read {path}: {err}") from None
+    builder.add_usd(path)
     return builder
 
 
@@ -56,7 +53,11 @@ def usd_joint_names(builder) -> tuple[list[str], dict[str, tuple[float, float]]]
 
 
 def read_usd_robot_info(spec: RobotSpec) -> RobotModelInfo:
-    builder = _builder(spec.usd)
+    try:
+        builder = _builder(spec.usd)
+    except Exception as err:
+        raise RobotConfigError(f"{_where(spec)}: field 'usd': Newton cannot read {spec.usd}: "
+                               f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
     joints, limits = usd_joint_names(builder)
     if not joints:
         raise RobotConfigError(f"{_where(spec)}: field 'usd': {spec.usd} has no movable joints")
@@ -93,6 +94,8 @@ def read_usd_robot_info(spec: RobotSpec) -> RobotModelInfo:
                                f"joint at zero); {[j for j in joints if joint_pos[j] != 0.0]} would not")
     root = builder.body_q[0]
     lowest = lowest_collision_point(builder)
+    if lowest is None:
+        raise RobotConfigError(f"{_where(spec)}: field 'usd': {spec.usd} has no collision shapes to stand on")
     mass = float(sum(builder.body_mass))
     return RobotModelInfo(
         joint_names=joints,
@@ -159,7 +162,7 @@ def _check_usd_names(spec: RobotSpec, bodies: list[str], joints: list[str]) -> N
                                f"'{bodies[0]}'")
 
 
-def lowest_collision_point(builder) -> float:
+def lowest_collision_point(builder) -> float | None:
     """World z of the lowest point of the colliding shapes in the file's pose (spheres, capsules, boxes, cylinders
     exactly enough; meshes by their vertices)."""
     from newton import GeoType, ShapeFlags
@@ -184,9 +187,7 @@ def lowest_collision_point(builder) -> float:
         else:
             continue
         lowest = min(lowest, float(z))
-    if not np.isfinite(lowest):
-        raise RobotConfigError("the USD robot has no collision shapes to stand on")
-    return lowest
+    return lowest if np.isfinite(lowest) else None
 
 
 def _matrix(q) -> np.ndarray:
