@@ -143,9 +143,8 @@ def test_a_broken_actuation_or_model_field_is_refused_naming_the_field(change, m
 
 def test_urdf_package_roots_resolve_meshes_and_a_missing_root_is_named(tmp_path):
     """A URDF whose mesh is ``package://toy/meshes/box.stl``: found through ``urdf_packages``, else refused."""
-    from stl import mesh as stl_mesh  # numpy-stl, a dependency of the MJCF -> USD converter
-
     import numpy as np
+    from stl import mesh as stl_mesh  # numpy-stl, a dependency of the MJCF -> USD converter
 
     (tmp_path / "toy" / "meshes").mkdir(parents=True)
     cube = stl_mesh.Mesh(np.zeros(12, dtype=stl_mesh.Mesh.dtype))

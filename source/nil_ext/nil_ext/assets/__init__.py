@@ -1,4 +1,5 @@
-"""Robots from MuJoCo Menagerie for Isaac Lab: lookup, MJCF -> USD, articulation configs.
+"""Robots for Isaac Lab from robot files: MuJoCo Menagerie lookup, MJCF / URDF -> USD or USD as it is, articulation
+configs.
 
 Importing this package does not import the simulator; ``robot_cfg`` does.
 """

@@ -1,8 +1,10 @@
-"""Isaac Lab ``ArticulationCfg`` of a robot file: its USD (given, or converted from its MJCF or URDF), PD actuators, start pose."""
+"""Isaac Lab ``ArticulationCfg`` of a robot file: its USD (given, or converted from its MJCF or URDF), PD actuators,
+start pose."""
 
 from __future__ import annotations
 
 import re
+import sys
 from functools import cache
 
 import isaaclab.sim as sim_utils
@@ -19,7 +21,12 @@ ROBOT_SEMANTIC_CLASS = "robot"
 @cache
 def robot_model_info(name: str) -> RobotModelInfo:
     spec = get_robot_spec(name)
-    return read_robot_info(spec, spec.model_dir())
+    info = read_robot_info(spec, spec.model_dir())
+    for note in info.notes:  # what was added to the model (a URDF's free base, ...): said once per process
+        print(f"[INFO] robot '{name}': {note}", file=sys.stderr)
+    if info.stand is not None:
+        print(f"[INFO] robot '{name}': start pose found (the file gives none), holds: {info.stand}", file=sys.stderr)
+    return info
 
 
 def _joint_key(mjcf_name: str) -> str:

@@ -1,12 +1,13 @@
 """The robots NIL knows, as data: one TOML file per robot in the checkout's ``assets/robots/`` (and in the folders
-of the ``NIL_ROBOTS_DIR`` setting), each holding a :class:`RobotSpec`: where the MJCF lives, the start pose, the
-standing PD gains and the bodies the tasks need. A file dropped there gives a new robot every walk task; a file
-anywhere else is loaded with :func:`load_robot_file` (the scripts' ``--robot_config FILE.toml``).
+of the ``NIL_ROBOTS_DIR`` setting), each holding a :class:`RobotSpec`: the robot's model (MJCF, URDF or USD), the
+start pose, the actuation (torque limits and standing PD gains) and the bodies the tasks need. A file dropped there
+gives a new robot every walk task; a file anywhere else is loaded with :func:`load_robot_file` (the scripts'
+``--robot_config FILE.toml``). docs/new_robot.md shows a new robot in three steps.
 
 Gains are multiples of each joint's torque limit (kp = kp_per_effort * limit, kd = kd_per_kp * kp), tuned per
-robot until four envs hold the start pose for 1 s under Newton and under plain MuJoCo (tests/test_robots.py).
-Names in the file (bodies, joints, keyframes) are checked against the MJCF when the robot is first built
-(:func:`nil_ext.assets.mjcf.read_robot_info`).
+robot until four envs hold the start pose for a walk episode under Newton (tests/test_robot_scene.py); the
+``actuation`` table gives limits a model lacks, or gains outright. Names in the file (bodies, joints, keyframes,
+regexes) are checked against the model when the robot is first built (:func:`nil_ext.assets.mjcf.read_robot_info`).
 """
 
 from __future__ import annotations
