@@ -74,6 +74,7 @@ def test_urdf_quadruped_is_compiled_with_a_free_base_and_its_found_pose_stands()
     spec, info = _info(EXAMPLES / "quadruped.toml")
     assert spec.urdf.endswith("quadruped.urdf") and Path(spec.urdf).is_file()
     assert len(info.joint_names) == 12 and set(info.effort_limit.values()) == {80.0}  # the URDF's <limit effort>
+    assert set(info.velocity_limit.values()) == {20.0}  # and <limit velocity>
     assert info.stiffness["LF_HFE"] == 2.0 * 80.0 and info.damping["LF_HFE"] == pytest.approx(0.05 * 160.0)
     assert any("free joint added to the root link 'base'" in note for note in info.notes)
     assert info.stand is not None and info.stand.holds, str(info.stand)

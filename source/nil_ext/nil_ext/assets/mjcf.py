@@ -106,6 +106,11 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
         kp[j] = table[j].get("stiffness", kp[j])
     kd = {j: table[j].get("damping", spec.kd_per_kp * kp[j]) for j in joints}
 
+    model_speed = {}
+    if spec.urdf:
+        from .urdf import urdf_velocity_limits
+
+        model_speed = urdf_velocity_limits(spec)
     qpos = _start_qpos(spec, model, robot_dir)
     joint_pos = {}
     for j in range(model.njnt):
@@ -134,7 +139,7 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
     info = RobotModelInfo(
         joint_names=joints,
         effort_limit=efforts,
-        velocity_limit={j: table[j].get("velocity", DEFAULT_VELOCITY_LIMIT) for j in joints},
+        velocity_limit={j: table[j].get("velocity", model_speed.get(j, DEFAULT_VELOCITY_LIMIT)) for j in joints},
         stiffness=kp,
         damping=kd,
         joint_pos={j: joint_pos[j] for j in joints},

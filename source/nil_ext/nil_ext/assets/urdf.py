@@ -5,8 +5,8 @@ What a URDF lacks, and what is done about it (each said in the robot's notes):
 - a floor: none is added (the scene brings the ground).
 - collision classes: every collision shape collides with the ground and with other links, MuJoCo's default of
   skipping parent-child pairs applies; visual-only shapes are kept for the camera and do not collide.
-- actuators: none; each joint's ``<limit effort>`` becomes its torque limit (MuJoCo's ``actuatorfrcrange``), and the
-  robot file's ``actuation`` table gives or overrides the rest.
+- actuators: none; each joint's ``<limit effort>`` becomes its torque limit (MuJoCo's ``actuatorfrcrange``) and
+  ``<limit velocity>`` its speed limit; the robot file's ``actuation`` table gives or overrides the rest.
 Mesh paths resolve relative to the URDF's folder, ``package://NAME/...`` against the robot file's ``urdf_packages``.
 """
 
@@ -36,7 +36,7 @@ def urdf_to_mjcf(spec: RobotSpec) -> tuple[Path, list[str]]:
     model_spec = _compile(spec, text)
     notes = _add_free_base(model_spec)
     notes.append("URDF: no floor added (the scene brings the ground); collision shapes collide, parent-child pairs "
-                 "excluded (MuJoCo's default); joint <limit effort> is each joint's torque limit")
+                 "excluded (MuJoCo's default); joint <limit effort> / <limit velocity> are each joint's torque / speed limits")
     if not out.is_file():
         model_spec.compile()
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -93,3 +93,15 @@ def _add_free_base(model_spec: mujoco.MjSpec) -> list[str]:
         raise RobotConfigError(f"URDF root link '{root.name}' is jointed to the world; a walking robot has a free base")
     root.add_freejoint()
     return [f"URDF: free joint added to the root link '{root.name}'"]
+
+
+def urdf_velocity_limits(spec: RobotSpec) -> dict[str, float]:
+    """Each joint's ``<limit velocity>`` (MuJoCo's model has no place for it)."""
+    import xml.etree.ElementTree as ET
+
+    limits = {}
+    for joint in ET.parse(spec.urdf).getroot().iter("joint"):
+        limit = joint.find("limit")
+        if limit is not None and float(limit.get("velocity", 0) or 0) > 0:
+            limits[joint.get("name")] = float(limit.get("velocity"))
+    return limits
