@@ -1,7 +1,7 @@
 """Benchmarks, as JSON that compares run to run (medians, milliseconds per call).
 
     ./isaaclab.sh -p scripts/benchmark.py                        # scenes: four robots, 64/128/224 px, 4 and 16 envs
-    ./isaaclab.sh -p scripts/benchmark.py --robots h1 --num-envs 64 --resolutions 64 --out bench.json
+    ./isaaclab.sh -p scripts/benchmark.py --robots h1 --num_envs 64 --resolutions 64 --out bench.json
     ./isaaclab.sh -p scripts/benchmark.py --what reward          # the reward alone: encoder vs the rest
     ./isaaclab.sh -p scripts/benchmark.py --what env --robots h1 # a NIL task's control step: physics+render+reward
     ./isaaclab.sh -p scripts/benchmark.py --what segmenters --robots h1 a1  # Stage 1 masks on composited videos
@@ -23,30 +23,39 @@ and reward, the other managers) and the updates, transitions/s, and each variant
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import statistics
+import sys
 import time
+from argparse import RawDescriptionHelpFormatter
 
 import torch
 
+from nil_ext import cli
+
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.ArgumentParser(description=__doc__, formatter_class=RawDescriptionHelpFormatter)
     p.add_argument("--what", choices=["scene", "reward", "env", "segmenters", "train"], default="scene")
     p.add_argument("--robots", nargs="+", default=["h1", "g1", "talos", "a1"])
     p.add_argument("--resolutions", nargs="+", type=int, default=[64, 128, 224])
-    p.add_argument("--num-envs", nargs="+", type=int, default=[4, 16])
+    p.add_argument("--num_envs", nargs="+", type=int, default=[4, 16])
     p.add_argument("--steps", type=int, default=50, help="timed physics steps per case")
     p.add_argument("--frames", type=int, default=10, help="timed renders per case")
-    p.add_argument("--video-size", type=int, default=224, help="segmenters: frame size of the videos")
-    p.add_argument("--video-frames", type=int, default=120, help="segmenters: frames per video")
+    p.add_argument("--video_size", type=int, default=224, help="segmenters: frame size of the videos")
+    p.add_argument("--video_frames", type=int, default=120, help="segmenters: frames per video")
     p.add_argument("--preset", default="cpu", help="train: the task preset")
     p.add_argument("--iterations", type=int, default=40, help="train: timed training iterations per variant")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", help="also write the JSON here")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.what in ("scene", "env", "segmenters", "train"):  # an unknown robot is said before anything is built
+        from nil_ext.assets.robots import get_robot_spec
+
+        for robot in args.robots:
+            get_robot_spec(robot)
+    return args
 
 
 def _timed(fn, repeats: int, device: str) -> list[float]:
@@ -121,14 +130,13 @@ def _random_base_timesformer(path: str) -> str:
 
 
 def bench_env(robots: list[str], num_envs: list[int], steps: int, device: str) -> list[dict]:
-    from isaaclab.app import launch_simulation
     from isaaclab.envs import ManagerBasedRLEnv
 
     from nil_ext.tasks.mdp import imitation_term
     from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
 
     results = []
-    with launch_simulation(walk_env_cfg(robots[0], "cpu-smoke"), {}):
+    with cli.launch_simulation(walk_env_cfg(robots[0], "cpu-smoke"), {}):
         for robot in robots:
             for n in num_envs:
                 print(f"[benchmark] env, {robot}, {n} envs", flush=True)
@@ -175,7 +183,6 @@ TRAIN_VARIANTS = {
 def bench_train(robot: str, preset: str, iterations: int) -> list[dict]:
     """Time BRO training iterations of ``robot``'s walk task for each of :data:`TRAIN_VARIANTS`. Physics, render
     and reward are timed by wrapping the env's own calls (on the env's thread); updates by wrapping the runner's."""
-    from isaaclab.app import launch_simulation
     from isaaclab.envs import ManagerBasedRLEnv
 
     from nil_ext.agents.bro import OffPolicyRunner
@@ -185,7 +192,7 @@ def bench_train(robot: str, preset: str, iterations: int) -> list[dict]:
     from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
 
     results = []
-    with launch_simulation(walk_env_cfg(robot, preset), {}):
+    with cli.launch_simulation(walk_env_cfg(robot, preset), {}):
         for name, variant in TRAIN_VARIANTS.items():
             print(f"[benchmark] train, {robot}, {preset}, {name}", flush=True)
             cfg = walk_env_cfg(robot, preset, num_envs=variant["num_envs"])
@@ -319,4 +326,4 @@ def _report(name: str, results: list[dict], args) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

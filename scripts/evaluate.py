@@ -4,6 +4,10 @@
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-H1-Walk --floors-only      # random and standing policies
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint run_seed1/model_2400.pt run_seed2/model_2400.pt
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint ... --sampled  # + the actor's samples
+    ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint ... env.events.reset_base=None  # an override
+
+The env is the one the checkpoints' run trained in (its params/overrides.json, replayed; the checkpoints must agree),
+in Isaac Lab's play mode, then the overrides given here.
 
 Metrics per episode (never used in training): the environment reward (LocoMujoco's default task reward, summed
 over 400 control steps for humanoids, 300 for A1 at 100 Hz, so that the expert scores 400 / 300), mean mask IoU and video
@@ -14,39 +18,41 @@ rate and normalised imitation reward instead (nil_ext.evaluation.metrics).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
+from argparse import RawDescriptionHelpFormatter
 
 import numpy as np
 import torch
-from isaaclab.app import launch_simulation
 
+from nil_ext import cli
 from nil_ext.assets.robots import get_robot_spec
 from nil_ext.evaluation import EXPERT_SCORE
 from nil_ext.evaluation.metrics import task_metrics
 from nil_ext.evaluation.rollout import random_policy, run_episode, standing_policy
 from nil_ext.task_loading import (
     add_sim_args,
+    check_reference,
     control_rate_hz,
     import_tasks,
-    load_cfg,
+    read_checkpoint,
     resolve_device,
+    run_env_cfg,
     run_settings,
     trained_reference,
 )
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.ArgumentParser(description=__doc__, formatter_class=RawDescriptionHelpFormatter, overrides=True)
     p.add_argument("--task", required=True)
-    p.add_argument("--robot_config", "--robot-config", default=None,
+    p.add_argument("--robot_config", default=None,
                    help="robot file (TOML) of a robot outside assets/robots (default: the one the checkpoints' run used)")
     p.add_argument("--checkpoint", nargs="+", default=[],
                    help="BRO checkpoint(s) (model_*.pt); several (one per training seed) pool into one row")
-    p.add_argument("--floors-only", action="store_true", help="evaluate only the random and standing policies")
-    p.add_argument("--no-floors", action="store_true", help="skip the random and standing policies")
+    p.add_argument("--floors_only", action="store_true", help="evaluate only the random and standing policies")
+    p.add_argument("--no_floors", action="store_true", help="skip the random and standing policies")
     p.add_argument("--num_envs", type=int, default=4, help="episodes run in parallel per seed")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--preset", default="cpu-smoke")
@@ -90,23 +96,30 @@ def summarise(name: str, episodes: list) -> dict:
     }
 
 
-def trained_control_hz(checkpoints: list[str]) -> float | None:
-    """The control rate the checkpoints were trained at (None: unknown, the task's default); they must agree."""
-    rates = {run_settings(c).get("control_hz") for c in checkpoints} - {None}
-    if len(rates) > 1:
-        sys.exit(f"[ERROR] The checkpoints were trained at different control rates ({sorted(rates)} Hz); "
-                 "evaluate them separately, or choose one with --control_hz.")
-    return rates.pop() if rates else None
+def trained_run(checkpoints: list[str], own: tuple[str, ...] = ()) -> dict:
+    """The run settings (:func:`~nil_ext.task_loading.run_settings`) the checkpoints were trained with ({}:
+    unknown, the task's defaults). A policy acts well only in its own env, so they must agree, but for the
+    factory arguments in ``own`` (given on this command line) and the reference (see
+    :func:`trained_reference_of`)."""
+    runs = {c: run_settings(c) for c in checkpoints}
 
+    def key(run: dict) -> str:
+        factory = {k: v for k, v in run.get("factory", {}).items() if k not in own}
+        return json.dumps({"factory": factory, "overrides": run.get("overrides", [])}, sort_keys=True)
 
-def trained_action_scale(checkpoints: list[str]) -> float | None:
-    """The action scale the checkpoints were trained with (None: the robot's); a policy acts only at its own, so
-    they must agree."""
-    scales = {run_settings(c).get("action_scale") for c in checkpoints} - {None}
-    if len(scales) > 1:
-        sys.exit(f"[ERROR] The checkpoints were trained with different action scales ({sorted(scales)}); "
+    kinds = {}
+    for checkpoint, run in runs.items():
+        kinds.setdefault(key(run), []).append(checkpoint)
+    if len(kinds) > 1:
+        (a, first), (b, second) = [(paths[0], json.loads(k)) for k, paths in list(kinds.items())[:2]]
+        fa, fb = first["factory"], second["factory"]
+        differ = [f"{k} {fa.get(k)} vs {fb.get(k)}" for k in sorted({*fa, *fb}) if fa.get(k) != fb.get(k)]
+        if first["overrides"] != second["overrides"]:
+            differ.append(f"overrides {' '.join(first['overrides']) or 'none'} vs "
+                          f"{' '.join(second['overrides']) or 'none'}")
+        sys.exit(f"[ERROR] The checkpoints {a} and {b} were trained with different settings ({'; '.join(differ)}): "
                  "evaluate them separately.")
-    return scales.pop() if scales else None
+    return next(iter(runs.values()), {})
 
 
 def trained_reference_of(checkpoints: list[str], preset: str) -> str | None:
@@ -120,22 +133,19 @@ def trained_reference_of(checkpoints: list[str], preset: str) -> str | None:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    missing = [c for c in args.checkpoint if not os.path.isfile(c)]
-    if missing:
-        sys.exit(f"[ERROR] No checkpoint at {', '.join(missing)}.")
     task_id = import_tasks(args.task, args.robot_config, next(iter(args.checkpoint), None))
-    control_hz = args.control_hz or trained_control_hz(args.checkpoint)
-    env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
-                       num_envs=args.num_envs, control_hz=control_hz,
-                       action_scale=trained_action_scale(args.checkpoint),
-                       profile=next((run_settings(c).get("profile") for c in args.checkpoint), None))
-    env_cfg.play_mode()  # Isaac Lab's PLAY convention: judged with the reference's own camera
+    for checkpoint in args.checkpoint:  # missing, corrupt or another task's: said before the simulator starts
+        read_checkpoint(checkpoint, task_id, "bro")
+    run = trained_run(args.checkpoint, own=("preset", "camera_mode") + (("control_hz",) if args.control_hz else ()))
+    env_cfg = run_env_cfg(task_id, run, args.overrides, preset=args.preset, camera_mode=args.camera_mode,
+                          num_envs=args.num_envs, control_hz=args.control_hz)
     device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference or trained_reference_of(args.checkpoint, args.preset))
+    check_reference(env_cfg)
     spec = get_robot_spec(env_cfg.robot_name)
     expert = EXPERT_SCORE["quadruped" if spec.quadruped else "humanoid"]
 
-    with launch_simulation(env_cfg, args):
+    with cli.launch_simulation(env_cfg, args):
         import gymnasium as gym
 
         from nil_ext.agents.vec_env import IsaacLabVecEnv
@@ -192,4 +202,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

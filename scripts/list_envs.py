@@ -1,18 +1,19 @@
 """List the NIL task ids (and, with --all, every task Isaac Lab's entry points register); --readme FILE rewrites the
 task and robot tables of the README from the registry and the robot files."""
 
-import argparse
+import sys
 
 import gymnasium as gym
 
+from nil_ext import cli
 from nil_ext.task_loading import import_tasks
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv=None) -> None:
+    parser = cli.ArgumentParser(description=__doc__)
     parser.add_argument("--all", action="store_true", help="also list tasks of other Isaac Lab extensions")
     parser.add_argument("--readme", help="rewrite this README's tables of tasks and robots")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     import_tasks("")
     if args.readme:
         from nil_ext.tasks.catalogue import with_tables
@@ -31,4 +32,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

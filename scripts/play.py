@@ -6,6 +6,10 @@ policy (TorchScript + ONNX, checked against each other) with the observation / a
     ./isaaclab.sh -p scripts/play.py --task NIL-H1-Walk --viz viser          # then in the browser, looping (kit-less)
     ./isaaclab.sh -p scripts/play.py --task NIL-H1-Walk --viz newton_gl      # then in Newton's window (needs a display)
     ./isaaclab.sh -p scripts/play.py --task NIL-H1-Walk --viz kit            # also in the Isaac viewer (Isaac Sim, GPU)
+    ./isaaclab.sh -p scripts/play.py --task NIL-H1-Walk env.imitation.camera.mode=fixed  # an override of the env
+
+The env is the one the checkpoint's run trained in: its params/overrides.json (task factory arguments and
+overrides, written by train.py) is replayed, then Isaac Lab's play mode, then the overrides given here.
 
 Writes beside the checkpoint: ``play/side_by_side.mp4`` (reference | agent | masks with IoU, real time),
 ``play/rewards.png`` (each reward term and the environment reward per step), and ``exported/policy.pt``,
@@ -16,23 +20,26 @@ panel shows the recorded side-by-side frame (reference | agent | masks) of each 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import socket
 import sys
 import time
+from argparse import RawDescriptionHelpFormatter
 
 import numpy as np
 import torch
-from isaaclab.app import launch_simulation
 
+from nil_ext import cli
 from nil_ext.task_loading import (
     add_sim_args,
+    check_reference,
     import_tasks,
     latest_checkpoint,
     load_cfg,
+    read_checkpoint,
     resolve_device,
+    run_env_cfg,
     run_settings,
     trained_reference,
 )
@@ -41,9 +48,9 @@ ONNX_TOLERANCE = 1e-4
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.ArgumentParser(description=__doc__, formatter_class=RawDescriptionHelpFormatter, overrides=True)
     p.add_argument("--task", required=True)
-    p.add_argument("--robot_config", "--robot-config", default=None,
+    p.add_argument("--robot_config", default=None,
                    help="robot file (TOML) of a robot outside assets/robots (default: the one the checkpoint's run used)")
     p.add_argument("--checkpoint", help="BRO checkpoint (model_*.pt); default: the latest of logs/bro/<experiment>")
     p.add_argument("--preset", default=None, help="task preset (default: the checkpoint run's, else cpu-smoke)")
@@ -64,9 +71,7 @@ def parse_args(argv=None):
 def find_checkpoint(task_id: str, args) -> str:
     """--checkpoint, or the latest model_*.pt under logs/bro/<experiment_name>; exit with advice when none."""
     if args.checkpoint:
-        if os.path.isfile(args.checkpoint):
-            return os.path.abspath(args.checkpoint)
-        sys.exit(f"[ERROR] No checkpoint at '{args.checkpoint}'.")
+        return os.path.abspath(args.checkpoint) if os.path.isfile(args.checkpoint) else args.checkpoint
     experiment = load_cfg(task_id, "bro_cfg_entry_point", preset=args.preset or "cpu-smoke").experiment_name
     experiment_dir = os.path.abspath(os.path.join("logs", "bro", experiment))
     try:
@@ -228,19 +233,20 @@ def main(argv=None) -> None:
     task_id = import_tasks(args.task, args.robot_config, args.checkpoint)
     check_viewer(args)
     checkpoint = find_checkpoint(task_id, args)
+    state = read_checkpoint(checkpoint, task_id, "bro")  # missing, corrupt or another task's: said before launching
     run = run_settings(checkpoint)
-    preset = args.preset or run.get("preset") or "cpu-smoke"
-    env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=preset, num_envs=1,
-                       camera_mode=args.camera_mode or run.get("camera_mode"), control_hz=run.get("control_hz"),
-                       action_scale=run.get("action_scale"), profile=run.get("profile"))
-    env_cfg.play_mode()  # Isaac Lab's PLAY convention: judged with the reference's own camera
+    preset = args.preset or run.get("factory", {}).get("preset") or "cpu-smoke"
+    # the run's env (its factory arguments and overrides), Isaac Lab's PLAY convention (judged with the reference's
+    # own camera), then this command line's overrides
+    env_cfg = run_env_cfg(task_id, run, args.overrides, preset=preset, num_envs=1, camera_mode=args.camera_mode)
     device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference or trained_reference(run, preset))
+    check_reference(env_cfg)
     out_dir = os.path.join(os.path.dirname(checkpoint), "play")
     export_dir = os.path.join(os.path.dirname(checkpoint), "exported")
     configure_viewer(env_cfg, args)
 
-    with launch_simulation(env_cfg, args):
+    with cli.launch_simulation(env_cfg, args):
         import gymnasium as gym
 
         from nil_ext.agents.bro import OffPolicyRunner
@@ -250,7 +256,6 @@ def main(argv=None) -> None:
         from nil_ext.evaluation.video import write_video
 
         env = gym.make(task_id, cfg=env_cfg)
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         runner = OffPolicyRunner(IsaacLabVecEnv(env), state["cfg"], log_dir=None, device=device)
         runner.load(checkpoint, load_optimizer=False)
         print(f"[INFO] Playing {checkpoint} (iteration {state['iteration']}) on {task_id}, preset {preset}, "
@@ -286,4 +291,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

@@ -2,10 +2,11 @@
 
     ./isaaclab.sh -p scripts/probe_reward.py --task NIL-A1-Walk
     ./isaaclab.sh -p scripts/probe_reward.py --task NIL-H1-Walk --preset cpu --json probe.json --strict
-    ./isaaclab.sh -p scripts/probe_reward.py --task NIL-H1-Walk --reward alive=0.5 --reward silhouette=1
+    ./isaaclab.sh -p scripts/probe_reward.py --task NIL-H1-Walk env.rewards.alive.weight=0.5
+    ./isaaclab.sh -p scripts/probe_reward.py --task NIL-H1-Walk --checkpoint logs/bro/nil_h1_walk/<run>/model_N.pt
 
-Scores, with the task's OWN reward (its reward manager: every term, weighted as configured, --ablation and --reward
-included), one episode of every env for each behaviour: the reference replayed kinematically (``reference``), at
+Scores, with the task's OWN reward (its reward manager: every term, weighted as configured, overrides included;
+with --checkpoint, the reward that checkpoint's run trained with: its params/overrides.json replayed), one episode of every env for each behaviour: the reference replayed kinematically (``reference``), at
 half speed (``half_speed``), time-reversed (``backwards``), zero action (``standing``), uniform random actions
 (``random``) and a scripted fall (``falling``). The camera is the play-mode one, on the reference's path at its own
 speed. Prints a markdown table (return, each term's episode sum, mean IoU, the env reward of
@@ -16,33 +17,37 @@ from a video does not, and they are skipped with a note.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import json
 import sys
+from argparse import RawDescriptionHelpFormatter
 
-from isaaclab.app import launch_simulation
-
+from nil_ext import cli
 from nil_ext.evaluation.env_reward import episode_steps
 from nil_ext.evaluation.probe import BEHAVIOURS, add_replay_writer, markdown_table, ranking_problems, run_probe
 from nil_ext.rewards import ABLATIONS
-from nil_ext.tasks.walk.walk_env_cfg import PROFILES
 from nil_ext.task_loading import (
     add_sim_args,
+    check_reference,
     control_rate_hz,
     import_tasks,
-    load_cfg,
     resolve_device,
-    set_reward_weights,
+    run_env_cfg,
+    run_settings,
+    trained_reference,
 )
+from nil_ext.tasks.walk.walk_env_cfg import PROFILES
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.ArgumentParser(description=__doc__, formatter_class=RawDescriptionHelpFormatter, overrides=True)
     p.add_argument("--task", required=True, help="a walk task, e.g. NIL-A1-Walk")
-    p.add_argument("--robot_config", "--robot-config", default=None, help="robot file (TOML) of a robot outside assets/robots")
+    p.add_argument("--robot_config", default=None, help="robot file (TOML) of a robot outside assets/robots")
+    p.add_argument("--checkpoint", default=None,
+                   help="probe the env and reward this checkpoint's run trained with (its params/overrides.json; "
+                        "the checkpoint itself is not used)")
     p.add_argument("--reference", default=None, help="reference bundle folder (default: the robot's scripted demo)")
-    p.add_argument("--preset", default="cpu-smoke", choices=["cpu-smoke", "cpu", "gpu"])
+    p.add_argument("--preset", default=None, choices=["cpu-smoke", "cpu", "gpu"],
+                   help="default: the --checkpoint run's, else cpu-smoke")
     p.add_argument("--num_envs", type=int, default=None,
                    help="envs per behaviour (default: the preset's, at most 50 in play mode)")
     p.add_argument("--steps", type=int, default=None, help="control steps per episode (default: the evaluation's)")
@@ -52,10 +57,11 @@ def parse_args(argv=None):
                    help="policy and reward rate, as train.py's (default: the profile's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--behaviours", nargs="+", default=list(BEHAVIOURS), choices=BEHAVIOURS)
-    p.add_argument("--ablation", default=None, choices=sorted(ABLATIONS),
-                   help="probe one of the paper's ablation rows, e.g. no_reg")
-    p.add_argument("--reward", action="append", default=None, metavar="TERM=WEIGHT",
-                   help="set a reward term's weight, as train.py's --reward (e.g. alive=0.5)")
+    old = p.add_argument_group("flags of earlier releases, each one override (they print it; use the override)")
+    old.add_argument("--ablation", default=None, choices=sorted(ABLATIONS),
+                     help="= env.imitation.reward.ablation=NAME (one of the paper's ablation rows, e.g. no_reg)")
+    old.add_argument("--reward", action="append", default=None, metavar="TERM=WEIGHT",
+                     help="= env.rewards.TERM.weight=WEIGHT (repeatable), e.g. env.rewards.alive.weight=0.5")
     p.add_argument("--json", default=None, help="write the results here")
     p.add_argument("--strict", action="store_true", help="exit 1 when the reward ranks the behaviours wrongly")
     add_sim_args(p)
@@ -64,18 +70,22 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    task_id = import_tasks(args.task, args.robot_config)
-    env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, num_envs=args.num_envs,
-                       control_hz=args.control_hz, profile=args.profile)
-    env_cfg.play_mode()  # the reference's own camera path at full speed, as evaluate.py judges policies
+    task_id = import_tasks(args.task, args.robot_config, args.checkpoint)
+    run = run_settings(args.checkpoint) if args.checkpoint else {}
+    if args.checkpoint and not run:
+        raise SystemExit(f"[ERROR] --checkpoint {args.checkpoint}: no params/ beside it to take the run's settings "
+                         "from; give the model_N.pt of a train.py run.")
+    preset = args.preset or run.get("factory", {}).get("preset") or "cpu-smoke"
+    # the run's env when given (else the task's), the reference's own camera path at full speed (play mode, as
+    # evaluate.py judges policies), then the old flags' overrides and this command line's
+    env_cfg = run_env_cfg(task_id, run, cli.alias_overrides(args) + args.overrides, preset=preset,
+                          num_envs=args.num_envs, control_hz=args.control_hz, profile=args.profile)
     env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
-    env_cfg.set_reference(args.reference)
-    if args.ablation is not None:
-        env_cfg.imitation.reward = dataclasses.replace(env_cfg.imitation.reward, ablation=args.ablation)
-    set_reward_weights(env_cfg, args.reward)
+    env_cfg.set_reference(args.reference or trained_reference(run, preset))
+    check_reference(env_cfg)
     add_replay_writer(env_cfg)
 
-    with launch_simulation(env_cfg, args):
+    with cli.launch_simulation(env_cfg, args):
         import gymnasium as gym
 
         from nil_ext.assets.robots import get_robot_spec
@@ -96,7 +106,7 @@ def main(argv=None) -> int:
         print(f"[WARN] The reward ranks the behaviours wrongly: {problem}.")
     if not problems:
         print("[INFO] The reward ranks reference > half_speed > standing > random, falling lowest.")
-    report = {"task": task_id, "preset": args.preset, "ablation": args.ablation, "weights": weights,
+    report = {"task": task_id, "preset": preset, "ablation": env_cfg.imitation.reward.ablation, "weights": weights,
               "reference": env_cfg.imitation.reference, "camera_mode": env_cfg.imitation.camera.mode,
               "control_hz": control_rate_hz(env_cfg),
               "num_envs": env_cfg.scene.num_envs, "steps": steps, "seed": args.seed,
@@ -109,4 +119,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))

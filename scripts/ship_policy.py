@@ -12,21 +12,24 @@ full speed) on the shipped copy, so that what is shipped is what was judged.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import subprocess
 import sys
+from argparse import RawDescriptionHelpFormatter
 
 import numpy as np
 import torch
+
+from nil_ext import cli
+from nil_ext.task_loading import RUN_SETTINGS_FILE, read_checkpoint
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.ArgumentParser(description=__doc__, formatter_class=RawDescriptionHelpFormatter)
     p.add_argument("--task", required=True, help="the task the policy was trained on, e.g. NIL-H1-Walk")
     p.add_argument("--checkpoint", required=True, help="model_*.pt of a training run (params/ beside it)")
     p.add_argument("--name", required=True, help="folder name under policies/, e.g. h1_walk")
@@ -75,6 +78,13 @@ def copy_run(checkpoint: str, out: str) -> str:
         with open(os.path.join(out, "params", f"{name}.json"), "w") as f:
             json.dump(data, f, indent=2)
         dump_yaml(os.path.join(out, "params", f"{name}.yaml"), data)
+    settings = os.path.join(params, RUN_SETTINGS_FILE)  # what play and evaluate replay (runs since overrides)
+    if os.path.isfile(settings):
+        with open(settings) as f:
+            run = json.load(f)
+        run.update(reference=None, robot_config=env["robot_config"])  # as in env.json above
+        with open(os.path.join(out, "params", RUN_SETTINGS_FILE), "w") as f:
+            json.dump(portable(run, cache), f, indent=2)
 
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     state["alg"] = {k: v for k, v in state["alg"].items() if not k.endswith("_opt")}
@@ -110,13 +120,13 @@ def write_strip(video: str, path: str, count: int = 4) -> str:
 def run(script: str, *args: str) -> None:
     command = [sys.executable, os.path.join(REPO, "scripts", script), *args]
     print("[INFO] " + " ".join(command[1:]), flush=True)
-    subprocess.run(command, check=True, cwd=REPO)
+    if subprocess.run(command, cwd=REPO).returncode != 0:
+        sys.exit(f"[ERROR] scripts/{script} failed on the shipped copy (its message is above); nothing more shipped.")
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    if not os.path.isfile(args.checkpoint):
-        sys.exit(f"[ERROR] No checkpoint at '{args.checkpoint}'.")
+    read_checkpoint(args.checkpoint)  # missing or unreadable: said in one line
     if not os.path.isfile(os.path.join(os.path.dirname(args.checkpoint), "params", "env.json")):
         sys.exit(f"[ERROR] '{args.checkpoint}' has no params/env.json beside it: ship a checkpoint of a train.py run.")
     out = os.path.join(REPO, "policies", args.name)
@@ -136,4 +146,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

@@ -2,49 +2,56 @@
 
     python scripts/train.py --task <Gym-Id> [--agent bro|ppo] [--num_envs N] [--max_iterations K] [--seed S]
     python scripts/train.py --task <Gym-Id> --resume [--checkpoint logs/bro/<experiment>/<run>/model_1000.pt]
+    python scripts/train.py --task NIL-H1-Walk env.rewards.alive.weight=0 agent.algorithm.gamma=0.995
     torchrun --nproc_per_node=2 scripts/train.py --task <Gym-Id> --distributed
 
 Tasks come from the ``isaaclab.tasks`` entry points (nil_ext registers its tasks there) or, written as
 ``module:Gym-Id``, from importing ``module`` first. A task's gym kwargs name its configs:
-``env_cfg_entry_point``, ``bro_cfg_entry_point`` and ``rsl_rl_cfg_entry_point``. Runs are logged under
-``logs/<agent>/<experiment>/<timestamp>/`` with the resolved configs in ``params/``.
+``env_cfg_entry_point``, ``bro_cfg_entry_point`` and ``rsl_rl_cfg_entry_point``. Settings of those configs are
+overrides, ``env.PATH=VALUE`` / ``agent.PATH=VALUE``, anywhere on the line, as Isaac Lab's scripts take them. Runs
+are logged under ``logs/<agent>/<experiment>/<timestamp>/`` with the resolved configs in ``params/`` and, in
+``params/overrides.json``, what rebuilds the env (the task, its factory's arguments, the overrides), which play.py
+and evaluate.py replay.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import os
+import sys
 from datetime import datetime
 
 import gymnasium as gym
 import torch
-from isaaclab.app import launch_simulation
 from isaaclab.envs import DirectRLEnvCfg, ManagerBasedRLEnvCfg
 
+from nil_ext import cli
 from nil_ext.agents.bro import OffPolicyRunner
-from nil_ext.agents.bro.runner import check_checkpoint
 from nil_ext.agents.vec_env import IsaacLabVecEnv
+from nil_ext.overrides import apply_overrides
 from nil_ext.rewards.nil_reward import ABLATIONS
-from nil_ext.tasks.walk.walk_env_cfg import PROFILES
 from nil_ext.task_loading import (
     add_sim_args,
+    check_reference,
     import_tasks,
     latest_checkpoint,
     load_cfg,
+    read_checkpoint,
+    recorded_factory_args,
     resolve_device,
-    set_reward_weights,
+    save_run_settings,
 )
+from nil_ext.tasks.walk.walk_env_cfg import PROFILES
 
 CFG_ENTRY_POINTS = {"bro": "bro_cfg_entry_point", "ppo": "rsl_rl_cfg_entry_point"}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(description=__doc__.splitlines()[0], overrides=True)
     parser.add_argument("--task", required=True, help="Gym id, or module:Gym-Id to import module first.")
-    parser.add_argument("--robot_config", "--robot-config", default=None,
+    parser.add_argument("--robot_config", default=None,
                         help="Robot file (TOML) of a robot outside assets/robots; --task NIL-Walk then trains its walk.")
     parser.add_argument("--agent", choices=sorted(CFG_ENTRY_POINTS), default="bro")
     parser.add_argument("--num_envs", type=int, default=None)
@@ -60,29 +67,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reference", default=None, help="Reference bundle folder (NIL tasks; default: scripted demo).")
     parser.add_argument("--camera_mode", default=None, choices=["follow_agent", "reference_path", "fixed"],
                         help="How the NIL camera moves (default: the task's, reference_path).")
-    parser.add_argument("--no_curriculum", action="store_true",
-                        help="reference_path camera at the reference's full speed from the start (no speed curriculum).")
-    parser.add_argument("--camera_speed", type=float, default=None,
-                        help="reference_path camera's starting speed, as a fraction of the reference's (default "
-                             "0.3), below which the curriculum never takes it (a resumed run continues from its "
-                             "checkpoint's speed).")
     parser.add_argument("--profile", default=None, choices=sorted(PROFILES),
                         help="NIL walk tasks: 'walk' (default: 25 Hz control, action scale 0.25, alive and silhouette "
                              "terms on; what walks) or 'paper' (the paper's 100 Hz control and reward).")
     parser.add_argument("--control_hz", type=float, default=None,
                         help="Policy and reward rate (NIL tasks; default: the profile's, 25 Hz; the paper's is 100). "
-                             "The reference is retimed to it.")
-    parser.add_argument("--action_scale", type=float, default=None,
-                        help="Radians of PD target offset per unit of action (NIL tasks; default: the profile's). "
-                             "Play and evaluate take the run's.")
-    parser.add_argument("--ablation", default=None, choices=sorted(ABLATIONS),
-                        help="Reward terms to keep, as the paper's ablation rows (NIL tasks), e.g. no_video.")
-    parser.add_argument("--reward", action="append", default=None, metavar="TERM=WEIGHT",
-                        help="Set a reward term's weight (repeatable; NIL tasks), e.g. --reward iou=0.5 or "
-                             "--reward alive=0 (one of the profile's two terms beyond the paper).")
-    parser.add_argument("--gamma", type=float, default=None,
-                        help="BRO discount (default 0.99). Its horizon, ~1 / (1 - gamma) steps, is in steps: 0.99 sees "
-                             "~1 s ahead at 100 Hz, ~2 s at 50 Hz.")
+                             "The reference is retimed to it. A factory argument, not an override: it sets the "
+                             "decimation and the render interval together.")
+    old = parser.add_argument_group("flags of earlier releases, each one override (they print it; use the override)")
+    old.add_argument("--no_curriculum", action="store_true",
+                     help="= env.curriculum=None env.imitation.camera_speed=1.0 (reference_path camera at the "
+                          "reference's full speed from the start)")
+    old.add_argument("--camera_speed", type=float, default=None,
+                     help="= env.imitation.camera_speed=V (the curriculum's starting speed, a fraction of the "
+                          "reference's; default 0.3; a resumed run continues from its checkpoint's speed)")
+    old.add_argument("--action_scale", type=float, default=None,
+                     help="= env.actions.joint.scale=V (radians of PD target offset per unit of action)")
+    old.add_argument("--ablation", default=None, choices=sorted(ABLATIONS),
+                     help="= env.imitation.reward.ablation=NAME (the paper's ablation rows, e.g. no_video)")
+    old.add_argument("--reward", action="append", default=None, metavar="TERM=WEIGHT",
+                     help="= env.rewards.TERM.weight=WEIGHT (repeatable), e.g. env.rewards.alive.weight=0")
+    old.add_argument("--gamma", type=float, default=None,
+                     help="= agent.algorithm.gamma=V (discount; its horizon ~1 / (1 - gamma) is in control steps)")
     parser.add_argument("--run_name", default=None, help="Suffix of the run's log folder (<timestamp>_<run_name>).")
     parser.add_argument("--eval_steps", type=int, default=None,
                         help="Steps of the side-by-side evaluation episode after training (default: a full episode).")
@@ -108,19 +114,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     task_id = import_tasks(args.task, args.robot_config, args.checkpoint)
 
-    env_cfg = load_cfg(task_id, "env_cfg_entry_point", preset=args.preset, camera_mode=args.camera_mode,
-                       camera_speed_curriculum=False if args.no_curriculum else None, control_hz=args.control_hz,
-                       action_scale=args.action_scale, profile=args.profile)
+    factory = {"preset": args.preset, "camera_mode": args.camera_mode, "control_hz": args.control_hz,
+               "profile": args.profile}
+    env_cfg = load_cfg(task_id, "env_cfg_entry_point", **factory)
     agent_cfg = load_cfg(task_id, CFG_ENTRY_POINTS[args.agent], preset=args.preset)
+    # the old flags first, so that an override on the same line wins
+    overrides = apply_overrides({"env": env_cfg, "agent": agent_cfg}, cli.alias_overrides(args) + args.overrides)
     if hasattr(env_cfg, "set_reference"):  # NIL tasks: the user's reference, or the robot's scripted demo
         env_cfg.set_reference(args.reference)
-    if args.ablation is not None:
-        if not hasattr(env_cfg, "imitation"):
-            raise SystemExit(f"--ablation applies to NIL tasks; {task_id} has no imitation reward.")
-        env_cfg.imitation.reward = dataclasses.replace(env_cfg.imitation.reward, ablation=args.ablation)
-    set_reward_weights(env_cfg, args.reward)
-    if args.camera_speed is not None:
-        env_cfg.imitation.camera_speed = args.camera_speed
+        check_reference(env_cfg)
     rank = int(os.getenv("RANK", "0")) if args.distributed else 0
     if args.num_envs is not None:
         env_cfg.scene.num_envs = args.num_envs
@@ -130,10 +132,6 @@ def main(argv: list[str] | None = None) -> None:
         agent_cfg.max_iterations = args.max_iterations
     if args.run_name is not None:
         agent_cfg.run_name = args.run_name
-    if args.gamma is not None:
-        if args.agent != "bro":
-            raise SystemExit("--gamma applies to the BRO agent (--agent bro); PPO's is agent.algorithm.gamma.")
-        agent_cfg.algorithm.gamma = args.gamma
     device = resolve_device(args.device, agent_cfg.device)
     if args.distributed and torch.device(device).type == "cuda":
         device = f"cuda:{int(os.getenv('LOCAL_RANK', '0'))}"
@@ -147,9 +145,11 @@ def main(argv: list[str] | None = None) -> None:
     if agent_cfg.run_name:
         log_dir += f"_{agent_cfg.run_name}"
     resume_path = args.checkpoint or (latest_checkpoint(experiment_dir) if args.resume else None)
+    if resume_path is not None:  # a missing, corrupt or foreign checkpoint is said before the simulator starts
+        read_checkpoint(resume_path, task_id if args.agent == "bro" else "", args.agent)
 
     is_isaaclab_env = isinstance(env_cfg, (ManagerBasedRLEnvCfg, DirectRLEnvCfg))  # test tasks need no simulator
-    with launch_simulation(env_cfg, args) if is_isaaclab_env else contextlib.nullcontext():
+    with cli.launch_simulation(env_cfg, args) if is_isaaclab_env else contextlib.nullcontext():
         env = make_env(task_id, env_cfg, args, log_dir)
         if args.agent == "bro":
             agent_cfg.task_name = task_id
@@ -161,12 +161,11 @@ def main(argv: list[str] | None = None) -> None:
             runner = create_rsl_rl_runner(env, agent_cfg, log_dir=log_dir)
         if resume_path is not None:
             print(f"[INFO] Resuming from {resume_path}")
-            if args.agent == "ppo":  # rsl_rl would fail on a BRO checkpoint with a KeyError; say why instead
-                state = torch.load(resume_path, map_location="cpu", weights_only=False)
-                check_checkpoint(state, resume_path, task="", agent="ppo")
             runner.load(resume_path)
         if rank == 0:
             save_configs(log_dir, env_cfg, agent_cfg)
+            save_run_settings(os.path.join(log_dir, "params"), task_id,
+                              recorded_factory_args(task_id, env_cfg, factory), overrides, env_cfg)
         runner.learn(num_learning_iterations=agent_cfg.max_iterations)
         if args.agent == "bro" and rank == 0:
             print(f"[INFO] Exported policy: {runner.export_policy(os.path.join(log_dir, 'exported'))}")
@@ -209,4 +208,4 @@ def save_configs(log_dir: str, env_cfg, agent_cfg) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

@@ -54,13 +54,17 @@ def test_sigterm_writes_a_last_checkpoint(tmp_path):
     assert state["iteration"] == last and state["agent"] == "bro" and state["task"] == "Bro-Pendulum-v0"
     assert (run / "params/agent.yaml").exists() and (run / "params/env.json").exists()
     assert json.loads((run / "params/agent.json").read_text())["algorithm"]["gamma"] == 0.995
+    settings = json.loads((run / "params/overrides.json").read_text())  # what play / evaluate replay
+    assert settings["task"] == "Bro-Pendulum-v0" and settings["overrides"] == ["agent.algorithm.gamma=0.995"]
     assert (run / "exported/policy.onnx").exists() and (run / "exported/policy.pt").exists()
 
 
 def test_ablation_is_refused_for_a_task_without_the_nil_reward(tmp_path):
     proc = launch(tmp_path, "--ablation", "no_video")
     output, _ = proc.communicate(timeout=120)
-    assert proc.returncode != 0 and "--ablation applies to NIL tasks" in output, output
+    assert "--ablation no_video is env.imitation.reward.ablation=no_video" in output, output  # the old flag's override
+    assert proc.returncode == 2 and "[ERROR] 'env.imitation.reward.ablation=no_video': env has no 'imitation'" in output
+    assert "Traceback" not in output, output
 
 
 def test_sigkill_then_resume_continues_the_run(tmp_path):

@@ -19,3 +19,48 @@ def load_script(name: str):
 def test_sim_scripts_accept_headless(name):
     args = load_script(name).parse_args(["--task", "NIL-H1-Walk", "--headless"])
     assert args.headless and args.task == "NIL-H1-Walk"
+
+
+def test_settings_are_overrides_anywhere_on_the_line_and_flags_are_snake_case_or_kebab_case():
+    train = load_script("train").parse_args(["--task", "NIL-H1-Walk", "env.decimation=8", "--seed", "1",
+                                             "agent.algorithm.gamma=0.995", "--robot-config", "x.toml"])
+    assert train.overrides == ["env.decimation=8", "agent.algorithm.gamma=0.995"] and train.robot_config == "x.toml"
+    evaluate = load_script("evaluate").parse_args(["--task", "T", "--checkpoint", "a.pt", "b.pt", "env.seed=3",
+                                                   "--floors-only"])  # also between the values of a flag
+    assert evaluate.checkpoint == ["a.pt", "b.pt"] and evaluate.overrides == ["env.seed=3"] and evaluate.floors_only
+    generate = load_script("generate_reference").parse_args(["--robot", "h1", "--out", "r", "--fps-out", "50",
+                                                             "--e0-mask", "m.png", "--e0", "e0.png"])
+    assert generate.control_hz == 50 and str(generate.e0_mask) == "m.png"  # --fps_out: the old name of --control_hz
+    assert load_script("benchmark").parse_args(["--num-envs", "4", "8"]).num_envs == [4, 8]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["gamma=0.9"], "[ERROR] 'gamma=0.9' is neither a flag nor a setting; settings are env.PATH=VALUE"),
+    (["--profile", "fast"], "[ERROR] argument --profile: invalid choice: 'fast'"),
+    (["--num_envs", "many"], "[ERROR] argument --num_envs: invalid int value: 'many'; see"),
+])
+def test_a_bad_flag_is_one_error_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        load_script("train").parse_args(["--task", "NIL-H1-Walk", *argv])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1, err
+
+
+def test_the_flags_of_earlier_releases_say_the_override_they_stand_for(capsys):
+    from nil_ext.cli import alias_overrides
+    from nil_ext.overrides import OverrideError
+
+    args = load_script("train").parse_args(["--task", "T", "--gamma", "0.995", "--action_scale", "0.1",
+                                            "--no_curriculum", "--camera_speed", "0.5", "--ablation", "no_reg",
+                                            "--reward", "alive=0", "--reward", "iou=0.5"])
+    assert alias_overrides(args) == [
+        "env.actions.joint.scale=0.1", "agent.algorithm.gamma=0.995", "env.curriculum=None",
+        "env.imitation.camera_speed=1.0", "env.imitation.camera_speed=0.5", "env.imitation.reward.ablation=no_reg",
+        "env.rewards.alive.weight=0", "env.rewards.iou.weight=0.5"]
+    out = capsys.readouterr().out
+    assert "[INFO] --gamma 0.995 is agent.algorithm.gamma=0.995" in out
+    assert "[INFO] --no_curriculum is env.curriculum=None env.imitation.camera_speed=1.0" in out
+    assert "[INFO] --reward alive=0 is env.rewards.alive.weight=0" in out
+    with pytest.raises(OverrideError, match="--reward alive: write TERM=WEIGHT"):
+        alias_overrides(load_script("probe_reward").parse_args(["--task", "T", "--reward", "alive"]))

@@ -22,11 +22,50 @@ def fake_run(root, name: str, decimation: int, reference: str = "refs/a1_walk", 
     return str(run / "model_10.pt")
 
 
-def test_run_settings_give_preset_camera_control_rate_and_action_scale(tmp_path):
+def test_run_settings_of_an_older_run_are_read_from_its_env_json(tmp_path):
+    """Runs from before params/overrides.json: the factory arguments and the action scale's override, from env.json."""
     assert run_settings(fake_run(tmp_path, "a", decimation=4)) == {
-        "preset": "cpu", "profile": "paper", "camera_mode": "reference_path", "control_hz": 50.0,
-        "reference": "refs/a1_walk", "robot_config": None, "action_scale": 0.25}  # no profile recorded: an older run
+        "factory": {"preset": "cpu", "profile": "paper", "camera_mode": "reference_path", "control_hz": 50.0},
+        "overrides": ["env.actions.joint.scale=0.25"],
+        "reference": "refs/a1_walk", "robot_config": None}  # no profile recorded: an older run
     assert run_settings(str(tmp_path / "elsewhere" / "model_1.pt")) == {}
+
+
+def test_a_run_is_rebuilt_from_its_recorded_factory_arguments_and_overrides(tmp_path, menagerie_available):
+    """What train.py records (params/overrides.json) is what play.py and evaluate.py replay: the factory's arguments,
+    the overrides in order (but the replaying script's own num_envs), play mode, then the replaying line's own."""
+    from nil_ext.overrides import OverrideError, apply_overrides
+    from nil_ext.task_loading import (
+        control_rate_hz,
+        import_tasks,
+        load_cfg,
+        recorded_factory_args,
+        run_env_cfg,
+        save_run_settings,
+    )
+
+    import_tasks("NIL-A1-Walk")
+    trained = load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="cpu-smoke", control_hz=50)
+    overrides = apply_overrides({"env": trained}, ["env.actions.joint.scale=0.1", "env.rewards.alive.weight=0",
+                                                   "env.scene.num_envs=7", "env.imitation.reward.ablation=only_iou"])
+    checkpoint = fake_run(tmp_path, "a", decimation=4)
+    factory = recorded_factory_args("NIL-A1-Walk", trained, {"preset": "cpu-smoke", "control_hz": 50})
+    assert factory == {"preset": "cpu-smoke", "camera_mode": "reference_path", "control_hz": 50, "profile": "walk"}
+    save_run_settings(os.path.join(os.path.dirname(checkpoint), "params"), "NIL-A1-Walk", factory, overrides, trained)
+    run = run_settings(checkpoint)  # overrides.json, not env.json (which says preset cpu, 0.25)
+    assert run["factory"] == factory and run["overrides"] == overrides and run["task"] == "NIL-A1-Walk"
+
+    replayed = run_env_cfg("NIL-A1-Walk", run, ["env.rewards.iou.weight=0.5"], num_envs=2)
+    assert control_rate_hz(replayed) == 50.0 and replayed.actions.joint.scale == 0.1 and replayed.preset == "cpu-smoke"
+    assert replayed.rewards.alive.weight == 0 and replayed.rewards.iou.weight == 0.5
+    assert replayed.imitation.reward.ablation == "only_iou" and not replayed.imitation.reward.use_video
+    assert replayed.scene.num_envs == 2, "the replaying script's own num_envs, not the run's"
+    assert replayed.curriculum is None and replayed.imitation.camera_speed == 1.0  # play mode
+    with pytest.raises(OverrideError, match="takes overrides of env. only"):
+        run_env_cfg("NIL-A1-Walk", run, ["agent.algorithm.gamma=0.9"])
+    run["overrides"].append("env.rewards.gone.weight=1")  # a run of a release whose reward had a term 'gone'
+    with pytest.raises(OverrideError, match="params/overrides.json no longer applies to NIL-A1-Walk.*has no 'gone'"):
+        run_env_cfg("NIL-A1-Walk", run)
 
 
 def test_play_takes_the_runs_reference_while_it_exists_for_the_runs_preset(tmp_path, capsys):
@@ -52,19 +91,20 @@ def test_a_reference_given_relative_is_kept_absolute_so_play_finds_it_from_anywh
         assert cfg.imitation.reference == str(tmp_path / "refs" / "a1_walk")
 
 
-def test_evaluate_takes_the_checkpoints_control_rate_and_refuses_a_mix(tmp_path):
+def test_evaluate_takes_the_checkpoints_settings_and_refuses_a_mix(tmp_path):
     spec = importlib.util.spec_from_file_location("evaluate_script", os.path.join(REPO, "scripts", "evaluate.py"))
     evaluate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(evaluate)
     at_50, also_50 = fake_run(tmp_path, "a", 4), fake_run(tmp_path, "b", 4)
     at_100 = fake_run(tmp_path, "c", 2)
-    assert evaluate.trained_control_hz([at_50, also_50]) == 50.0
-    assert evaluate.trained_control_hz([]) is None  # floors only: the task's own rate
-    with pytest.raises(SystemExit, match=r"different control rates \(\[50.0, 100.0\] Hz\)"):
-        evaluate.trained_control_hz([at_50, at_100])
-    assert evaluate.trained_action_scale([at_50, at_100]) == 0.25  # as the fake runs' params say
-    with pytest.raises(SystemExit, match=r"different action scales \(\[0.25, 0.5\]\)"):
-        evaluate.trained_action_scale([at_50, fake_run(tmp_path, "d", 4, action_scale=0.5)])
+    assert evaluate.trained_run([at_50, also_50])["factory"]["control_hz"] == 50.0
+    assert evaluate.trained_run([]) == {}  # floors only: the task's own settings
+    with pytest.raises(SystemExit, match=r"different settings \(control_hz 50.0 vs 100.0\)"):
+        evaluate.trained_run([at_50, at_100])
+    assert evaluate.trained_run([at_50, at_100], own=("control_hz",))  # --control_hz given: the rates may differ
+    with pytest.raises(SystemExit, match=r"different settings \(overrides env.actions.joint.scale=0.25 vs "
+                                         r"env.actions.joint.scale=0.5\)"):
+        evaluate.trained_run([at_50, fake_run(tmp_path, "d", 4, action_scale=0.5)])
 
 
 def test_evaluate_takes_the_checkpoints_reference_and_refuses_a_mix(tmp_path):
@@ -131,6 +171,7 @@ def test_the_readme_shows_the_tasks_and_robots_the_registry_holds():
 
 
 def test_reward_weights_and_action_scale_from_the_command_line(menagerie_available):
+    from nil_ext.overrides import OverrideError
     from nil_ext.task_loading import set_reward_weights
     from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
 
@@ -139,9 +180,9 @@ def test_reward_weights_and_action_scale_from_the_command_line(menagerie_availab
     set_reward_weights(cfg, ["alive=0.5", "silhouette=1", "iou=0.25"])
     assert cfg.actions.joint.scale == 0.25 and walk_env_cfg("a1", "cpu-smoke", action_scale=0.1).actions.joint.scale == 0.1
     assert (cfg.rewards.alive.weight, cfg.rewards.silhouette.weight, cfg.rewards.iou.weight) == (0.5, 1.0, 0.25)
-    with pytest.raises(SystemExit, match="no reward term 'alvie'.*alive, .*silhouette"):
+    with pytest.raises(OverrideError, match="env.rewards has no 'alvie' \\(did you mean 'alive'.*silhouette, alive"):
         set_reward_weights(cfg, ["alvie=1"])
-    with pytest.raises(SystemExit, match="must be a number"):
+    with pytest.raises(OverrideError, match="env.rewards.alive.weight is a number, not 'high'"):
         set_reward_weights(cfg, ["alive=high"])
 
 

@@ -1,0 +1,197 @@
+"""What every script does at its edges: one flag style, settings as overrides, and a user's mistake said in one line.
+
+- :class:`ArgumentParser`: flags are snake_case (``--num_envs``, as Isaac Lab's scripts spell them); the kebab-case
+  spelling of a flag (``--num-envs``) is accepted too. With ``overrides=True`` the script also takes settings as
+  ``env.PATH=VALUE`` / ``agent.PATH=VALUE`` tokens anywhere on its command line (:mod:`nil_ext.overrides`), in
+  ``args.overrides``. A bad flag is said as ``[ERROR] ...`` in one line (exit code 2), as every other mistake.
+- :func:`run`: ``sys.exit(run(main))`` runs a script's ``main`` and turns the project's user errors (a bad task,
+  robot, robot file, checkpoint, reference bundle or video, override, preset...) into ``[ERROR] <message>`` on
+  stderr and exit code 2, with no traceback. ``NIL_DEBUG=1`` shows the traceback instead.
+- :data:`FLAG_ALIASES`: flags of earlier releases that set one config field, kept for one release; each prints the
+  override it stands for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+
+from .overrides import OVERRIDE, OverrideError
+
+EXIT_USER_ERROR = 2  # as argparse's own usage errors
+DEBUG_ENV = "NIL_DEBUG"
+SECTIONS = ("env", "agent")
+
+
+class UserError(Exception):
+    """A mistake in what the user gave (a flag, a file, a setting): :func:`run` says it in one line."""
+
+
+class CheckpointError(UserError):
+    """A checkpoint that is missing, unreadable, or not one of this project's."""
+
+
+class ConfigError(UserError, ValueError):
+    """A task config that cannot be built from the settings given (an unknown preset or profile, a bad rate...)."""
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean "the input is wrong", not "the code is wrong" (imported when needed)."""
+    from .agents.bro.runner import CheckpointMismatchError
+    from .assets import MenagerieNotFoundError, MjcfError, RobotConfigError, UnknownRobotError
+    from .reference.errors import BundleError, ReferenceInputError
+    from .rewards.video_encoder import EncoderUnavailableError
+
+    return (UserError, OverrideError, BundleError, ReferenceInputError, RobotConfigError, UnknownRobotError,
+            MjcfError, MenagerieNotFoundError, CheckpointMismatchError, EncoderUnavailableError,
+            FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
+def error_line(message: str) -> str:
+    """``message`` as the scripts print a refusal: its first line starts with ``[ERROR]``."""
+    message = str(message).strip() or "failed"
+    return message if message.startswith("[ERROR]") else f"[ERROR] {message}"
+
+
+def run(main: Callable[..., int | None], *args) -> int:
+    """Call ``main(*args)`` and return its exit code; a user error becomes one ``[ERROR]`` line on stderr and exit
+    code 2 (``NIL_DEBUG=1``: the traceback). ``SystemExit("message")`` counts as one (exit code 2 too)."""
+    try:
+        return main(*args) or 0
+    except SystemExit as stop:
+        if not isinstance(stop.code, str):
+            raise
+        return _refuse(stop.code)
+    except Exception as err:
+        if os.environ.get(DEBUG_ENV) or not isinstance(err, user_errors()):
+            raise
+        return _refuse(_message(err))
+
+
+@contextlib.contextmanager
+def launch_simulation(env_cfg, args):
+    """Isaac Lab's ``launch_simulation``, with a user error raised inside it said in one line as well: Isaac Lab's
+    own prints the traceback of any exception but ``SystemExit`` before it closes the simulation, so the user
+    error is turned into ``SystemExit("[ERROR] ...")`` inside it, which :func:`run` then prints."""
+    from isaaclab.app import launch_simulation as isaaclab_launch_simulation
+
+    with isaaclab_launch_simulation(env_cfg, args) as physics:
+        try:
+            yield physics
+        except Exception as err:
+            if os.environ.get(DEBUG_ENV) or not isinstance(err, user_errors()):
+                raise
+            raise SystemExit(error_line(_message(err))) from err
+
+
+def _message(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+        # FileNotFoundError and kin: the path, without errno
+        return f"{err.strerror}: '{err.filename}' (check the path given)"
+    return str(err)
+
+
+DETAIL_LINES = 12
+
+
+def _refuse(message: str) -> int:
+    """Print the refusal: its first line as ``[ERROR] ...``; what follows it (a hint, or a child process's output
+    that an exception carries) indented below, its last :data:`DETAIL_LINES` lines at most."""
+    sys.stdout.flush()
+    first, *rest = error_line(message).splitlines()
+    rest = [line for line in rest if line.strip()]
+    if len(rest) > DETAIL_LINES:
+        rest = [f"  ... ({len(rest) - DETAIL_LINES} lines more with {DEBUG_ENV}=1)"] + rest[-DETAIL_LINES:]
+    print("\n".join([first] + [line if line.startswith(" ") else f"  {line}" for line in rest]), file=sys.stderr,
+          flush=True)
+    return EXIT_USER_ERROR
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the project's conventions (see the module's docstring)."""
+
+    def __init__(self, *args, overrides: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.takes_overrides = overrides
+        if overrides:
+            self.add_argument(
+                "overrides", nargs="*", metavar="SECTION.PATH=VALUE", default=[],
+                help="settings of the run's configs, as Isaac Lab's scripts take them, e.g. env.decimation=8 "
+                     "env.actions.joint.scale=0.25 env.rewards.alive.weight=0 agent.algorithm.gamma=0.995 "
+                     "(env.: the task's env config, agent.: the agent's; recorded in the run's params/overrides.json)")
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = list(sys.argv[1:] if args is None else args)
+        args = [self._snake_case(a) for a in args]
+        given = []
+        if self.takes_overrides:  # anywhere on the line, also between flags that take several values
+            given = [a for a in args if is_override_token(a)]
+            args = [a for a in args if not is_override_token(a)]
+        namespace, extras = super().parse_known_args(args, namespace)
+        if self.takes_overrides:
+            wrong = [a for a in namespace.overrides if not is_override_token(a)]
+            if wrong:
+                self.error(f"'{wrong[0]}' is neither a flag nor a setting; settings are env.PATH=VALUE or "
+                           "agent.PATH=VALUE (e.g. agent.algorithm.gamma=0.995)")
+            namespace.overrides = given + list(namespace.overrides)
+        return namespace, extras
+
+    def _snake_case(self, token: str) -> str:
+        """``--num-envs[=N]`` -> ``--num_envs[=N]`` when the parser knows the snake_case flag."""
+        if not token.startswith("--") or "-" not in token[2:].split("=", 1)[0]:
+            return token
+        name, sep, value = token.partition("=")
+        snake = "--" + name[2:].replace("-", "_")
+        return snake + sep + value if snake in self._option_string_actions and name not in self._option_string_actions \
+            else token
+
+    def error(self, message: str):
+        self.exit(EXIT_USER_ERROR, f"[ERROR] {message}; see {self.prog} --help\n")
+
+
+def is_override_token(token: str) -> bool:
+    match = OVERRIDE.match(token) if not token.startswith("-") else None
+    return match is not None and match["key"].split(".", 1)[0] in SECTIONS
+
+
+# Flags of earlier releases that set one config field (or two): they keep working for this release and print the
+# override they stand for. ``{}`` is the flag's value; ``--reward TERM=W`` gives one override per item.
+# Not here, on purpose: --preset, --profile, --camera_mode and --control_hz stay arguments of the task's config
+# factory. Each changes several fields together (--control_hz: the decimation, the render interval and the rate
+# the reference is retimed to; --camera_mode: the camera and whether the speed curriculum exists; --preset and
+# --profile: whole sets of values), which one override would leave half-changed.
+FLAG_ALIASES = {
+    "action_scale": ("env.actions.joint.scale={}",),
+    "gamma": ("agent.algorithm.gamma={}",),
+    "no_curriculum": ("env.curriculum=None", "env.imitation.camera_speed=1.0"),
+    "camera_speed": ("env.imitation.camera_speed={}",),
+    "ablation": ("env.imitation.reward.ablation={}",),
+    "reward": ("env.rewards.{}.weight={}",),
+}
+
+
+def alias_overrides(args: argparse.Namespace) -> list[str]:
+    """The overrides that ``args``' old-style flags (:data:`FLAG_ALIASES`) stand for, each said once."""
+    out = []
+    for flag, templates in FLAG_ALIASES.items():
+        value = getattr(args, flag, None)
+        if value is None or value is False:
+            continue
+        if flag == "reward":
+            for item in value:
+                name, eq, weight = item.partition("=")
+                if not eq or not name.strip():
+                    raise OverrideError(f"--reward {item}: write TERM=WEIGHT, e.g. --reward alive=0.5 (or "
+                                        f"env.rewards.alive.weight=0.5)")
+                override = templates[0].format(name.strip(), weight.strip())
+                print(f"[INFO] --reward {item} is {override}", flush=True)
+                out.append(override)
+            continue
+        overrides = [t.format(value) for t in templates]
+        shown = f"--{flag}" if value is True else f"--{flag} {value}"
+        print(f"[INFO] {shown} is {' '.join(overrides)}", flush=True)
+        out += overrides
+    return out
