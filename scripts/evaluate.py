@@ -1,7 +1,7 @@
 """Evaluate policies on a NIL task the way the paper reports them, with floors, as a table and JSON.
 
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint logs/bro/nil_a1_walk/<run>/model_5000.pt
-    ./isaaclab.sh -p scripts/evaluate.py --task NIL-H1-Walk --floors-only      # random and standing policies
+    ./isaaclab.sh -p scripts/evaluate.py --task NIL-H1-Walk --floors_only      # random and standing policies
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint run_seed1/model_2400.pt run_seed2/model_2400.pt
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint ... --sampled  # + the actor's samples
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint ... env.events.reset_base=None  # an override

@@ -118,9 +118,10 @@ def test_the_walk_tasks_settings_are_reachable_by_override(menagerie_available):
     apply_overrides({"env": cfg}, [
         "env.actions.joint.scale=0.1", "env.rewards.alive.weight=0", "env.imitation.reward.ablation=only_iou",
         "env.curriculum=None", "env.imitation.camera_speed=1", "env.decimation=8",
-        "env.scene.robot.actuators.joints.stiffness=30", "env.events.reset_base.params.pose_range={'yaw': (-0.1, 0.1)}"])
+        "env.scene.robot.actuators.joints.stiffness=30", "env.events.reset_base.params.pose_range={'yaw': (-0.1, 0.1)}",
+        "env.events.reset_joints=None"])  # a manager term switched off, as Isaac Lab's managers skip None terms
     assert cfg.actions.joint.scale == 0.1 and cfg.rewards.alive.weight == 0 and cfg.decimation == 8
     assert cfg.imitation.reward.ablation == "only_iou" and not cfg.imitation.reward.use_penalties
     assert cfg.curriculum is None and cfg.imitation.camera_speed == 1.0
     assert cfg.scene.robot.actuators["joints"].stiffness == 30.0
-    assert cfg.events.reset_base.params["pose_range"] == {"yaw": (-0.1, 0.1)}
+    assert cfg.events.reset_base.params["pose_range"] == {"yaw": (-0.1, 0.1)} and cfg.events.reset_joints is None

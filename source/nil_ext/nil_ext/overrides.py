@@ -48,7 +48,7 @@ def apply_overrides(cfgs: Mapping[str, object], overrides: Iterable[str]) -> lis
     field's current value: a bool for a bool, an integer for an int, a number for a float (kept a float), a list
     for a list or tuple (kept a tuple), a string for a string (the text as typed), None only where the field's
     annotation allows it. A whole section (a dataclass) cannot be replaced except by None where allowed (e.g.
-    ``env.curriculum=None``). Plain dataclasses with a ``__post_init__`` (e.g. the reward's ``ablation``) are
+    ``env.curriculum=None``, or an Isaac Lab manager term: ``env.rewards.alive=None`` switches it off). Plain dataclasses with a ``__post_init__`` (e.g. the reward's ``ablation``) are
     rebuilt with ``dataclasses.replace`` so that their own checks and derived fields follow; so are frozen ones.
     Raises :class:`OverrideError` naming the override and the choices."""
     applied = []
@@ -155,6 +155,12 @@ def _fits_annotation(annotation: str | None, value):
 _NO_FIT = object()
 
 
+def _is_manager_term(value) -> bool:
+    """An Isaac Lab manager term's config (a reward, event, termination, observation or curriculum term): setting
+    it to None switches the term off, as Isaac Lab's managers skip None terms."""
+    return any(c.__name__ == "ManagerTermBaseCfg" for c in type(value).__mro__)
+
+
 def _allows_none(obj, name: str) -> bool:
     if not dataclasses.is_dataclass(obj):
         return isinstance(obj, Mapping)
@@ -167,7 +173,7 @@ def _fit(parent, name: str, current, raw: str, text: str):
     value = parse_value(raw)
     key = text.split("=", 1)[0]
     if value is None:
-        if current is None or _allows_none(parent, name):
+        if current is None or _allows_none(parent, name) or _is_manager_term(current):
             return None
         raise OverrideError(f"'{text}': {key} cannot be None")
     fitted = _fits_annotation(_annotation(parent, name), value)
