@@ -108,8 +108,53 @@ def test_check_compatible_names_both():
     b.check_compatible("h1", {**CAMERA, "prim_path": "/World/cam"})  # extra keys are the task's business
     with pytest.raises(BundleError, match=r"robot 'h1'.*robot 'g1'"):
         b.check_compatible("g1", CAMERA)
-    with pytest.raises(BundleError, match=r"camera differs in fov"):
+    with pytest.raises(BundleError, match=r"camera differs in fov 60.0 \(this task: 45.0\)") as err:
         b.check_compatible("h1", {**CAMERA, "fov": 45.0})
+    assert "\n" not in str(err.value)
+
+
+def test_another_resolution_fits_and_another_aspect_does_not():
+    b = make_bundle()  # 40x30
+    b.check_compatible("h1", {**CAMERA, "width": 160, "height": 120})  # the same geometry, 4x the pixels
+    b.check_compatible("h1", {**CAMERA, "width": 64, "height": 47})  # 4:3 rounded to whole pixels
+    with pytest.raises(BundleError, match=r"camera differs in aspect 40x30 \(this task: 64x36\)") as err:
+        b.check_compatible("h1", {**CAMERA, "width": 64, "height": 36})
+    assert "\n" not in str(err.value)
+    with pytest.raises(BundleError, match=r"width/height \(missing\)"):
+        b.check_compatible("h1", {k: v for k, v in CAMERA.items() if k != "width"})
+
+
+def test_resized_resamples_frames_and_masks_area_preserving():
+    """A disk and a thin bar drawn at 224 px, brought to 64 px, against the same shapes drawn at 64 px."""
+    import cv2
+
+    def draw(size, thickness):
+        m = np.zeros((size, size), np.uint8)
+        s = size / 224
+        cv2.circle(m, (round(90 * s), round(100 * s)), round(40 * s), 1, -1)
+        cv2.line(m, (round(150 * s), round(30 * s)), (round(170 * s), round(200 * s)), 1, thickness)
+        return m.astype(bool)
+
+    big = draw(224, 6)  # a 6 px bar at 224 is 1.7 px at 64
+    # the truth at 64 px: the same shapes drawn at 14x and each pixel's coverage rounded
+    small = cv2.resize(draw(64 * 14, 6 * 4).astype(np.float32), (64, 64), interpolation=cv2.INTER_AREA) >= 0.5
+    frames = np.repeat(np.where(big[..., None], 200, 30).astype(np.uint8), 3, -1)
+    b = ReferenceBundle(frames=np.stack([frames] * 9), masks=np.stack([big] * 9), fps=100.0, robot="h1",
+                        camera={**CAMERA, "width": 224, "height": 224},
+                        embeddings={"timesformer@224x224/clip8/stride4": torch.randn(2, 8)})
+    r = b.resized(64, 64)
+    assert r.size == (64, 64) and r.frames.dtype == np.uint8 and r.masks.dtype == bool
+    assert r.camera == {**CAMERA, "width": 64, "height": 64} and r.meta["resized_from"] == [224, 224]
+    assert r.embeddings == {} and b.embeddings, "embeddings of the old frames dropped; the original untouched"
+    inter, union = (r.masks[0] & small).sum(), (r.masks[0] | small).sum()
+    assert inter / union > 0.85, inter / union
+    assert r.masks[0].sum() == pytest.approx(big.sum() * (64 / 224) ** 2, rel=0.05)  # the area is kept
+    assert r.masks[0][:, 40:52].any(axis=1).sum() >= 40, "the thin bar survives"
+    edge = r.frames[0, 28, :, 0]  # antialiased: the disk's edge has intermediate values
+    assert ((edge > 40) & (edge < 190)).any()
+    back = r.resized(224, 224)
+    assert (back.masks[0] & big).sum() / (back.masks[0] | big).sum() > 0.8
+    assert b.resized(224, 224) is b
 
 
 def test_bad_shapes_are_refused():

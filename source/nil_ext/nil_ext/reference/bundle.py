@@ -13,6 +13,7 @@ bundle is always a whole one.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -35,6 +36,7 @@ ARRAYS_NAME = "arrays.npz"
 EMBEDDINGS_NAME = "embeddings.safetensors"
 PREVIEW_NAME = "video.mp4"
 STRIP_NAME = "strip.png"
+ASPECT_TOLERANCE = 0.01  # width/height ratios this close (plus one pixel of rounding) are one aspect
 
 
 @dataclass
@@ -104,18 +106,44 @@ class ReferenceBundle:
         return ReferenceBundle(frames, masks, fps, self.robot, dict(self.camera), path, confidence,
                                meta={**self.meta, "retimed_from_fps": self.fps}, quality=self.quality)
 
-    def check_compatible(self, robot: str, camera: dict[str, Any]) -> None:
-        """Raise if this bundle was made for another robot or camera (keys both configs hold must agree)."""
-        diffs = [k for k in sorted(set(self.camera) & set(camera)) if not _same(self.camera[k], camera[k])]
-        for k in ("width", "height"):
-            if k not in camera or k not in self.camera:
-                diffs.append(f"{k} (missing)")
-        if robot != self.robot or diffs:
+    def resized(self, width: int, height: int) -> ReferenceBundle:
+        """This reference at another image size (a task camera of the same geometry at another resolution): frames
+        resampled with antialiasing, masks as masks (coverage thresholded at one half), the camera's width and height
+        set to the new size. Cached embeddings are dropped: they were computed from the old frames."""
+        from .image_ops import resize_frames, resize_masks
+
+        if self.size == (height, width):
+            return self
+        return dataclasses.replace(
+            self,
+            frames=resize_frames(self.frames, width, height),
+            masks=resize_masks(self.masks, width, height),
+            camera={**self.camera, "width": width, "height": height},
+            meta={**self.meta, "resized_from": [self.size[1], self.size[0]]},
+            embeddings={},
+        )
+
+    def check_compatible(self, robot: str, camera: dict[str, Any], where: str = "the reference bundle") -> None:
+        """Raise BundleError (one line) if this bundle was made for another robot or another camera geometry: a key
+        both configs hold that differs (distance, height, yaw, focal length, aperture...) or another aspect ratio.
+        Another resolution of the same geometry fits: the task resamples the bundle (:meth:`resized`)."""
+        if robot != self.robot:
+            raise BundleError(f"{where} was made for robot {self.robot!r}, not robot {robot!r}; {REGENERATE_HINT} "
+                              f"for {robot!r}")
+        keys = sorted((set(self.camera) & set(camera)) - {"width", "height"})
+        diffs = [f"{k} {self.camera[k]} (this task: {camera[k]})" for k in keys if not _same(self.camera[k], camera[k])]
+        sizes = [(c.get("width"), c.get("height")) for c in (self.camera, camera)]
+        if any(None in s or 0 in s for s in sizes):
+            diffs.append("width/height (missing)")
+        elif abs(sizes[0][0] * sizes[1][1] / (sizes[0][1] * sizes[1][0]) - 1.0) > ASPECT_TOLERANCE + 1.0 / min(
+            *sizes[0], *sizes[1]
+        ):  # one pixel of rounding at the smaller size
+            diffs.append(f"aspect {sizes[0][0]}x{sizes[0][1]} (this task: {sizes[1][0]}x{sizes[1][1]})")
+        if diffs:
             raise BundleError(
-                f"reference bundle made for robot {self.robot!r} with camera {self.camera} does not fit "
-                f"robot {robot!r} with camera {camera}"
-                + (f" (camera differs in {', '.join(diffs)})" if diffs else "")
-                + f"; {REGENERATE_HINT} for this robot and camera"
+                f"{where} was made for robot {robot!r} with another camera than this task's: camera differs in "
+                f"{', '.join(diffs)}; {REGENERATE_HINT} for this task's camera (its --task or --camera), or train "
+                "with the camera the bundle records"
             )
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
