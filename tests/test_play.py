@@ -46,8 +46,8 @@ def test_play_latest_checkpoint_writes_video_plot_exports_and_layout(tmp_path, m
     assert sum(t["size"] for t in terms) == layout["observation"]["dim"]
     assert layout["action"]["dim"] == 19 and len(layout["action"]["terms"][0]["joint_names"]) == 19  # H1
     assert layout["action"]["terms"][0]["low_pass_alpha"] == 1.0  # the targets' filter, off by default
-    assert np.isclose(layout["control_dt"], 0.01)
-    assert layout["reference_steps"] == 401  # what the phase observation divides by
+    assert np.isclose(layout["control_dt"], 0.04)  # the walk profile's 25 Hz
+    assert layout["reference_steps"] == 101  # what the phase observation divides by: 4 s retimed to 25 fps
 
     match = re.search(r"max \|onnxruntime - torch\| = ([0-9.e+-]+)", out)
     assert match, out[-3000:]

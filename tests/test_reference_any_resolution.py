@@ -76,7 +76,10 @@ def test_a_bundle_made_at_224_px_trains_on_the_64_px_preset(bundles, launched, c
     print(f"IoU of the agent standing in its start pose vs the reference: 224 px bundle resampled {ious}, "
           f"rendered at 64 px {native}")
     assert ious[0] > 0.75  # the first step: the agent has barely moved from the reference's first frame
-    assert max(abs(a - b) for a, b in zip(ious, native, strict=True)) < 0.05
+    # A 64 px H1 is ~10x30 px, so its boundary pixels are a third of it: the agent and a reference rendered at 64 px
+    # share their pixel grid's rounding, a resampled one rounds by coverage (measured 0.03-0.08 lower). A misplaced
+    # or rescaled reference would lose far more.
+    assert max(abs(a - b) for a, b in zip(ious, native, strict=True)) < 0.12
 
 
 @pytest.mark.parametrize(("name", "message"), [("focal", "camera differs in focal_length 18.0 (this task: 24.0)"),

@@ -260,13 +260,14 @@ def test_the_scripted_a1_gait_played_open_loop_walks_forward(launched, menagerie
 
     from nil_ext.reference.scripted import GAITS, gait_offsets
 
-    cfg = load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
+    # The paper's 100 Hz: the gait's targets played at the reference's own rate (25 Hz holds each for 40 ms)
+    cfg = load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2, profile="paper")
     cfg.set_reference(None)
     env = ManagerBasedRLEnv(cfg)
     try:
         env.reset()
         robot = env.scene["robot"]
-        steps = 100  # 1 s: the swing ramps in over the first 0.5 s
+        steps = round(1.0 / env.step_dt)  # 1 s: the swing ramps in over the first 0.5 s
         times = torch.arange(1, steps + 1) * env.step_dt
         actions = gait_offsets(GAITS["a1"], robot.joint_names, times) / cfg.actions.joint.scale
         start = robot.data.root_pos_w.torch[:, 0].clone()

@@ -142,8 +142,8 @@ class ReferenceBundle:
         if diffs:
             raise BundleError(
                 f"{where} was made for robot {robot!r} with another camera than this task's: camera differs in "
-                f"{', '.join(diffs)}; {REGENERATE_HINT} for this task's camera (its --task or --camera), or train "
-                "with the camera the bundle records"
+                f"{', '.join(diffs)} (another resolution would fit); {REGENERATE_HINT} --task TASK for this task's "
+                "camera"
             )
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
