@@ -3,7 +3,7 @@
 import numpy as np
 from reference_helpers import articulated_clip
 
-from nil_ext.reference.quality import quality_report
+from nil_ext.reference.quality import quality_gate, quality_report, robot_extent
 
 
 def test_clean_clip_scores_high_and_flags_nothing():
@@ -30,3 +30,21 @@ def test_motion_costs_no_score():
     _, masks = articulated_clip(t=12)
     still = np.repeat(masks[:1], 12, axis=0)
     assert quality_report(masks, masks[0])["score"] >= quality_report(still, masks[0])["score"] - 0.1
+
+
+def test_a_sliver_or_a_blob_is_off_the_robots_shape_and_fails_the_gate():
+    _, masks = articulated_clip(t=12)
+    robot = robot_extent(masks[0])
+    assert quality_report(masks, masks[0], robot=robot)["off_shape_frames"] == []
+    broken = masks.copy()
+    ys, xs = np.nonzero(masks[0])
+    for k in range(3, 12):  # a thin vertical sliver, then a small blob: the case of a wrong prompt
+        broken[k] = False
+        if k < 7:
+            broken[k, ys.min() : ys.max(), xs.mean().astype(int) : xs.mean().astype(int) + 2] = True
+        else:
+            broken[k, ys.mean().astype(int) : ys.mean().astype(int) + 6, xs.mean().astype(int) : xs.mean().astype(int) + 6] = True
+    r = quality_report(broken, masks[0], robot=robot)
+    assert r["off_shape_frames"] == list(range(3, 12)) and "width" in r["off_shape_first"]
+    gate = quality_gate(r)
+    assert not gate["passed"] and "off-shape" in gate["reason"]

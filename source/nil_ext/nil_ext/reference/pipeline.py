@@ -41,8 +41,10 @@ from .quality import (
     camera_path_summary,
     quality_gate,
     quality_report,
+    robot_extent,
     summary,
 )
+from .robot_finder import FoundRobot, find_robot
 from .retiming import output_times, retime, retime_path
 from .segmenters import Segmenter, check_prompt, make_segmenter
 from .video_io import CLIP_LEN, fit_to_camera, load_video, shift_images
@@ -132,7 +134,8 @@ def make_reference(
         frames, masks, e0_mask, camera, src_fps, found = _import_video(
             video, video_fps, e0, e0_mask, camera, segmenter, robot_prompt, align_camera, camera_aligner, min_alignment_iou
         )
-        report = quality_report(masks, e0_mask)
+        robot_shape = found.pop("robot_shape", None)
+        report = quality_report(masks, e0_mask, robot=robot_shape)
         meta.update(source="video", video=str(video), prompt=prompt, **found)
         meta["input_hashes"]["video"] = _file_hash(video)
     else:
@@ -184,8 +187,23 @@ def make_reference(
         _refuse_or_label(bundle, gate, out)
     if out is not None:
         bundle.save(out, overwrite=overwrite)
+        _save_first_frame_picture(out, bundle)
         print(f"saved {out}", flush=True)
     return bundle
+
+
+def _save_first_frame_picture(out: str | Path, bundle: ReferenceBundle) -> None:
+    """first_frame_mask.png in the bundle: the first frame, the mask the import started from over it (green), so a
+    user sees what was taken for the robot."""
+    import cv2
+
+    frame, mask = bundle.frames[0], bundle.masks[0]
+    over = frame.copy()
+    over[mask] = (0.5 * over[mask] + 0.5 * np.array([0, 220, 0])).astype(np.uint8)
+    picture = np.concatenate([frame, over], axis=1)
+    scale = max(1, 256 // picture.shape[0])
+    picture = cv2.resize(picture, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    cv2.imwrite(str(Path(out) / "first_frame_mask.png"), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
 
 
 def _import_video(video, video_fps, e0, e0_mask, camera, segmenter, robot_prompt, align_camera, camera_aligner, min_iou):
@@ -206,21 +224,24 @@ def _import_video(video, video_fps, e0, e0_mask, camera, segmenter, robot_prompt
     work_e0_mask = _fit_masks(e0_mask[None], work)[0]
     frames = fit_to_camera(raw, *work)
     del raw
-    found, alignment = _first_mask(frames[0], e0, work_e0_mask, work_prompt, align_camera, camera_aligner, min_iou)
+    found, alignment, record = _first_mask(frames, e0, work_e0_mask, work_prompt, align_camera, camera_aligner,
+                                           min_iou)
     masks = _fit_masks(segmenter(frames, found, prompt=work_prompt), size)
     frames = fit_to_camera(frames, *size)
     # a video that starts from e0 keeps the simulator's own mask (exact); any other, the one found on it
     first = e0_mask if found is work_e0_mask else masks[0]
     masks[0] = first
     if alignment is None:
-        return frames, masks, first, camera, src_fps, {"camera_source": "task"}
+        return frames, masks, first, camera, src_fps, {"camera_source": "task", **record}
     # the task camera looks at the base: move the video so that the robot sits where that camera sees it
     shift = (alignment.shift_px[0] / scale, alignment.shift_px[1] / scale)
     frames, masks, first = shift_images(frames, shift), shift_images(masks, shift), shift_images(first[None], shift)[0]
+    found_record = record
     record = {k: v for k, v in alignment.to_dict().items() if k != "camera"}
     record["shift_px"] = shift  # in the bundle's pixels
     camera = {**camera, **{k: v for k, v in alignment.camera.items() if k not in ("width", "height")}}
-    return frames, masks, first, camera, src_fps, {"camera_source": "aligned", "camera_alignment": record}
+    return frames, masks, first, camera, src_fps, {"camera_source": "aligned", "camera_alignment": record,
+                                                  **found_record}
 
 
 def _fit_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -228,40 +249,64 @@ def _fit_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return fit_to_camera(masks.astype(np.uint8) * 255, *size) >= 128
 
 
-def _first_mask(frame, e0, e0_mask, robot_prompt, align_camera, camera_aligner, min_iou):
-    """The robot's mask on a video's first frame, and the camera alignment when the video is seen from elsewhere.
+def _first_mask(frames, e0, e0_mask, robot_prompt, align_camera, camera_aligner, min_iou):
+    """The robot's mask on a video's first frame, the camera alignment when the video is seen from elsewhere, and
+    what the bundle's meta records about how the robot was found (with "robot_shape": its extent, for the gate).
 
     A video generated from e0 starts with e0 (the generator's conditioning image): the simulator's mask is the
-    truth there. Any other video is prompted (box, clicks, or the most salient object) and aligned.
+    truth there. Any other video is never prompted with the simulator's mask (it shows the robot from the task
+    camera, in its start pose): the robot is found on the video itself (a box or clicks, else motion and contrast).
     """
-    if align_camera != "always" and starts_from(frame, e0):
-        return (e0_mask if robot_prompt is None else first_frame_mask(frame, robot_prompt)), None
-    if align_camera == "never" and robot_prompt is None:
-        print("warning: the video does not start from the task camera's first frame and --align-camera never keeps "
-              "the task camera: its masks are prompted by e0's and the IoU reward compares different views",
-              flush=True)
-        return e0_mask, None
-    found = first_frame_mask(frame, robot_prompt)  # nothing found: an error that asks for --robot-box
+    frame = frames[0]
+    if align_camera != "always" and starts_from(frame, e0, e0_mask):
+        first = e0_mask if robot_prompt is None else first_frame_mask(frame, robot_prompt)
+        return first, None, {"robot_found": "the video starts from e0: the simulator's mask",
+                             "robot_shape": robot_extent(first)}
+    found = _find(frames, robot_prompt)
+    print(found.summary(), flush=True)
+    record = {"robot_found": found.summary(), "robot_shape": robot_extent(found.mask)}
     if align_camera == "never":
-        return found, None
+        print("warning: the video does not start from the task camera's first frame and --align-camera never keeps "
+              "the task camera: the IoU reward compares the video's view with the task camera's", flush=True)
+        return found.mask, None, record
     if camera_aligner is None:
         raise ReferenceInputError(
             "the video does not start from the task camera's first frame and no camera search is available here: "
             "run scripts/generate_reference.py (it aligns the camera with the simulator), or keep the task camera "
             "with --align-camera never"
         )
-    alignment = camera_aligner(found, frame)
+    alignment = camera_aligner(found.mask, frame)
     print(alignment.summary(), flush=True)
     alignment.check(min_iou)
-    return found, alignment
+    return found.mask, alignment, record
 
 
-def starts_from(frame: np.ndarray, e0: np.ndarray) -> bool:
+def _find(frames, robot_prompt) -> FoundRobot:
+    """The robot on a video's first frame: from the user's box / clicks, else found by motion and contrast."""
+    if robot_prompt is not None and not robot_prompt.empty:
+        return FoundRobot(first_frame_mask(frames[0], robot_prompt), "the prompt")
+    return find_robot(frames)
+
+
+def starts_from(frame: np.ndarray, e0: np.ndarray, e0_mask: np.ndarray | None = None) -> bool:
     """Whether a video's first frame is e0 (as a generator conditioned on it paints it): most pixels within a
-    coding error of it. e0's blank background makes any other footage differ almost everywhere."""
+    coding error of it, and (given e0's mask) most of the robot's and of a band around its outline too. A light
+    floor passes for e0's blank background; a dark robot seen from elsewhere, centred where the task camera puts
+    it, covers e0's thin side view: the outline tells them apart."""
     e0 = fit_to_camera(e0[None], frame.shape[1], frame.shape[0])[0]
     close = np.abs(frame.astype(np.int16) - e0.astype(np.int16)).max(-1) <= FROM_E0_TOLERANCE
-    return bool(close.mean() >= FROM_E0_AGREEMENT)
+    if close.mean() < FROM_E0_AGREEMENT:
+        return False
+    if e0_mask is None:
+        return True
+    import cv2
+
+    from .image_ops import disk
+
+    mask = _fit_masks(np.asarray(e0_mask, dtype=bool)[None], (frame.shape[1], frame.shape[0]))[0]
+    r = max(2, round(0.03 * min(frame.shape[:2])))
+    band = cv2.dilate(mask.astype(np.uint8), disk(r)).astype(bool) & ~mask
+    return all(not part.any() or close[part].mean() >= FROM_E0_AGREEMENT for part in (mask, band))
 
 
 def _refuse_or_label(bundle: ReferenceBundle, gate: dict, out: str | Path | None) -> None:

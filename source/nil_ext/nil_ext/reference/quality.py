@@ -18,6 +18,34 @@ from .errors import ReferenceInputError
 JUMP_SHAPE_IOU = 0.5  # centroid-aligned consecutive masks overlapping less than this: a jump
 JUMP_SHIFT = 0.1  # centroid moving more than this fraction of the image diagonal in one frame: a jump
 VANISH_AREA = 0.2  # a mask smaller than this fraction of the first one: vanished
+# what a frame's mask may be against the robot as the video shows it (its area, the height and width of its box):
+# a walking robot's box widens and narrows with its stride (H1 from the side: about 2x), its height barely changes;
+# a sliver or a blob is outside these
+SHAPE_RANGES = {"area": (0.4, 2.5), "height": (0.6, 1.5), "width": (0.3, 3.0)}
+
+
+def robot_extent(mask: np.ndarray) -> dict[str, float]:
+    """A mask's area and its box's height and width, as fractions of the frame's."""
+    mask = np.asarray(mask, dtype=bool)
+    h, w = mask.shape
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return {"area": 0.0, "height": 0.0, "width": 0.0}
+    return {"area": float(mask.mean()), "height": float(np.ptp(ys) + 1) / h, "width": float(np.ptp(xs) + 1) / w}
+
+
+def off_shape(masks: np.ndarray, expected: dict[str, float]) -> tuple[list[int], list[str]]:
+    """Frames whose mask is not the robot's shape against `expected` (robot_extent of the robot as the video shows
+    it), and for each why (e.g. "area 0.06x, width 0.18x")."""
+    frames, why = [], []
+    for k, m in enumerate(np.asarray(masks, dtype=bool)):
+        got = robot_extent(m)
+        out = [f"{key} {got[key] / expected[key]:.2f}x" for key, (lo, hi) in SHAPE_RANGES.items()
+               if expected.get(key, 0) > 0 and not lo <= got[key] / expected[key] <= hi]
+        if out:
+            frames.append(k)
+            why.append(", ".join(out))
+    return frames, why
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -25,11 +53,14 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.logical_and(a, b).sum() / union) if union else 1.0
 
 
-def quality_report(masks: np.ndarray, first_mask: np.ndarray | None = None) -> dict[str, Any]:
+def quality_report(masks: np.ndarray, first_mask: np.ndarray | None = None,
+                   robot: dict[str, float] | None = None) -> dict[str, Any]:
     """Per-frame statistics, flagged frames and `score` in [0, 1] (higher is better).
 
     score = first-frame IoU * mean size agreement of consecutive masks * fraction of frames
-    neither jumping nor vanished.
+    neither jumping nor vanished (nor, given `robot`, off the robot's shape).
+    robot: robot_extent of the robot as the video shows it (found on its first frame, or the aligned render): a
+    frame whose mask is far from its area, height or width (a sliver, a blob) is off-shape, a bad frame.
     """
     masks = np.asarray(masks, dtype=bool)
     t, h, w = masks.shape
@@ -44,7 +75,8 @@ def quality_report(masks: np.ndarray, first_mask: np.ndarray | None = None) -> d
     vanished = np.flatnonzero(area < VANISH_AREA * max(ref_area, 1))
     jumps = np.flatnonzero((shape < JUMP_SHAPE_IOU) | (shift > JUMP_SHIFT)) + 1
     first_iou = 1.0 if first_mask is None else iou(masks[0], np.asarray(first_mask, dtype=bool))
-    bad = np.union1d(vanished, jumps)
+    shape_frames, shape_why = off_shape(masks, robot) if robot else ([], [])
+    bad = np.union1d(np.union1d(vanished, jumps), shape_frames)
     size_agreement = float(size.mean()) if t > 1 else 1.0
     score = first_iou * size_agreement * (1.0 - len(bad) / t)
     return {
@@ -58,6 +90,8 @@ def quality_report(masks: np.ndarray, first_mask: np.ndarray | None = None) -> d
         "jump_frames": jumps.tolist(),
         "vanished_frames": vanished.tolist(),
         "score": round(float(score), 4),
+        **({"robot_extent": {k: round(v, 4) for k, v in robot.items()}, "off_shape_frames": shape_frames,
+            "off_shape_first": shape_why[0] if shape_why else ""} if robot else {}),
     }
 
 
@@ -120,13 +154,18 @@ class QualityGateError(ReferenceInputError):
 
 def quality_gate(report: dict[str, Any], max_bad_share: float = GATE_MAX_BAD_SHARE, forced: bool = False) -> dict:
     """Whether a quality report passes the gate: {"passed", "bad_share", "max_bad_share", "reason", "forced"}."""
-    bad = len(set(report["vanished_frames"]) | set(report["jump_frames"]))
+    shape = report.get("off_shape_frames", [])
+    bad = len(set(report["vanished_frames"]) | set(report["jump_frames"]) | set(shape))
     share = bad / max(report["num_frames"], 1)
     passed = share <= max_bad_share
     reason = "" if passed else (
-        f"the masks vanish or jump in {share:.0%} of the frames ({len(report['vanished_frames'])} vanished, "
-        f"{len(report['jump_frames'])} jumps of {report['num_frames']}; the gate allows {max_bad_share:.0%})"
+        f"the masks vanish, jump or are not the robot's shape in {share:.0%} of the frames "
+        f"({len(report['vanished_frames'])} vanished, {len(report['jump_frames'])} jumps, {len(shape)} off-shape of "
+        f"{report['num_frames']}; the gate allows {max_bad_share:.0%})"
     )
+    if not passed and shape:
+        reason += (f"; off-shape: frame {shape[0]}'s mask is {report['off_shape_first']} the robot's in the video "
+                   "(a sliver or a blob: the segmenter follows something else)")
     return {"passed": passed, "bad_share": round(share, 4), "max_bad_share": max_bad_share, "reason": reason,
             "forced": bool(forced and not passed)}
 

@@ -106,11 +106,13 @@ def scripted_motion(gait: Gait, joint_names: list[str], start_root_pose: torch.T
 
 
 def render_scripted_reference(robot: str, camera_cfg, skill: str | None = None, num_frames: int | None = None,
-                              seed: int = 0, device: str = "cpu", textured_ground: bool = False):
+                              seed: int = 0, device: str = "cpu", textured_ground: bool = False, times=None):
     """(frames (T,H,W,3) uint8, masks (T,H,W) bool, source fps, camera dict, camera path (T,4) x,y,z,yaw).
 
     The motion is deterministic; ``seed`` is accepted for the generator interface and unused.
     ``textured_ground``: render over a random-tile ground (shows the camera's travel) instead of the plain one.
+    ``times``: render only at these times (s) instead of every 1/SOURCE_FPS from 0 (a clip starting mid-stride, at
+    another frame rate); the fps returned is then the one of their first step.
     """
     if skill and "walk" not in skill.lower():
         raise ValueError(f"The scripted generator only walks; for '{skill}' use a video generator or --video.")
@@ -119,7 +121,13 @@ def render_scripted_reference(robot: str, camera_cfg, skill: str | None = None, 
     from ..scene.robot_scene import open_robot_scene
 
     gait = gait_of(robot)
-    times = torch.arange(num_frames) / SOURCE_FPS
+    fps = SOURCE_FPS
+    if times is None:
+        times = torch.arange(num_frames) / SOURCE_FPS
+    else:
+        times = torch.as_tensor(np.asarray(times, dtype=np.float64)).float()
+        num_frames = len(times)
+        fps = float(1.0 / (times[1] - times[0])) if num_frames > 1 else SOURCE_FPS
     frames, masks, path = [], [], []
     with open_robot_scene(robot, 1, camera_cfg, device, textured_ground=textured_ground) as scene:
         data = scene.robot.data
@@ -138,7 +146,7 @@ def render_scripted_reference(robot: str, camera_cfg, skill: str | None = None, 
             eye = (pose[0, :3] + scene.camera_offset).cpu().numpy()
             path.append([*eye, math.radians(camera_cfg.yaw_deg) + math.pi])  # heading: looking back at the robot
     camera = camera_cfg.to_dict(robot_model_info(robot).base_pos[2])
-    return np.stack(frames), np.stack(masks), SOURCE_FPS, camera, np.asarray(path, dtype=np.float64)
+    return np.stack(frames), np.stack(masks), fps, camera, np.asarray(path, dtype=np.float64)
 
 
 def make_scripted_bundle(robot: str, camera_cfg, out, num_frames: int | None = None, device: str = "cpu"):

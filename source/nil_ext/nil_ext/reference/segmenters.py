@@ -151,6 +151,7 @@ class GrabCutSegmenter:
         iterations: int = 2,
         min_ratio: float = 0.5,
         max_ratio: float = 1.8,
+        colour_margin: float | None = 6.0,
         progress: bool = True,
     ):
         self.flow_size = flow_size  # longest side the optical flow is computed at (speed)
@@ -160,6 +161,11 @@ class GrabCutSegmenter:
         self.core_px = core_px
         self.iterations = iterations
         self.min_ratio, self.max_ratio = min_ratio, max_ratio  # plausible area of the cut vs the warped mask
+        # pixels near the warped mask whose colour is the first frame's robot's (closer to its colours than to the
+        # ground's around it by this many Lab units) seed GrabCut as probable robot: a dark leg that swung out of the
+        # warped mask over a grid floor with a dark shadow was otherwise lost for good (measured on H1 mid-stride:
+        # IoU 0.74 -> see docs/experiments/2026-11-24-your-own-video.md); None: off
+        self.colour_margin = colour_margin
         self.progress = progress
         self.fallbacks = 0  # frames of the last call that kept the warped mask
 
@@ -174,6 +180,7 @@ class GrabCutSegmenter:
         masks = np.zeros((t, h, w), bool)
         masks[0] = first_mask
         self.fallbacks = 0
+        colours = None if self.colour_margin is None else _robot_and_ground_colours(frames[0], first_mask, band)
         prev_grey = _grey(frames[0], small)
         for k in tqdm(range(1, t), desc="grabcut segmentation", disable=not self.progress):
             grey = _grey(frames[k], small)
@@ -188,7 +195,7 @@ class GrabCutSegmenter:
                     warped = masks[k - 1]  # flow lost a small mask: keep it one more frame
                 else:
                     continue  # the robot has left the frame
-            cut = self._cut(frames[k], warped, band)
+            cut = self._cut(frames[k], warped, band, colours)
             area, ref = cut.sum(), warped.sum()
             # the previous mask counts too: once the robot has gone, flow on the bare background can pull the
             # warped mask back off the border, and keeping it would leave a ghost that GrabCut never clears
@@ -201,10 +208,15 @@ class GrabCutSegmenter:
             print(f"[grabcut] kept the flow-warped mask in {self.fallbacks} of {t - 1} frames", flush=True)
         return masks
 
-    def _cut(self, frame: np.ndarray, warped: np.ndarray, band: int) -> np.ndarray:
+    def _cut(self, frame: np.ndarray, warped: np.ndarray, band: int, colours=None) -> np.ndarray:
         h, w = warped.shape
         m = warped.astype(np.uint8)
         near = cv2.dilate(m, disk(band)).astype(bool)
+        likely = np.zeros_like(warped)
+        if colours is not None:
+            lab = _lab(frame)
+            likely = near & (nearest_colour_distance(lab, colours[0]) + self.colour_margin
+                             < nearest_colour_distance(lab, colours[1]))
         # GrabCut on the crop around the robot: the far background says nothing about the robot's edges
         ys, xs = np.nonzero(near)
         pad = 2 * band
@@ -215,6 +227,7 @@ class GrabCutSegmenter:
         seed[warped] = cv2.GC_PR_FGD
         if self.core_px:
             seed[cv2.erode(m, disk(self.core_px)).astype(bool)] = cv2.GC_FGD
+        seed[likely] = cv2.GC_FGD
         seed = seed[y0:y1, x0:x1].copy()
         if not (seed == cv2.GC_BGD).any() and not (seed == cv2.GC_PR_BGD).any():
             return warped
@@ -224,7 +237,7 @@ class GrabCutSegmenter:
         cv2.grabCut(crop, seed, None, bgd, fgd, self.iterations, cv2.GC_INIT_WITH_MASK)
         cut = np.zeros((h, w), bool)
         cut[y0:y1, x0:x1] = (seed == cv2.GC_FGD) | (seed == cv2.GC_PR_FGD)
-        return BackgroundSegmenter._track(_close(cut), warped, max(1, band // 2))
+        return BackgroundSegmenter._track(_close(cut), warped | likely, max(1, band // 2))
 
 
 class Sam2Segmenter:
@@ -323,6 +336,20 @@ def _sam2_points(prompt: RobotPrompt, h: int, w: int, size: int) -> dict:
         labels.append(1)
     xy = torch.tensor(coords, dtype=torch.float32) * torch.tensor([size / w, size / h])
     return {"point_coords": xy[None, None], "point_labels": torch.tensor(labels, dtype=torch.int32)[None, None]}
+
+
+def _robot_and_ground_colours(frame: np.ndarray, mask: np.ndarray, band: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lab colour centres of the robot (inside the mask) and of the ground around it (a ring a few bands wide)."""
+    lab = _lab(frame)
+    m = mask.astype(np.uint8)
+    ring = cv2.dilate(m, disk(3 * band)).astype(bool) & ~cv2.dilate(m, disk(1)).astype(bool)
+    core = cv2.erode(m, disk(1)).astype(bool)
+    robot, ground = colour_centres(lab[core] if core.any() else lab[mask], 4), colour_centres(lab[ring], 6)
+    # a colour in both sets is a mistake of the first mask (ground between the legs inside it, a limb outside it) or
+    # a line in a shadow's core as dark as the robot: it says nothing about which is which, so neither set keeps it
+    apart = np.linalg.norm(robot[:, None] - ground[None], axis=-1) > 12.0
+    robot, ground = robot[apart.all(1)], ground[apart.all(0)]
+    return (robot, ground) if len(robot) and len(ground) else None
 
 
 def _touches_border(mask: np.ndarray) -> bool:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import ReferenceInputError
 
-BACKGROUNDS = ("plain", "gradient", "texture", "grid_floor", "noise")
+BACKGROUNDS = ("plain", "gradient", "texture", "grid_floor", "noise", "light_floor")
 NOISE_SIGMA = 2.0  # sensor / codec noise of real footage, in 8-bit levels
 
 
@@ -22,11 +22,17 @@ def composite(
     background: str,
     camera_shift_px_per_frame: tuple[float, float] = (0.0, 0.0),
     seed: int = 0,
+    shadow: float = 0.0,
+    watermark: str | None = None,
+    robot_tone: str | None = None,
 ) -> np.ndarray:
     """(T, H, W, 3) uint8: the robot pixels of `frames` (where `masks` is true) over a new `background`.
 
     The background slides by `camera_shift_px_per_frame` (dx, dy) pixels each frame, as if the camera
     panned; a little per-frame noise is added. The masks stay the truth of the result.
+    `shadow`: how much a soft shadow under the robot's feet darkens the ground at its centre (0: none);
+    `watermark`: text stamped in the bottom-right corner (as generators mark their clips); `robot_tone`: "dark" or
+    "light" repaints the robot's pixels (shaded, brighter inside than at its outline), None keeps the render's.
     """
     frames = np.asarray(frames)
     masks = np.asarray(masks).astype(bool)
@@ -44,15 +50,64 @@ def composite(
     for k in range(t):
         centre = (x0 + k * dx + (w - 1) / 2, y0 + k * dy + (h - 1) / 2)
         bg = cv2.getRectSubPix(canvas, (w, h), centre)
-        img = np.where(masks[k][..., None], frames[k].astype(np.float32), bg)
+        if shadow > 0:
+            bg = bg * (1.0 - shadow * _shadow(masks[k]))[..., None]
+        robot = frames[k].astype(np.float32) if robot_tone is None else _tone(masks[k], robot_tone)
+        img = np.where(masks[k][..., None], robot, bg)
+        if watermark:
+            img = _stamp(img, watermark)
         img += rng.normal(0.0, NOISE_SIGMA, img.shape).astype(np.float32)
         out[k] = np.clip(img, 0, 255).astype(np.uint8)
     return out
 
 
+ROBOT_TONES = {"dark": (30.0, 45.0), "light": (215.0, 250.0)}  # grey level at the outline and deep inside
+
+
+def _tone(mask: np.ndarray, tone: str) -> np.ndarray:
+    """(H, W, 3) float: a robot of one tone shaded by depth inside its outline (a lit, rounded body)."""
+    if tone not in ROBOT_TONES:
+        raise ReferenceInputError(f"unknown robot tone {tone!r}; known: {', '.join(ROBOT_TONES)}")
+    edge, core = ROBOT_TONES[tone]
+    inside = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+    depth = np.clip(inside / 3.0, 0.0, 1.0)
+    grey = edge + (core - edge) * depth
+    return np.repeat(grey[..., None], 3, axis=-1) + np.array([0.0, 2.0, 6.0], np.float32)  # a cool white / grey
+
+
+def _shadow(mask: np.ndarray) -> np.ndarray:
+    """(H, W) in [0, 1]: a soft elliptic shadow on the ground around the lowest part of the robot, cast a little to
+    the side (the light is not overhead)."""
+    h, w = mask.shape
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return np.zeros((h, w), np.float32)
+    tall = ys.max() - ys.min() + 1
+    feet = xs[ys >= ys.max() - 0.08 * tall]
+    centre = (float(feet.mean()) + 0.12 * tall, float(ys.max()) - 0.01 * tall)
+    axes = (max(2.0, 0.3 * tall), max(1.0, 0.05 * tall))
+    out = np.zeros((h, w), np.float32)
+    cv2.ellipse(out, (round(centre[0]), round(centre[1])), (round(axes[0]), round(axes[1])), 0, 0, 360, 1.0, -1)
+    return np.clip(cv2.GaussianBlur(out, (0, 0), max(1.0, 0.03 * tall)) * 1.3, 0.0, 1.0)
+
+
+def _stamp(img: np.ndarray, text: str) -> np.ndarray:
+    """Semi-transparent white text with a dark outline in the bottom-right corner."""
+    h, w = img.shape[:2]
+    scale = max(0.25, 0.0018 * min(h, w))
+    thick = max(1, round(scale * 1.5))
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    org = (w - tw - max(3, w // 40), h - max(3, h // 30))
+    layer = np.clip(img, 0, 255).astype(np.uint8)
+    cv2.putText(layer, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (40, 40, 40), thick + 1, cv2.LINE_AA)
+    cv2.putText(layer, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (250, 250, 250), thick, cv2.LINE_AA)
+    return 0.35 * img + 0.65 * layer.astype(np.float32)
+
+
 def make_background(kind: str, height: int, width: int, seed: int = 0) -> np.ndarray:
     """(height, width, 3) uint8 background of a kind in BACKGROUNDS."""
-    makers = {"plain": _plain, "gradient": _gradient, "texture": _texture, "grid_floor": _grid_floor, "noise": _noise}
+    makers = {"plain": _plain, "gradient": _gradient, "texture": _texture, "grid_floor": _grid_floor, "noise": _noise,
+              "light_floor": _light_floor}
     if kind not in makers:
         raise ReferenceInputError(f"unknown background {kind!r}; known: {', '.join(BACKGROUNDS)}")
     rng = np.random.default_rng(seed)
@@ -121,6 +176,16 @@ def _grid_floor(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     fade = np.clip((np.arange(h, dtype=np.float32) - horizon) / (0.5 * depth), 0, 1) ** 0.7
     fine *= fade[:, None]
     img *= 1 - 0.45 * np.clip(fine, 0, 1)[..., None]
+    return img
+
+
+def _light_floor(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """A light warm floor meeting a slightly lighter wall, low contrast (a bright studio)."""
+    horizon = int(h * rng.uniform(0.25, 0.4))
+    img = np.empty((h, w, 3), np.float32)
+    img[:horizon] = np.array([222, 218, 210]) + rng.uniform(-5, 5)
+    depth = np.linspace(0.0, 1.0, h - horizon, dtype=np.float32)[:, None, None]
+    img[horizon:] = np.array([196, 188, 174]) + 12 * depth + rng.uniform(-5, 5)
     return img
 
 
