@@ -5,7 +5,8 @@
 Writes policies/<name>/: the checkpoint without its optimiser states (what playing and evaluating load; a few MB),
 the run's params/ with machine paths made portable (the reference bundle becomes the task's default, the robot's
 scripted demo, which every clone renders the same), then runs play.py (exported/ TorchScript + ONNX and their
-observation layout, play/ side-by-side video and reward plot, strip.png: four moments of the episode) and
+observation layout, play/ side-by-side video and reward plot with the camera following the robot, strip.png: four
+moments of the episode) and
 evaluate.py (evaluation.json: the policy against the random and standing floors, 16 episodes, reference camera at
 full speed) on the shipped copy, so that what is shipped is what was judged.
 """
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 
 from nil_ext import cli
-from nil_ext.task_loading import RUN_SETTINGS_FILE, read_checkpoint
+from nil_ext.task_loading import RUN_SETTINGS_FILE, read_checkpoint, run_settings
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -78,13 +79,10 @@ def copy_run(checkpoint: str, out: str) -> str:
         with open(os.path.join(out, "params", f"{name}.json"), "w") as f:
             json.dump(data, f, indent=2)
         dump_yaml(os.path.join(out, "params", f"{name}.yaml"), data)
-    settings = os.path.join(params, RUN_SETTINGS_FILE)  # what play and evaluate replay (runs since overrides)
-    if os.path.isfile(settings):
-        with open(settings) as f:
-            run = json.load(f)
-        run.update(reference=None, robot_config=env["robot_config"])  # as in env.json above
-        with open(os.path.join(out, "params", RUN_SETTINGS_FILE), "w") as f:
-            json.dump(portable(run, cache), f, indent=2)
+    run = run_settings(checkpoint)  # what play and evaluate replay (read from env.json for runs before overrides)
+    run.update(reference=None, robot_config=env["robot_config"])  # as in env.json above
+    with open(os.path.join(out, "params", RUN_SETTINGS_FILE), "w") as f:
+        json.dump(portable(run, cache), f, indent=2)
 
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     state["alg"] = {k: v for k, v in state["alg"].items() if not k.endswith("_opt")}
@@ -135,7 +133,8 @@ def main(argv=None) -> None:
             sys.exit(f"[ERROR] {out} exists; pass --overwrite to replace it.")
         shutil.rmtree(out)
     shipped = os.path.relpath(copy_run(os.path.abspath(args.checkpoint), out), REPO)
-    run("play.py", "--task", args.task, "--checkpoint", shipped, "--headless")
+    # the camera follows the robot, so the strip shows its gait; evaluation scores it under the reference's camera
+    run("play.py", "--task", args.task, "--checkpoint", shipped, "--camera_mode", "follow_agent", "--headless")
     strip = write_strip(os.path.join(out, "play", "side_by_side.mp4"), os.path.join(out, "strip.png"))
     if not args.skip_evaluation:
         run("evaluate.py", "--task", args.task, "--checkpoint", shipped, "--preset", "cpu", "--num_envs", "8",

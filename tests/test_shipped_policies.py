@@ -1,0 +1,81 @@
+"""Every policy shipped in policies/ plays from a fresh clone: it loads with its run's settings, its exports agree
+with it, and it walks (forward, upright) for the first two seconds of its task."""
+
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import nil_ext.tasks  # noqa: F401  (registers the task ids)
+from nil_ext.task_loading import run_env_cfg, run_settings
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHIPPED = sorted(glob.glob(os.path.join(REPO, "policies", "*", "model_*.pt")))
+
+
+def test_policies_are_shipped_and_the_readme_plays_one():
+    assert SHIPPED, "policies/ holds no model_*.pt (scripts/ship_policy.py puts one there)"
+    readme = open(os.path.join(REPO, "README.md")).read()
+    command = readme.split("<!-- shipped-policy -->", 1)[1].split("```bash\n", 1)[1].split("\n", 1)[0]
+    checkpoint = command.split("--checkpoint ", 1)[1].split()[0]
+    assert os.path.join(REPO, checkpoint) in SHIPPED, f"the README plays {checkpoint}, which is not shipped"
+
+
+@pytest.fixture(scope="module")
+def launched():
+    from isaaclab.app import launch_simulation
+
+    from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
+
+    with launch_simulation(walk_env_cfg("h1", "cpu-smoke"), {}):
+        yield
+
+
+@pytest.mark.parametrize("checkpoint", SHIPPED, ids=lambda p: os.path.basename(os.path.dirname(p)))
+def test_shipped_policy_walks_for_two_seconds(checkpoint, launched, menagerie_available):
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    from nil_ext.agents.bro import OffPolicyRunner
+    from nil_ext.agents.vec_env import IsaacLabVecEnv, policy_obs
+
+    folder = os.path.dirname(checkpoint)
+    assert os.path.getsize(checkpoint) < 8e6, "a shipped checkpoint stays a few MB (no optimiser states)"
+    layout = json.load(open(os.path.join(folder, "exported", "observation_layout.json")))
+    evaluation = json.load(open(os.path.join(folder, "evaluation.json")))
+    for name in ("strip.png", "exported/policy.onnx", "exported/policy.pt"):
+        assert os.path.isfile(os.path.join(folder, name)), name
+
+    run = run_settings(checkpoint)
+    assert run["reference"] is None, "a shipped run plays the task's scripted demo, which every clone renders"
+    cfg = run_env_cfg(evaluation["task"], run, num_envs=2)  # what play.py and evaluate.py build
+    cfg.set_reference(None)
+    env = ManagerBasedRLEnv(cfg)
+    try:
+        vec_env = IsaacLabVecEnv(env)
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        runner = OffPolicyRunner(vec_env, state["cfg"], log_dir=None, device="cpu")
+        runner.load(checkpoint, load_optimizer=False)
+        policy = runner.get_inference_policy()
+        obs = policy_obs(vec_env.get_observations())
+        assert runner.alg.obs_dim == layout["observation"]["dim"] == obs.shape[-1]
+        scripted = torch.jit.load(os.path.join(folder, "exported", "policy.pt"))
+        assert torch.allclose(scripted(obs), policy(obs), atol=1e-5)
+        robot = env.scene["robot"]
+        start = robot.data.root_pos_w.torch[:, :2].clone()
+        steps = round(2.0 / env.step_dt)
+        with torch.inference_mode():
+            for _ in range(steps):
+                next_obs, _, dones, _ = vec_env.step(policy(obs))
+                obs = policy_obs(next_obs)
+                assert not dones.any(), "the shipped policy fell (or the reference ended) within two seconds"
+        advanced = (robot.data.root_pos_w.torch[:, :2] - start)[:, 0]
+        assert (advanced > 0.4).all(), f"walked {advanced.tolist()} m forward in 2 s"
+    finally:
+        env.close()
+    best = next(r for r in evaluation["results"] if r["policy"] == "NIL (BRO)")
+    floors = {r["policy"]: r["env_reward_mean"] for r in evaluation["results"] if r["policy"] != "NIL (BRO)"}
+    assert best["episodes"] >= 16 and all(best["env_reward_mean"] > v for v in floors.values()), evaluation
+    assert np.isfinite(best["forward_speed_mean"])
