@@ -158,13 +158,3 @@ def make_scripted_bundle(robot: str, camera_cfg, out, num_frames: int | None = N
     return bundle_from_frames(frames, masks, fps, robot=robot, camera=camera, camera_path=path, meta=meta,
                               synthetic=True, out=out, progress=False)
 
-
-if __name__ == "__main__":  # python -m nil_ext.reference.scripted ROBOT CAMERA_JSON OUT (used by the tasks)
-    import json
-    import sys
-
-    from ..scene.camera import FollowCameraCfg
-
-    _robot, _camera, _out = sys.argv[1:4]
-    fields = {k: v for k, v in json.loads(_camera).items() if k in FollowCameraCfg.__dataclass_fields__}
-    make_scripted_bundle(_robot, FollowCameraCfg(**fields), _out)

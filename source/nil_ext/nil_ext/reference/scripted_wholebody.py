@@ -285,13 +285,3 @@ def make_wholebody_bundle(robot: str, skill: str, camera_cfg, out, num_frames: i
     return bundle_from_frames(frames, masks, fps, robot=robot, camera=camera, camera_path=path, meta=meta,
                               synthetic=True, out=out, progress=False)
 
-
-if __name__ == "__main__":  # python -m nil_ext.reference.scripted_wholebody ROBOT SKILL CAMERA_JSON OUT
-    import json
-    import sys
-
-    from ..scene.camera import FollowCameraCfg
-
-    _robot, _skill, _camera, _out = sys.argv[1:5]
-    fields = {k: v for k, v in json.loads(_camera).items() if k in FollowCameraCfg.__dataclass_fields__}
-    make_wholebody_bundle(_robot, _skill, FollowCameraCfg(**fields), _out)

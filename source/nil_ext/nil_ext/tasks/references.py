@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from ..assets.usd_conversion import cache_root
+from ..tools import run_tool
 
 CAMERA_GEOMETRY = ("distance", "height_offset", "yaw_deg", "focal_length", "horizontal_aperture")
 
@@ -48,7 +47,7 @@ def ensure_scripted_reference(robot: str, camera: dict) -> Path:
         "then --reference DIR.",
         flush=True,
     )
-    return _render_in_subprocess("nil_ext.reference.scripted", [robot, json.dumps(camera)], path)
+    return _rendered("render-scripted", [robot, json.dumps(camera)], path)
 
 
 def wholebody_reference_path(robot: str, skill: str, camera: dict) -> Path:
@@ -68,12 +67,12 @@ def ensure_wholebody_reference(robot: str, skill: str, camera: dict) -> Path:
         return path
     print(f"[nil_ext] No reference given: rendering the SYNTHETIC scripted '{skill}' of '{robot}' to {path} (once).",
           flush=True)
-    return _render_in_subprocess("nil_ext.reference.scripted_wholebody", [robot, skill, json.dumps(camera)], path)
+    return _rendered("render-wholebody", [robot, skill, json.dumps(camera)], path)
 
 
-def _render_in_subprocess(module: str, args: list[str], path: Path) -> Path:
-    """Run ``python -m module *args path``: a fresh process, since the caller may already hold a simulation."""
-    result = subprocess.run([sys.executable, "-m", module, *args, str(path)], capture_output=True, text=True)
-    if result.returncode != 0 or not (path / "bundle.json").is_file():
-        raise RuntimeError(f"Rendering the scripted reference failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+def _rendered(command: str, args: list[str], path: Path) -> Path:
+    """Render in a child process (``python -m nil_ext.tools``), since the caller may already hold a simulation."""
+    run_tool(command, *args, str(path), what="Rendering the scripted reference")
+    if not (path / "bundle.json").is_file():
+        raise RuntimeError(f"Rendering the scripted reference wrote no {path / 'bundle.json'}")
     return path

@@ -1,0 +1,87 @@
+"""The work that runs in a child process, behind one named entry: ``python -m nil_ext.tools COMMAND ...``.
+
+A process holds at most one simulation, so the library starts one of these when it needs a scene of its own while the
+caller may already hold one (a training env asking for its scripted demo, generate_reference.py aligning its camera):
+
+    python -m nil_ext.tools render-scripted ROBOT CAMERA_JSON OUT
+    python -m nil_ext.tools render-wholebody ROBOT SKILL CAMERA_JSON OUT
+    python -m nil_ext.tools align-camera ROBOT MASK.npy OUT.json [--frame FRAME.npy] [--cfg JSON]
+
+:func:`run_tool` is the caller's side. Library modules are not scripts themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+MODULE = "nil_ext.tools"  # not __name__, which is "__main__" in the child
+
+def run_tool(command: str, *args: str, what: str) -> None:
+    """Run ``python -m nil_ext.tools command *args`` and wait; ``what`` names the work in the error if it fails."""
+    result = subprocess.run([sys.executable, "-m", MODULE, command, *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{what} failed (python -m {MODULE} {command}):\n{result.stdout[-2000:]}\n"
+                           f"{result.stderr[-4000:]}")
+
+
+def _camera_cfg(text: str):
+    from .scene.camera import FollowCameraCfg
+
+    fields = {k: v for k, v in json.loads(text).items() if k in FollowCameraCfg.__dataclass_fields__}
+    return FollowCameraCfg(**fields)
+
+
+def _render_scripted(args) -> None:
+    from .reference.scripted import make_scripted_bundle
+
+    make_scripted_bundle(args.robot, _camera_cfg(args.camera), args.out)
+
+
+def _render_wholebody(args) -> None:
+    from .reference.scripted_wholebody import make_wholebody_bundle
+
+    make_wholebody_bundle(args.robot, args.skill, _camera_cfg(args.camera), args.out)
+
+
+def _align_camera(args) -> None:
+    import numpy as np
+
+    from .scene.camera_search import _cfg_from_json as search_cfg_from_json, align_camera
+
+    frame = np.load(args.frame) if args.frame else None
+    result = align_camera(args.robot, np.load(args.mask), frame, search_cfg_from_json(args.cfg))
+    print(result.summary(), flush=True)
+    Path(args.out).write_text(json.dumps(result.to_dict(), indent=2))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("render-scripted", help="render a robot's scripted walk as a reference bundle")
+    p.add_argument("robot")
+    p.add_argument("camera", help="FollowCameraCfg fields as JSON")
+    p.add_argument("out", help="bundle folder to write")
+    p.set_defaults(run=_render_scripted)
+    p = commands.add_parser("render-wholebody", help="render a robot's scripted whole-body skill as a bundle")
+    p.add_argument("robot")
+    p.add_argument("skill")
+    p.add_argument("camera", help="FollowCameraCfg fields as JSON")
+    p.add_argument("out", help="bundle folder to write")
+    p.set_defaults(run=_render_wholebody)
+    p = commands.add_parser("align-camera", help="align the task camera to a video's first-frame robot mask")
+    p.add_argument("robot")
+    p.add_argument("mask", help=".npy (H, W) bool: the video's first-frame robot mask at the task camera's size")
+    p.add_argument("out", help="where to write the CameraAlignment as JSON")
+    p.add_argument("--frame", help=".npy (H, W, 3) uint8: the first frame (breaks front/back ties)")
+    p.add_argument("--cfg", help="CameraSearchCfg fields as JSON")
+    p.set_defaults(run=_align_camera)
+    args = parser.parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()
