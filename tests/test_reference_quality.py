@@ -3,7 +3,7 @@
 import numpy as np
 from reference_helpers import articulated_clip
 
-from nil_ext.reference.quality import quality_gate, quality_report, robot_extent
+from nil_ext.reference.quality import quality_gate, quality_report
 
 
 def test_clean_clip_scores_high_and_flags_nothing():
@@ -34,7 +34,7 @@ def test_motion_costs_no_score():
 
 def test_a_sliver_or_a_blob_is_off_the_robots_shape_and_fails_the_gate():
     _, masks = articulated_clip(t=12)
-    robot = robot_extent(masks[0])
+    robot = masks[0]
     assert quality_report(masks, masks[0], robot=robot)["off_shape_frames"] == []
     broken = masks.copy()
     ys, xs = np.nonzero(masks[0])

@@ -41,11 +41,10 @@ from .quality import (
     camera_path_summary,
     quality_gate,
     quality_report,
-    robot_extent,
     summary,
 )
-from .robot_finder import FoundRobot, find_robot
 from .retiming import output_times, retime, retime_path
+from .robot_finder import FoundRobot, find_robot
 from .segmenters import Segmenter, check_prompt, make_segmenter
 from .video_io import CLIP_LEN, fit_to_camera, load_video, shift_images
 
@@ -134,7 +133,11 @@ def make_reference(
         frames, masks, e0_mask, camera, src_fps, found = _import_video(
             video, video_fps, e0, e0_mask, camera, segmenter, robot_prompt, align_camera, camera_aligner, min_alignment_iou
         )
-        robot_shape = found.pop("robot_shape", None)
+        robot_shape = found.pop("robot_shape", None)  # at the work size: brought to the bundle's, and moved as it was
+        if robot_shape is not None:
+            robot_shape = _fit_masks(robot_shape[None], (camera["width"], camera["height"]))[0]
+            shift = found.get("camera_alignment", {}).get("shift_px")
+            robot_shape = robot_shape if shift is None else shift_images(robot_shape[None], shift)[0]
         report = quality_report(masks, e0_mask, robot=robot_shape)
         meta.update(source="video", video=str(video), prompt=prompt, **found)
         meta["input_hashes"]["video"] = _file_hash(video)
@@ -261,10 +264,10 @@ def _first_mask(frames, e0, e0_mask, robot_prompt, align_camera, camera_aligner,
     if align_camera != "always" and starts_from(frame, e0, e0_mask):
         first = e0_mask if robot_prompt is None else first_frame_mask(frame, robot_prompt)
         return first, None, {"robot_found": "the video starts from e0: the simulator's mask",
-                             "robot_shape": robot_extent(first)}
+                             "robot_shape": first}
     found = _find(frames, robot_prompt)
     print(found.summary(), flush=True)
-    record = {"robot_found": found.summary(), "robot_shape": robot_extent(found.mask)}
+    record = {"robot_found": found.summary(), "robot_shape": found.mask}
     if align_camera == "never":
         print("warning: the video does not start from the task camera's first frame and --align-camera never keeps "
               "the task camera: the IoU reward compares the video's view with the task camera's", flush=True)

@@ -21,7 +21,8 @@ VANISH_AREA = 0.2  # a mask smaller than this fraction of the first one: vanishe
 # what a frame's mask may be against the robot as the video shows it (its area, the height and width of its box):
 # a walking robot's box widens and narrows with its stride (H1 from the side: about 2x), its height barely changes;
 # a sliver or a blob is outside these
-SHAPE_RANGES = {"area": (0.4, 2.5), "height": (0.6, 1.5), "width": (0.3, 3.0)}
+SHAPE_RANGES = {"area": (0.6, 1.6), "height": (0.6, 1.5), "width": (0.3, 3.0)}
+MIN_ROBOT_IOU = 0.5  # the first mask against the robot found in the video: below, it was made on another robot
 
 
 def robot_extent(mask: np.ndarray) -> dict[str, float]:
@@ -54,13 +55,14 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def quality_report(masks: np.ndarray, first_mask: np.ndarray | None = None,
-                   robot: dict[str, float] | None = None) -> dict[str, Any]:
+                   robot: np.ndarray | None = None) -> dict[str, Any]:
     """Per-frame statistics, flagged frames and `score` in [0, 1] (higher is better).
 
     score = first-frame IoU * mean size agreement of consecutive masks * fraction of frames
     neither jumping nor vanished (nor, given `robot`, off the robot's shape).
-    robot: robot_extent of the robot as the video shows it (found on its first frame, or the aligned render): a
-    frame whose mask is far from its area, height or width (a sliver, a blob) is off-shape, a bad frame.
+    robot: (H, W) bool, the robot as the video shows it on its first frame (found on the video itself): a frame whose
+    mask is far from its area, height or width (a sliver, a blob) is off-shape, a bad frame; `robot_iou` says how
+    well the first mask covers it.
     """
     masks = np.asarray(masks, dtype=bool)
     t, h, w = masks.shape
@@ -75,7 +77,8 @@ def quality_report(masks: np.ndarray, first_mask: np.ndarray | None = None,
     vanished = np.flatnonzero(area < VANISH_AREA * max(ref_area, 1))
     jumps = np.flatnonzero((shape < JUMP_SHAPE_IOU) | (shift > JUMP_SHIFT)) + 1
     first_iou = 1.0 if first_mask is None else iou(masks[0], np.asarray(first_mask, dtype=bool))
-    shape_frames, shape_why = off_shape(masks, robot) if robot else ([], [])
+    extent = None if robot is None else robot_extent(robot)
+    shape_frames, shape_why = off_shape(masks, extent) if extent else ([], [])
     bad = np.union1d(np.union1d(vanished, jumps), shape_frames)
     size_agreement = float(size.mean()) if t > 1 else 1.0
     score = first_iou * size_agreement * (1.0 - len(bad) / t)
@@ -90,8 +93,9 @@ def quality_report(masks: np.ndarray, first_mask: np.ndarray | None = None,
         "jump_frames": jumps.tolist(),
         "vanished_frames": vanished.tolist(),
         "score": round(float(score), 4),
-        **({"robot_extent": {k: round(v, 4) for k, v in robot.items()}, "off_shape_frames": shape_frames,
-            "off_shape_first": shape_why[0] if shape_why else ""} if robot else {}),
+        **({"robot_extent": {k: round(v, 4) for k, v in extent.items()}, "off_shape_frames": shape_frames,
+            "off_shape_first": shape_why[0] if shape_why else "",
+            "robot_iou": round(iou(masks[0], np.asarray(robot, dtype=bool)), 4)} if extent else {}),
     }
 
 
@@ -157,15 +161,20 @@ def quality_gate(report: dict[str, Any], max_bad_share: float = GATE_MAX_BAD_SHA
     shape = report.get("off_shape_frames", [])
     bad = len(set(report["vanished_frames"]) | set(report["jump_frames"]) | set(shape))
     share = bad / max(report["num_frames"], 1)
-    passed = share <= max_bad_share
-    reason = "" if passed else (
-        f"the masks vanish, jump or are not the robot's shape in {share:.0%} of the frames "
-        f"({len(report['vanished_frames'])} vanished, {len(report['jump_frames'])} jumps, {len(shape)} off-shape of "
+    robot_iou = report.get("robot_iou", 1.0)
+    passed = share <= max_bad_share and robot_iou >= MIN_ROBOT_IOU
+    reason = "" if share <= max_bad_share else (
+        f"the masks vanish or jump in {share:.0%} of the frames ({len(report['vanished_frames'])} vanished, "
+        f"{len(report['jump_frames'])} jumps, {len(shape)} off-shape (not the robot's area, height or width) of "
         f"{report['num_frames']}; the gate allows {max_bad_share:.0%})"
     )
-    if not passed and shape:
+    if share > max_bad_share and shape:
         reason += (f"; off-shape: frame {shape[0]}'s mask is {report['off_shape_first']} the robot's in the video "
                    "(a sliver or a blob: the segmenter follows something else)")
+    if robot_iou < MIN_ROBOT_IOU:
+        reason = "; ".join(filter(None, [reason, (
+            f"the first mask is not the robot the video shows (IoU {robot_iou:.2f} with the robot found on its first "
+            f"frame, below {MIN_ROBOT_IOU}): it was made on another view of the robot (the simulator's?)")]))
     return {"passed": passed, "bad_share": round(share, 4), "max_bad_share": max_bad_share, "reason": reason,
             "forced": bool(forced and not passed)}
 
