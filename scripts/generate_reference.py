@@ -226,7 +226,7 @@ def _camera_aligner(robot: str, progress: bool):
     """The simulator's camera search, in a child process (this one may have rendered e0 already)."""
 
     def align(mask: np.ndarray, frame: np.ndarray):
-        from nil_ext.scene.camera_search import align_camera_in_subprocess  # imports the simulator
+        from nil_ext.reference.camera_search import align_camera_in_subprocess  # imports the simulator
 
         return align_camera_in_subprocess(robot, mask, frame)
 

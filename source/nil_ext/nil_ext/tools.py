@@ -50,7 +50,7 @@ def _render_wholebody(args) -> None:
 def _align_camera(args) -> None:
     import numpy as np
 
-    from .scene.camera_search import _cfg_from_json as search_cfg_from_json, align_camera
+    from .reference.camera_search import align_camera, search_cfg_from_json
 
     frame = np.load(args.frame) if args.frame else None
     result = align_camera(args.robot, np.load(args.mask), frame, search_cfg_from_json(args.cfg))

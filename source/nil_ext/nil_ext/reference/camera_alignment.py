@@ -2,7 +2,7 @@
 
 A user's video need not be filmed from our task camera. This searches the camera's azimuth (yaw), elevation,
 distance and field of view for the best IoU between the robot's rendered start-pose mask and the video's
-first-frame mask. No simulator here: the caller passes a render function (scene/camera_search.py gives the
+first-frame mask. No simulator here: the caller passes a render function (reference/camera_search.py gives the
 simulator's; tests give synthetic silhouettes).
 
 - Intrinsics are shared by all rendered envs, so each pose is rendered once at the widest FOV (at a higher

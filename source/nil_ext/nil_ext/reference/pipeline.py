@@ -55,7 +55,7 @@ FROM_E0_TOLERANCE = 40  # grey levels (any channel): a pixel of a video's first 
 FROM_E0_AGREEMENT = 0.8  # the share of such pixels for a video to count as started from e0
 MIN_ALIGNMENT_IOU = CameraSearchCfg.min_iou  # camera search: refuse below (its docstring says what it measured)
 CameraAligner = Callable[[np.ndarray, np.ndarray], CameraAlignment]
-"""(first-frame mask (H, W) bool, first frame (H, W, 3) uint8) -> CameraAlignment (scene/camera_search.py)."""
+"""(first-frame mask (H, W) bool, first frame (H, W, 3) uint8) -> CameraAlignment (camera_search.py)."""
 
 
 def make_reference(
@@ -103,7 +103,7 @@ def make_reference(
 
     An imported video need not start from e0: when it does not, the robot is found on its first frame
     (`robot_prompt`: a box or clicks in the video's own pixels; else the most salient object) and `camera_aligner`
-    (the simulator's render-and-compare search, scene/camera_search.py) finds the camera that sees the start pose
+    (the simulator's render-and-compare search, camera_search.py) finds the camera that sees the start pose
     that way; the bundle then records that camera and the task trains from it. `align_camera`: "auto" (when the
     video does not start from e0), "always" or "never" (keep the task camera).
     """

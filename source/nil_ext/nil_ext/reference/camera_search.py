@@ -1,16 +1,14 @@
 """Align the task camera to a video's first frame with the simulator's batched renderer (one camera pose per env).
 
-The search itself is reference/camera_alignment.py; this opens one scene of ``cfg.batch_envs`` robots in their
+The search itself is camera_alignment.py (no simulator); this opens one scene of ``cfg.batch_envs`` robots in their
 start pose and renders the poses it asks for. Only one simulation can be open per process: from a process that
 holds one (or must not start one), use :func:`align_camera_in_subprocess`, which runs
-``python -m nil_ext.scene.camera_search ROBOT MASK.npy OUT.json [--frame FRAME.npy] [--cfg JSON]``.
+``python -m nil_ext.tools align-camera ROBOT MASK.npy OUT.json [--frame FRAME.npy] [--cfg JSON]``.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -18,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..reference.camera_alignment import (
+from ..tools import run_tool
+
+from .camera_alignment import (
     DEFAULT_APERTURE,
     CameraAlignment,
     CameraSearchCfg,
@@ -38,8 +38,8 @@ def search_env_spacing(cfg: CameraSearchCfg, base_height: float) -> float:
 def open_search_scene(robot: str, cfg: CameraSearchCfg, video_shape: tuple[int, int], device: str = "cpu"):
     """A scene of ``cfg.batch_envs`` robots in their start pose, the camera at the widest FOV, widely spaced."""
     from ..assets.robot_cfg import robot_model_info
-    from .camera import FollowCameraCfg
-    from .robot_scene import open_robot_scene
+    from ..scene.camera import FollowCameraCfg
+    from ..scene.robot_scene import open_robot_scene
 
     geometry = render_geometry(cfg, video_shape)
     base_height = robot_model_info(robot).base_pos[2]
@@ -55,7 +55,7 @@ class SceneRenderer:
         self.scene = scene
 
     def __call__(self, poses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        from .camera import aim_camera
+        from ..scene.camera import aim_camera
 
         n = self.scene.num_envs
         rgbs, masks = [], []
@@ -113,37 +113,17 @@ def align_camera_in_subprocess(
             np.save(tmp / "frame.npy", np.asarray(video_frame, dtype=np.uint8))
             args += ["--frame", str(tmp / "frame.npy")]
         print(f"[nil_ext] Aligning the task camera to the video's first frame ({robot}) in a subprocess...", flush=True)
-        result = subprocess.run([sys.executable, "-m", "nil_ext.scene.camera_search", robot, *args],
-                                capture_output=True, text=True)
+        run_tool("align-camera", robot, *args, what="The camera search")
         out = tmp / "alignment.json"
-        if result.returncode != 0 or not out.is_file():
-            raise RuntimeError(f"The camera search failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+        if not out.is_file():
+            raise RuntimeError(f"The camera search wrote no {out}")
         return CameraAlignment.from_dict(json.loads(out.read_text()))
 
 
-def _cfg_from_json(text: str | None) -> CameraSearchCfg:
+def search_cfg_from_json(text: str | None) -> CameraSearchCfg:
+    """CameraSearchCfg from its fields as JSON (the align-camera tool's --cfg)."""
     fields = json.loads(text) if text else {}
     for key in ("elevation_deg", "distance_scales", "fov_deg"):
         if key in fields:
             fields[key] = tuple(fields[key])
     return CameraSearchCfg(**fields)
-
-
-def main(argv: list[str] | None = None) -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Align the task camera to a video's first-frame robot mask.")
-    parser.add_argument("robot")
-    parser.add_argument("mask", help=".npy (H, W) bool: the video's first-frame robot mask at the task camera's size")
-    parser.add_argument("out", help="where to write the CameraAlignment as JSON")
-    parser.add_argument("--frame", help=".npy (H, W, 3) uint8: the first frame (breaks front/back ties)")
-    parser.add_argument("--cfg", help="CameraSearchCfg fields as JSON")
-    args = parser.parse_args(argv)
-    frame = np.load(args.frame) if args.frame else None
-    result = align_camera(args.robot, np.load(args.mask), frame, _cfg_from_json(args.cfg))
-    print(result.summary(), flush=True)
-    Path(args.out).write_text(json.dumps(result.to_dict(), indent=2))
-
-
-if __name__ == "__main__":
-    main()
