@@ -23,6 +23,7 @@ and reward, the other managers) and the updates, transitions/s, and each variant
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import statistics
@@ -173,10 +174,12 @@ def bench_env(robots: list[str], num_envs: list[int], steps: int, device: str) -
 
 TRAIN_VARIANTS = {
     # name: settings over the preset's (the first row is the cpu preset before the speed-ups)
-    "before": {"plane_collider": False, "overlap_env_step": False, "num_envs": 64},
-    "plane_ground": {"plane_collider": True, "overlap_env_step": False, "num_envs": 64},
-    "plane_ground+overlap": {"plane_collider": True, "overlap_env_step": True, "num_envs": 64},
-    "plane_ground+overlap+128_envs": {"plane_collider": True, "overlap_env_step": True, "num_envs": 128},
+    "before": {"plane_collider": False, "overlap_env_step": False, "num_envs": 64, "rgb": True},
+    "plane_ground": {"plane_collider": True, "overlap_env_step": False, "num_envs": 64, "rgb": True},
+    "plane_ground+overlap": {"plane_collider": True, "overlap_env_step": True, "num_envs": 64, "rgb": True},
+    "plane_ground+overlap+128_envs": {"plane_collider": True, "overlap_env_step": True, "num_envs": 128, "rgb": True},
+    "plane_ground+overlap+128_envs+masks_only": {"plane_collider": True, "overlap_env_step": True, "num_envs": 128,
+                                                 "rgb": False},
 }
 
 
@@ -198,6 +201,8 @@ def bench_train(robot: str, preset: str, iterations: int) -> list[dict]:
             cfg = walk_env_cfg(robot, preset, num_envs=variant["num_envs"])
             cfg.scene.ground = ground_cfg(cfg.scene.num_envs, cfg.scene.env_spacing,
                                           plane_collider=variant["plane_collider"])
+            cfg.imitation.camera = dataclasses.replace(cfg.imitation.camera, rgb=variant["rgb"])
+            cfg.scene.camera = cfg.imitation.camera.sensor_cfg()
             cfg.set_reference(None)
             env = ManagerBasedRLEnv(cfg)
             agent = bro_walk_cfg(robot, preset)

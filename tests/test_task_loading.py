@@ -157,8 +157,11 @@ def test_play_mode_judges_against_the_references_own_camera(menagerie_available)
 
     cfg = load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="cpu", num_envs=64)
     assert cfg.curriculum is not None and cfg.imitation.camera_speed < 1.0
+    assert cfg.scene.camera.data_types == ["instance_segmentation"]  # training on a CPU scores masks only
     cfg.play_mode()
     assert cfg.curriculum is None and cfg.imitation.camera_speed == 1.0 and cfg.scene.num_envs == 50
+    assert "rgb" in cfg.scene.camera.data_types  # play and evaluate record videos
+    assert "rgb" in load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="gpu").scene.camera.data_types  # video term
 
 
 def test_the_readme_shows_the_tasks_and_robots_the_registry_holds():

@@ -107,6 +107,7 @@ def test_video_term_runs_in_the_env_and_leaves_the_bundle_on_disk_as_it_was(laun
 
     from isaaclab.envs import ManagerBasedRLEnv
 
+    from nil_ext.cli import ConfigError
     from nil_ext.reference.bundle import ReferenceBundle
     from nil_ext.rewards import NilRewardCfg
     from nil_ext.rewards.tiny_models import save_tiny_timesformer
@@ -119,6 +120,9 @@ def test_video_term_runs_in_the_env_and_leaves_the_bundle_on_disk_as_it_was(laun
     files_before = {f.name: f.read_bytes() for f in reference.iterdir()}
     encoder = save_tiny_timesformer(tmp_path / "tiny_timesformer", image_size=64)
     cfg.imitation.reward = NilRewardCfg(encoder_id=str(encoder), image_size=64)
+    with pytest.raises(ConfigError, match="video term compares colour clips and this camera renders masks only"):
+        ManagerBasedRLEnv(cfg)  # the CPU presets' camera renders no colour
+    cfg.scene.camera.data_types = ["rgb", "instance_segmentation"]  # as the message says
     env = ManagerBasedRLEnv(cfg)
     try:
         env.reset()

@@ -31,6 +31,7 @@ def env(request, launched, menagerie_available):
     from isaaclab.envs import ManagerBasedRLEnv
 
     cfg = load_cfg(request.param, "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
+    cfg.scene.camera.data_types = ["rgb", "instance_segmentation"]  # colour too: the prop test looks at it
     cfg.set_reference(None)
     env = ManagerBasedRLEnv(cfg)
     yield env

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from ..assets.robots import get_robot_spec
 from ..tasks.mdp import imitation_term
 from .env_reward import env_reward, episode_steps
-from .video import side_by_side_frame
+from .video import mask_as_image, side_by_side_frame
 
 Policy = Callable[[torch.Tensor], torch.Tensor]
 
@@ -104,8 +104,10 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
         if record:
             t = int(state.reward.ref_index()[0]) - 1
             ref = state.bundle
-            frames.append(side_by_side_frame(ref.frames[max(t, 0)], state.rgb[0].cpu().numpy(), ref.masks[max(t, 0)],
-                                             state.mask[0].cpu().numpy(), float(state.scores["raw/iou"][0])))
+            mask = state.mask[0].cpu().numpy()
+            agent = state.rgb[0].cpu().numpy() if state.rgb is not None else mask_as_image(mask)  # masks-only camera
+            frames.append(side_by_side_frame(ref.frames[max(t, 0)], agent, ref.masks[max(t, 0)], mask,
+                                             float(state.scores["raw/iou"][0])))
             terms.append({**{k: float(v[0]) for k, v in state.scores.items()}, "env_reward": float(reward[0])})
         if metrics is not None:  # an env that ended this step shows its next episode's start: not counted
             metrics.step(unwrapped, alive, alive & ~(terminated | truncated), alive & terminated)

@@ -17,6 +17,11 @@ def mask_overlay(ref_mask: np.ndarray, agent_mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def mask_as_image(mask: np.ndarray) -> np.ndarray:
+    """(H, W) bool -> (H, W, 3) uint8: the robot dark on a light ground, for a camera that renders masks only."""
+    return np.where(mask[..., None], 40, 235).astype(np.uint8).repeat(3, axis=-1)
+
+
 def side_by_side_frame(ref_rgb, agent_rgb, ref_mask, agent_mask, iou: float, label: str = "") -> np.ndarray:
     """One frame: reference | agent | mask overlay, with the IoU written on the overlay."""
     h, w = agent_rgb.shape[:2]

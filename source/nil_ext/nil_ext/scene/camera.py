@@ -35,6 +35,9 @@ class FollowCameraCfg:
     focal_length: float = 24.0
     horizontal_aperture: float = 20.955
     mode: str = "follow_agent"
+    rgb: bool = True
+    """Render colour besides the masks: the video term and recorded videos need it, IoU and silhouette do not (the
+    CPU presets train without it: ~30 % of a render, docs/experiments/2026-11-24-cpu-throughput.md)."""
 
     def resolved_distance(self, base_height: float) -> float:
         return self.distance if self.distance is not None else 2.8 * base_height + 0.3
@@ -65,7 +68,7 @@ class FollowCameraCfg:
             update_period=0.0,
             width=self.width,
             height=self.height,
-            data_types=["rgb", "instance_segmentation"],
+            data_types=["rgb", "instance_segmentation"] if self.rgb else ["instance_segmentation"],
             spawn=sim_utils.PinholeCameraCfg(
                 focal_length=self.focal_length,
                 horizontal_aperture=self.horizontal_aperture,

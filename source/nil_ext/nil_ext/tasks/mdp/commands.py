@@ -30,6 +30,7 @@ from isaaclab.managers import CommandTerm, CommandTermCfg
 from isaaclab.utils import configclass
 
 from ...assets.robots import get_robot_spec
+from ...cli import ConfigError
 from ...reference.task_reference import load_task_reference
 from ...rewards import NilReward, NilRewardCfg, VideoEncoder, embedding_cache_key, weigh
 from ...rewards.clip_buffer import fill_envs
@@ -76,6 +77,11 @@ class ImitationCommand(CommandTerm):
         base_height = float(self.robot.data.default_root_pose.torch[0, 2])
         control_fps = 1.0 / env.step_dt
         self.bundle = load_task_reference(icfg.reference, spec.name, icfg.camera.to_dict(base_height), control_fps)
+        self.has_rgb = "rgb" in self.camera.cfg.data_types
+        if icfg.reward.use_video and not self.has_rgb:
+            raise ConfigError("The video term compares colour clips and this camera renders masks only (the CPU "
+                              "presets' camera): add env.scene.camera.data_types=['rgb','instance_segmentation'] "
+                              "or train with the gpu preset")
         self.reward = self._scorer(icfg.reward, control_fps, env)
 
         self.masks = RobotMasks(env.num_envs, env.device)
@@ -202,7 +208,7 @@ class ImitationCommand(CommandTerm):
         if self.camera_mode != "fixed":
             self.aim()
         self.camera.update(0.0, force_recompute=True)
-        self.rgb = self.camera.data.output["rgb"].torch
+        self.rgb = self.camera.data.output["rgb"].torch if self.has_rgb else None
         self.mask = self.masks(self.camera)
         data = self.robot.data
         inputs = PenaltyInputs(

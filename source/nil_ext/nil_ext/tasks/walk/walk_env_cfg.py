@@ -165,6 +165,8 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
         super().play_mode()
         self.curriculum = None
         self.imitation.camera_speed = 1.0
+        self.imitation.camera = dataclasses.replace(self.imitation.camera, rgb=True)  # play and evaluate record videos
+        self.scene.camera = self.imitation.camera.sensor_cfg()
 
     def set_reference(self, path: str | None) -> None:
         """Use this reference bundle (None: the robot's scripted demo for this camera, rendered once)."""
@@ -214,8 +216,9 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     # cpu: 128 envs, stepped beside the updates (agents.py), 1.9x the transitions/s of 64 envs stepped between
     # them (scripts/benchmark.py --what train)
     num_envs = num_envs or {"gpu": 4096, "cpu": 128, "cpu-smoke": 4}[preset]
-    # On a CPU a random-init or absent video encoder tells nothing and costs most of the step: IoU + penalties.
-    camera = FollowCameraCfg(width=64, height=64, mode=camera_mode) if on_cpu else FollowCameraCfg(mode=camera_mode)
+    # On a CPU a random-init or absent video encoder tells nothing and costs most of the step: IoU + penalties,
+    # and no colour rendered (play_mode renders it for the videos)
+    camera = FollowCameraCfg(width=64, height=64, mode=camera_mode, rgb=False) if on_cpu else FollowCameraCfg(mode=camera_mode)
     reward = NilRewardCfg(ablation="no_video") if on_cpu else NilRewardCfg()
 
     cfg = NilWalkEnvCfg(robot_name=robot, robot_config=get_robot_spec(robot).source, preset=preset, profile=profile,
