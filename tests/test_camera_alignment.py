@@ -159,8 +159,8 @@ SIM_CFG = CameraSearchCfg(compare_width=48, yaw_step_deg=20.0, elevation_step_de
 
 @pytest.mark.slow  # the default suite aligns a real H1 clip end to end: tests/test_reference_from_elsewhere.py
 def test_h1_seen_from_an_unseen_camera_is_recovered_and_a_circle_is_refused(menagerie_available):
-    from nil_ext.scene.camera import FollowCameraCfg
     from nil_ext.reference.camera_search import align_in_scene, open_search_scene
+    from nil_ext.scene.camera import FollowCameraCfg
     from nil_ext.scene.robot_scene import open_robot_scene
 
     size, yaw, elev, rng, fov, shift = 128, -40.0, 20.0, 3.6, 50.0, (5, -3)

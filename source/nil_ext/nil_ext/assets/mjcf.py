@@ -215,17 +215,17 @@ def check_names(spec: RobotSpec, model: mujoco.MjModel) -> None:
               ("hand_bodies", spec.hand_bodies, bodies, 2)]
     wanted += [("pose_overrides", pattern, joints, None) for pattern in spec.pose_overrides]
     wanted += [("kp_per_effort_overrides", pattern, joints, None) for pattern in spec.kp_per_effort_overrides]
-    for field, pattern, names, count in wanted:
+    for key, pattern, names, count in wanted:
         if pattern is None:
             continue
         try:
             matched = [n for n in names if re.fullmatch(pattern, n)]
         except re.error as err:
-            raise RobotConfigError(f"{_where(spec)}: field '{field}': '{pattern}' is not a regular expression: {err}") from None
+            raise RobotConfigError(f"{_where(spec)}: field '{key}': '{pattern}' is not a regular expression: {err}") from None
         what = "bodies" if names is bodies else "joints"
         if not matched or (count is not None and len(matched) != count):
             raise RobotConfigError(
-                f"{_where(spec)}: field '{field}': '{pattern}' matches {len(matched)} of the {what} of {spec.model_name}"
+                f"{_where(spec)}: field '{key}': '{pattern}' matches {len(matched)} of the {what} of {spec.model_name}"
                 f"{f' (needs {count})' if count else ''}; its {what}: {', '.join(names)}"
             )
 

@@ -17,7 +17,6 @@ import numpy as np
 import torch
 
 from ..tools import run_tool
-
 from .camera_alignment import (
     DEFAULT_APERTURE,
     CameraAlignment,
