@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import re
+import tomllib
+from pathlib import Path
 
 import gymnasium as gym
 
-from ..assets.robots import ROBOTS, ROBOTS_DIR, RobotSpec
+from ..assets.robots import ROBOTS, ROBOTS_DIR, RobotSpec, load_robot_file
 
 BLOCK = "<!-- {name}: made by scripts/list_envs.py --readme README.md -->"
 
@@ -29,19 +31,38 @@ def task_table() -> str:
     return "\n".join(rows)
 
 
+def example_robots() -> list[RobotSpec]:
+    """The example robot files (``assets/robots/examples/``): robots outside the four, trained with --robot_config."""
+    return [load_robot_file(path) for path in sorted((ROBOTS_DIR / "examples").glob("*.toml"))]
+
+
 def robot_table() -> str:
-    rows = ["| robot | MJCF | start pose | PD (implicit) | base / feet | action scale |",
+    rows = ["| robot | model | start pose | PD (implicit) | base / feet | action scale |",
             "| --- | --- | --- | --- | --- | --- |"]
-    for spec in checkout_robots():
-        model = f"Menagerie `{spec.menagerie}/{spec.mjcf}`" if spec.menagerie else f"`{spec.mjcf}`"
+    for spec in checkout_robots() + example_robots():
+        name = f"`{spec.name}` ({spec.display_name})"
+        if spec.source and not spec.source.startswith(f"{ROBOTS_DIR}/{spec.name}.toml"):
+            name += f": `--robot_config assets/robots/examples/{spec.name}.toml`"
         kp = f"kp of `{spec.gains_file}`" if spec.gains_file else f"kp = {spec.kp_per_effort:g} x torque limit"
         kp += "".join(f" (`{k}` {v:g} x)" for k, v in spec.kp_per_effort_overrides.items())
-        rows.append(f"| `{spec.name}` ({spec.display_name}) | {model} | {_start_pose(spec)} | {kp}, kd = "
-                    f"{spec.kd_per_kp:g} kp | `{spec.base_body}` / `{spec.foot_bodies}` | {spec.action_scale:g} |")
+        rows.append(f"| {name} | {_model(spec)} | {_start_pose(spec)} | {kp}, kd = {spec.kd_per_kp:g} kp | "
+                    f"`{spec.base_body}` / `{spec.foot_bodies}` | {spec.action_scale:g} |")
     return "\n".join(rows)
 
 
+def _model(spec: RobotSpec) -> str:
+    """The model as its robot file names it (a loaded spec holds resolved, machine-specific paths)."""
+    raw = tomllib.loads(Path(spec.source).read_text()) if spec.source else {}
+    kind = next(k for k in ("usd", "urdf", "mjcf") if getattr(spec, k))
+    path = raw.get(kind, getattr(spec, kind))
+    if spec.menagerie:
+        return f"{kind.upper()}, Menagerie `{spec.menagerie}/{path}`"
+    return f"{kind.upper()}, " + (f"package `{spec.package}`: " if spec.package else "") + f"`{path}`"
+
+
 def _start_pose(spec: RobotSpec) -> str:
+    if spec.keyframe is None and not spec.pose_overrides:
+        return "found (feet on the ground, settled under PD)" if spec.usd or spec.urdf else "qpos0"
     if spec.keyframe is None:
         pose = "qpos0"
     else:
