@@ -7,6 +7,7 @@ Used by scripts/render_robot.py, scripts/benchmark.py, the first-frame renderer 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 
 import torch
@@ -102,7 +103,8 @@ def open_robot_scene(
 ) -> Iterator[RobotScene]:
     """``prop``: a whole-body skill's prop (``scene.props``) to add to the scene; ``env_spacing`` (m): robot_scene_cfg's
     default unless given."""
-    camera = camera or FollowCameraCfg()
+    # A standalone scene renders references and pictures, which are in colour, whatever the task's camera trains on.
+    camera = dataclasses.replace(camera or FollowCameraCfg(), rgb=True)
     sim_cfg = newton_sim_cfg(device)
     spacing = {} if env_spacing is None else {"env_spacing": env_spacing}
     scene_cfg = robot_scene_cfg(robot, num_envs, camera, textured_ground=textured_ground, feet_contact=False, **spacing)
