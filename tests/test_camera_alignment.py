@@ -140,7 +140,8 @@ def test_a_mask_of_something_else_is_refused_with_the_reason():
                            robot="the body", progress=False)
     print(result.summary())
     assert result.iou < FAST.min_iou and result.tie_break is None
-    with pytest.raises(AlignmentError, match=r"best IoU 0\.\d+ < 0\.75: .* does not look like the body .*--robot-box"):
+    with pytest.raises(AlignmentError, match=r"best IoU 0\.\d+ < 0\.75: .* does not look like the "
+                       r"body .*--robot_box.* the first frame's pose differs .* --min_alignment_iou 0\.\d\d$"):
         result.check(FAST.min_iou)
 
 

@@ -187,7 +187,7 @@ def test_a_video_without_a_visible_camera_motion_needs_a_speed_or_a_file(tmp_pat
     b = make_reference(frames[0], truth[0], **kwargs)
     assert b.camera_path is None and b.meta["camera_path_source"] is None
     assert "textured ground" in b.meta["camera_path_note"]
-    assert "--reference-speed" in capsys.readouterr().out
+    assert "--reference_speed" in capsys.readouterr().out
     b = make_reference(frames[0], truth[0], reference_speed=0.8, out=tmp_path / "ref", **kwargs)
     assert b.camera_path_source == "speed" and b.quality["camera_path"]["mean_speed"] == pytest.approx(0.8)
     assert ReferenceBundle.load(tmp_path / "ref").camera_path_source == "speed"

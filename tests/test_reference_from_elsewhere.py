@@ -55,10 +55,10 @@ def aligned_bundle(clip_from_elsewhere, tmp_path_factory):
     box = f"{xs.min() - 6},{ys.min() - 6},{xs.max() + 6},{ys.max() + 6}"
     out = tmp_path_factory.mktemp("aligned") / "ref"
     run = run_script("--task", "NIL-H1-Walk", "--camera", '{"width": 64, "height": 64}', "--video", video,
-                     "--robot-box", box, "--segmenter", "grabcut", "--reference-speed", "1.25", "--out", out,
+                     "--robot_box", box, "--segmenter", "grabcut", "--reference_speed", "1.25", "--out", out,
                      "--no-progress")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert "camera aligned to the video: IoU" in run.stdout
+    assert "camera aligned to the video (h1 in its start pose): IoU" in run.stdout
     return out
 
 

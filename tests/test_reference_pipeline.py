@@ -143,10 +143,10 @@ def test_script_with_a_tiny_generator_makes_a_valid_bundle(tmp_path):
         ("short video", r"short\.mp4 has 5 frames.*at least 8"),
         ("unreadable video", r"unreadable video .*bad\.mp4"),
         ("offline generator", r"video generator 'Wan-AI/Wan2.2-TI2V-5B-Diffusers' could not be loaded.*"
-                              r"hf download.*--export-first-frame DIR"),
+                              r"hf download.*--export_first_frame DIR"),
         ("offline sam2", r"SAM2 model 'facebook/sam2.1-hiera-large' could not be loaded.*--sam2-model.*"
                          r"--segmenter grabcut"),
-        ("bad robot box", r"--robot-box '10,20,5' has 3 numbers; give 4 as x0,y0,x1,y1"),
+        ("bad robot box", r"--robot_box '10,20,5' has 3 numbers; give 4 as x0,y0,x1,y1"),
     ],
 )
 def test_script_errors_are_clear_and_leave_no_bundle(tmp_path, capsys, monkeypatch, problem, message):
@@ -171,7 +171,7 @@ def test_script_errors_are_clear_and_leave_no_bundle(tmp_path, capsys, monkeypat
         args += ["--generator", "Wan-AI/Wan2.2-TI2V-5B-Diffusers"]
     elif problem in ("offline sam2", "bad robot box"):
         args += ["--video", str(write_mp4(tmp_path / "clip.mp4", np.concatenate([frames, frames])))]
-        args += ["--segmenter", "sam2"] if problem == "offline sam2" else ["--robot-box", "10,20,5"]
+        args += ["--segmenter", "sam2"] if problem == "offline sam2" else ["--robot_box", "10,20,5"]
     elif problem == "short video":
         args += ["--video", str(write_mp4(tmp_path / "short.mp4", frames))]
     elif problem == "unreadable video":
@@ -202,7 +202,7 @@ def test_masks_that_vanish_fail_the_quality_gate_and_are_kept_aside(tmp_path):
     frames, masks = vanishing_clip()
     video = write_mp4(tmp_path / "clip.mp4", frames, fps=25)
     kwargs = dict(robot="h1", camera={"width": 128, "height": 96}, video=video, segmenter="background", progress=False)
-    with pytest.raises(QualityGateError, match=r"vanish or jump in \d+% of the frames.*--robot-box.*--force"):
+    with pytest.raises(QualityGateError, match=r"vanish or jump in \d+% of the frames.*--robot_box.*--force"):
         make_reference(frames[0], masks[0], out=tmp_path / "ref", **kwargs)
     assert not (tmp_path / "ref").exists()
     aside = ReferenceBundle.load(tmp_path / "ref.rejected")  # the work is not lost: look at it, or --force
@@ -230,7 +230,7 @@ def test_export_first_frame_for_a_web_generator(tmp_path):
     e0, e0_mask = first_frame(tmp_path, frames, masks)
     out = tmp_path / "upload"
     args = ["--robot", "a1", "--e0", str(e0), "--e0-mask", str(e0_mask), "--camera", '{"distance": 2.0}',
-            "--skill", "trotting", "--export-first-frame", str(out)]
+            "--skill", "trotting", "--export_first_frame", str(out)]
     assert script_main()(args) == 0
     assert (out / "prompt.txt").read_text().strip() == "The A1 agent is trotting, camera follows the agent."
     assert __import__("json").loads((out / "camera.json").read_text()) == {"width": 64, "height": 48, "distance": 2.0}
@@ -242,7 +242,7 @@ def test_export_first_frame_renders_a_larger_e0_with_the_task_camera(tmp_path):
     """Without --e0 the simulator renders e0 at 720 px (same field of view); camera.json keeps the task's size."""
     out = tmp_path / "upload"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "source" / "nil_ext"), os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, str(SCRIPT), "--task", "NIL-A1-Walk", "--export-first-frame", str(out), "--export-size", "320"]
+    cmd = [sys.executable, str(SCRIPT), "--task", "NIL-A1-Walk", "--export_first_frame", str(out), "--export_size", "320"]
     run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     camera = __import__("json").loads((out / "camera.json").read_text())
@@ -303,4 +303,4 @@ def test_align_never_keeps_the_task_camera_and_says_what_that_costs(tmp_path, ca
     b = make_reference(np.roll(e0, 20, axis=1), np.roll(masks[0], 20, axis=1), robot="h1", camera=camera,
                        video=video, segmenter="grabcut", align_camera="never", reference_speed=1.0, progress=False)
     assert b.camera == camera and b.meta["camera_source"] == "task"
-    assert "--align-camera never keeps the task camera" in capsys.readouterr().out
+    assert "--align_camera never keeps the task camera" in capsys.readouterr().out

@@ -72,7 +72,7 @@ def test_first_frame_mask_recovers_the_robot(walking_robot_clip, background, kin
 @pytest.mark.parametrize("background", ["plain", "gradient"])
 def test_auto_refuses_a_frame_without_a_robot(background):
     frame = make_background(background, 96, 96, seed=1)
-    with pytest.raises(ReferenceInputError, match="--robot-box"):
+    with pytest.raises(ReferenceInputError, match="--robot_box"):
         first_frame_mask(frame)
 
 

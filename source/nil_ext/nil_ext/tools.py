@@ -7,6 +7,8 @@ caller may already hold one (a training env asking for its scripted demo, genera
     python -m nil_ext.tools render-wholebody ROBOT SKILL CAMERA_JSON OUT
     python -m nil_ext.tools align-camera ROBOT MASK.npy OUT.json [--frame FRAME.npy] [--cfg JSON]
 
+and one for people: ``example-clip OUT.mp4 [--style dark_grid|light_floor] [--aspect 16:9|4:3] [--seconds S]`` writes
+a clip like a Kling or Sora export (H1 mid-stride, seen from the front-left; docs/your_own_video.md walks it through).
 :func:`run_tool` is the caller's side. Library modules are not scripts themselves.
 """
 
@@ -58,6 +60,16 @@ def _align_camera(args) -> None:
     Path(args.out).write_text(json.dumps(result.to_dict(), indent=2))
 
 
+def _example_clip(args) -> None:
+    from .evaluation.video import write_video
+    from .reference.example_clip import render_walk, style_clip
+
+    frames, masks, fps = render_walk(seconds=args.seconds)
+    video, _ = style_clip(frames, masks, args.style, args.aspect)
+    print(f"wrote {write_video(list(video), args.out, fps)}: {len(video)} frames at {fps:g} fps, "
+          f"{video.shape[2]}x{video.shape[1]} px", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +91,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--frame", help=".npy (H, W, 3) uint8: the first frame (breaks front/back ties)")
     p.add_argument("--cfg", help="CameraSearchCfg fields as JSON")
     p.set_defaults(run=_align_camera)
+    from .reference.example_clip import ASPECTS, STYLES
+
+    p = commands.add_parser("example-clip", help="write a clip like a Kling or Sora export (H1 walking, from elsewhere)")
+    p.add_argument("out", help="the mp4 to write")
+    p.add_argument("--style", default="dark_grid", choices=list(STYLES))
+    p.add_argument("--aspect", default="16:9", choices=list(ASPECTS))
+    p.add_argument("--seconds", type=float, default=4.0)
+    p.set_defaults(run=_example_clip)
     args = parser.parse_args(argv)
     args.run(args)
 

@@ -67,6 +67,10 @@ class CameraSearchCfg:
     robot is a blob): the threshold sits between."""
     tie_margin: float = 0.02
     """Runner-up IoU within this of the best: front/back ambiguous, the RGB decides."""
+    gait_poses: int = 4
+    """A video's first frame may be mid-stride: when the start pose scores below min_iou, the search is repeated
+    with the robot held in this many poses of its scripted gait (a quarter stride apart, full swing) and the best
+    pose wins. 0: the start pose only."""
 
     def __post_init__(self):
         lo, hi = self.fov_deg
@@ -253,13 +257,20 @@ class CameraAlignment:
     """(pose, FOV) pairs scored."""
     seconds: float
     robot: str = "robot"
+    pose: str = "start pose"
+    """The robot's pose the camera was found with: its start pose, or one of its scripted gait's."""
+    poses_searched: list[dict] = field(default_factory=list)
+    """Each pose searched, with the best IoU from any camera: {"pose", "iou"}."""
 
     def check(self, min_iou: float) -> CameraAlignment:
         if not self.iou >= min_iou:
+            searched = ", ".join(f"{p['pose']} {p['iou']:.2f}" for p in self.poses_searched) or self.pose
             raise AlignmentError(
                 f"best IoU {self.iou:.2f} < {min_iou}: the mask of the video's first frame does not look like "
-                f"{self.robot} in its start pose from any camera; check the prompt (--robot-box/--robot-point) "
-                "or the robot"
+                f"{self.robot} from any camera in the poses searched ({searched}). If the mask is wrong (see "
+                "first_frame_mask.png), prompt the robot with --robot_box/--robot_point; if it is right, the first "
+                "frame's pose differs from those: go on with this camera with --min_alignment_iou "
+                f"{math.floor(self.iou * 100) / 100:.2f}"
             )
         return self
 
@@ -274,7 +285,8 @@ class CameraAlignment:
 
     def summary(self) -> str:
         c = self.camera
-        text = (f"camera aligned to the video: IoU {self.iou:.3f} at yaw {c['yaw_deg']:.1f} deg, elevation "
+        text = (f"camera aligned to the video ({self.robot} in its {self.pose}): IoU {self.iou:.3f} at yaw "
+                f"{c['yaw_deg']:.1f} deg, elevation "
                 f"{self.elevation_deg:.1f} deg, range {self.range_m:.2f} m, FOV {self.fov_deg:.1f} deg, video shift "
                 f"({self.shift_px[0]:.1f}, {self.shift_px[1]:.1f}) px; {self.candidates} candidates, {self.seconds:.1f} s")
         if self.runner_up:

@@ -8,6 +8,7 @@ holds one (or must not start one), use :func:`align_camera_in_subprocess`, which
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from dataclasses import asdict
@@ -93,10 +94,41 @@ def align_in_scene(scene, robot: str, video_mask, video_frame=None, cfg: CameraS
     from ..assets.robot_cfg import robot_model_info
 
     cfg = cfg or CameraSearchCfg()
-    info = robot_model_info(robot)
-    base_height = info.base_pos[2]
-    return search_camera(SceneRenderer(scene), video_mask, video_frame, cfg, base_height=base_height,
-                         base_range=2.8 * base_height + 0.3, robot=robot, progress=progress)
+    base_height = robot_model_info(robot).base_pos[2]
+
+    def search(pose: str) -> CameraAlignment:
+        found = search_camera(SceneRenderer(scene), video_mask, video_frame, cfg, base_height=base_height,
+                              base_range=2.8 * base_height + 0.3, robot=robot, progress=progress)
+        return dataclasses.replace(found, pose=pose)
+
+    results = [search("start pose")]
+    if results[0].iou < cfg.min_iou:
+        start_joint_pos = scene.robot.data.joint_pos.torch.clone()
+        for pose, joint_pos in gait_poses(robot, scene, cfg.gait_poses):
+            scene.hold_joint_positions(joint_pos)
+            results.append(search(pose))
+        scene.hold_joint_positions(start_joint_pos)
+    best = max(results, key=lambda r: r.iou)
+    return dataclasses.replace(best, seconds=round(sum(r.seconds for r in results), 2),
+                               candidates=sum(r.candidates for r in results),
+                               poses_searched=[{"pose": r.pose, "iou": round(r.iou, 3)} for r in results])
+
+
+def gait_poses(robot: str, scene, count: int) -> list[tuple[str, torch.Tensor]]:
+    """``count`` poses of the robot's scripted gait a stride's ``1/count`` apart, at full swing: (label, joint
+    positions (num_envs, J)). Empty for a robot whose gait does not move its joints."""
+    from .scripted import gait_of, scripted_motion
+
+    gait = gait_of(robot)
+    if count < 1 or not gait.swing:
+        return []
+    data = scene.robot.data
+    ramp_done = 1.0  # s: past the gait's swing ramp
+    times = ramp_done + torch.arange(count) / (count * gait.frequency)
+    _, joint_pos = scripted_motion(gait, scene.robot.joint_names, data.root_pose_w.torch[0].clone(),
+                                   data.default_joint_pos.torch[0].clone(), data.joint_pos_limits.torch[0], times)
+    return [(f"scripted gait at {k}/{count} stride", joint_pos[k].expand(scene.num_envs, -1).clone())
+            for k in range(count)]
 
 
 def align_camera_in_subprocess(

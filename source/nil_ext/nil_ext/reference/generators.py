@@ -158,7 +158,7 @@ class VideoGenerator:
         except OSError as err:  # offline or an unknown id (the hub's errors are OSErrors)
             raise model_unavailable(
                 "video generator", self.model_id, err, "--generator",
-                "make the video elsewhere and import it: --export-first-frame DIR writes the first frame to upload "
+                "make the video elsewhere and import it: --export_first_frame DIR writes the first frame to upload "
                 "to a web generator, --video CLIP imports the result (or --generator scripted for a scripted demo)",
             ) from err
         if o.sequential_offload:

@@ -4,7 +4,7 @@
     masks = segment(video, prompted by e0's mask); keep the candidate with the best quality score
     frames, masks = retime(video, masks, video fps -> control fps)
 
-    camera path = --camera-path FILE | --reference-speed V | estimated from the video (camera_path.py)
+    camera path = --camera-path FILE | --reference_speed V | estimated from the video (camera_path.py)
 
 The first frame comes from the simulator (nil_ext.reference.first_frame, imported by the script);
 this module never imports the simulator.
@@ -269,14 +269,14 @@ def _first_mask(frames, e0, e0_mask, robot_prompt, align_camera, camera_aligner,
     print(found.summary(), flush=True)
     record = {"robot_found": found.summary(), "robot_shape": found.mask}
     if align_camera == "never":
-        print("warning: the video does not start from the task camera's first frame and --align-camera never keeps "
+        print("warning: the video does not start from the task camera's first frame and --align_camera never keeps "
               "the task camera: the IoU reward compares the video's view with the task camera's", flush=True)
         return found.mask, None, record
     if camera_aligner is None:
         raise ReferenceInputError(
             "the video does not start from the task camera's first frame and no camera search is available here: "
             "run scripts/generate_reference.py (it aligns the camera with the simulator), or keep the task camera "
-            "with --align-camera never"
+            "with --align_camera never"
         )
     alignment = camera_aligner(found.mask, frame)
     print(alignment.summary(), flush=True)
@@ -324,7 +324,7 @@ def _refuse_or_label(bundle: ReferenceBundle, gate: dict, out: str | Path | None
         kept = f" It is saved for inspection at {aside} (see its strip.png)."
     raise QualityGateError(
         f"the reference fails the quality gate: {gate['reason']}: the segmenter lost the robot.{kept} Prompt the "
-        "robot on the first frame (--robot-box x0,y0,x1,y1 or --robot-point x,y), try another --segmenter, or keep "
+        "robot on the first frame (--robot_box x0,y0,x1,y1 or --robot_point x,y), try another --segmenter, or keep "
         "it anyway with --force (training then warns)."
     )
 
@@ -431,7 +431,7 @@ def _camera_path(frames, masks, src_fps, control_fps, camera, robot, base_height
 
 NO_CAMERA_PATH = (
     "the camera path cannot be estimated from the video: {reason}. The bundle is saved without one, so the walk "
-    "tasks' default camera mode reference_path will refuse it: remake it with --reference-speed V (the camera "
+    "tasks' default camera mode reference_path will refuse it: remake it with --reference_speed V (the camera "
     "moves at V m/s along the robot's start heading) or --camera-path FILE (.npy or .csv of x, y, z per frame), "
     "or train with --camera_mode follow_agent"
 )
@@ -451,7 +451,7 @@ def robot_base_height(robot: str) -> float | None:
 
 def _check_camera_path_options(reference_speed, camera_path_file) -> None:
     if reference_speed is not None and camera_path_file is not None:
-        raise ReferenceInputError("give at most one of a reference speed (--reference-speed) and a camera path file")
+        raise ReferenceInputError("give at most one of a reference speed (--reference_speed) and a camera path file")
     if reference_speed is not None and not np.isfinite(reference_speed):
         raise ReferenceInputError(f"the reference speed must be a number of m/s, got {reference_speed}")
     if camera_path_file is not None:

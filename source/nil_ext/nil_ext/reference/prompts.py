@@ -27,7 +27,7 @@ from .image_ops import colour_centres, disk, nearest_colour_distance
 MAX_AREA = 0.6  # a "robot" covering more of the frame than this is the background (or a wrong prompt)
 MIN_AREA = 0.001  # fewer pixels than this share of the frame: nothing was found
 MIN_STAND_OUT = 0.1  # box share that must differ from the colours around the box for them to seed the background
-GIVE_A_PROMPT = "give --robot-box x0,y0,x1,y1 or --robot-point x,y on the robot"
+GIVE_A_PROMPT = "give --robot_box x0,y0,x1,y1 or --robot_point x,y on the robot"
 
 
 @dataclass
@@ -59,10 +59,10 @@ class RobotPrompt:
 
 def parse_box(text: str) -> tuple[int, int, int, int]:
     """"x0,y0,x1,y1" -> (x0, y0, x1, y1), refusing a wrong count, non-numbers and empty or inverted boxes."""
-    x0, y0, x1, y1 = _ints(text, 4, "--robot-box", "x0,y0,x1,y1")
+    x0, y0, x1, y1 = _ints(text, 4, "--robot_box", "x0,y0,x1,y1")
     if x1 <= x0 or y1 <= y0:
         raise ReferenceInputError(
-            f"--robot-box {text!r} is empty or inverted: give x0,y0,x1,y1 with x1 > x0 and y1 > y0 (top-left, "
+            f"--robot_box {text!r} is empty or inverted: give x0,y0,x1,y1 with x1 > x0 and y1 > y0 (top-left, "
             "bottom-right)"
         )
     return x0, y0, x1, y1
@@ -70,7 +70,7 @@ def parse_box(text: str) -> tuple[int, int, int, int]:
 
 def parse_point(text: str) -> tuple[int, int]:
     """"x,y" -> (x, y), refusing a wrong count and non-numbers."""
-    x, y = _ints(text, 2, "--robot-point", "x,y")
+    x, y = _ints(text, 2, "--robot_point", "x,y")
     return x, y
 
 

@@ -194,6 +194,6 @@ def gate_warning(quality: dict[str, Any], where: str) -> str | None:
     how = "kept with --force" if gate.get("forced") else "below the quality gate"
     return (
         f"\n{'!' * 100}\n! WARNING: the reference {where} is {how}: {gate['reason']}.\n"
-        "! The imitation reward will chase broken masks. Remake it (a --robot-box / --robot-point prompt, another "
+        "! The imitation reward will chase broken masks. Remake it (a --robot_box / --robot_point prompt, another "
         "--segmenter)\n! and look at its strip.png before a long run.\n" + "!" * 100
     )

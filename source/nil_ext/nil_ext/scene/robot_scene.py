@@ -82,6 +82,12 @@ class RobotScene:
         self.camera.update(0.0, force_recompute=True)
         return self.camera.data.output["rgb"].torch, self.masks(self.camera)
 
+    def hold_joint_positions(self, joint_pos: torch.Tensor) -> None:
+        """Put every robot's joints at ``joint_pos`` (num_envs, J) kinematically (no physics step), for rendering."""
+        self.robot.write_joint_position_to_sim_index(position=joint_pos.to(self.device))
+        self.sim.forward()
+        self.scene.update(0.0)
+
     def move_base(self, delta: torch.Tensor | tuple[float, float, float]) -> None:
         """Teleport every robot's base by ``delta`` metres (world frame), keeping its orientation."""
         pose = self.robot.data.root_pose_w.torch.clone()

@@ -120,7 +120,7 @@ class ImitationCommand(CommandTerm):
             note = self.bundle.meta.get("camera_path_note", "none was made for it")
             raise ValueError(
                 f"camera mode 'reference_path' needs the reference camera's path and the bundle {reference} has none "
-                f"({note}). Remake it with scripts/generate_reference.py ... --reference-speed V (the camera moved "
+                f"({note}). Remake it with scripts/generate_reference.py ... --reference_speed V (the camera moved "
                 "V m/s along the robot's start heading) or --camera-path FILE (.npy/.csv of x, y, z per frame), or "
                 "train with --camera_mode follow_agent."
             )
