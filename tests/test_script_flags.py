@@ -38,6 +38,7 @@ def test_settings_are_overrides_anywhere_on_the_line_and_flags_are_snake_case_or
     (["gamma=0.9"], "[ERROR] 'gamma=0.9' is neither a flag nor a setting; settings are env.PATH=VALUE"),
     (["--profile", "fast"], "[ERROR] argument --profile: invalid choice: 'fast'"),
     (["--num_envs", "many"], "[ERROR] argument --num_envs: invalid int value: 'many'; see"),
+    (["--out", "x.json"], "[ERROR] unrecognized flag --out; see"),
 ])
 def test_a_bad_flag_is_one_error_line(argv, message, capsys):
     with pytest.raises(SystemExit) as stop:

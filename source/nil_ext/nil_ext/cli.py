@@ -133,6 +133,9 @@ class ArgumentParser(argparse.ArgumentParser):
         namespace, extras = super().parse_known_args(args, namespace)
         if self.takes_overrides:
             wrong = [a for a in namespace.overrides if not is_override_token(a)]
+            unknown = [a for a in extras if a.startswith("-")]
+            if wrong and unknown:  # "--out x.json": the value of a flag this script does not have
+                self.error(f"unrecognized flag {unknown[0]}")
             if wrong:
                 self.error(f"'{wrong[0]}' is neither a flag nor a setting; settings are env.PATH=VALUE or "
                            "agent.PATH=VALUE (e.g. agent.algorithm.gamma=0.995)")
