@@ -109,3 +109,19 @@ def test_the_camera_is_found_on_a_mid_stride_first_frame(walk):
     assert min(abs((found.camera["yaw_deg"] - v + 180) % 360 - 180) for v in (130.0, -50.0)) <= 15.0
     assert found.runner_up is not None  # the mirror is reported
     found.check(0.75)
+
+
+def test_the_walkthrough_clip_is_written_as_an_mp4(menagerie_available, tmp_path):
+    """docs/your_own_video.md starts from `python -m nil_ext.tools example-clip clip.mp4`: a clip any import reads."""
+    import subprocess
+    import sys
+
+    from nil_ext.reference.video_io import load_video
+
+    out = tmp_path / "clip.mp4"
+    run = subprocess.run([sys.executable, "-m", "nil_ext.tools", "example-clip", str(out), "--style", "light_floor",
+                          "--aspect", "4:3", "--seconds", "0.4"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    frames, fps = load_video(out, None, None)
+    assert frames.shape == (10, 144, 192, 3) and fps == pytest.approx(25.0)
+    assert frames[0].std() > 10  # a picture, not a blank
