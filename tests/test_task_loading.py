@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from nil_ext.task_loading import run_settings, trained_reference
+from nil_ext.task_loading import load_cfg, run_settings, trained_reference
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -206,3 +206,16 @@ def test_the_default_profile_is_what_walks_and_the_paper_is_one_switch_away(mena
     assert control_rate_hz(walk_env_cfg("h1", preset="cpu", control_hz=50)) == 50.0
     with pytest.raises(ValueError, match="Unknown profile 'fast'; known: walk, paper"):
         walk_env_cfg("h1", preset="cpu", profile="fast")
+
+
+def test_a_task_config_is_data_the_robot_is_converted_when_spawned(tmp_path, monkeypatch, menagerie_available):
+    """Building a config converts nothing (issue 29: configs are plain data); the scene's spawn does, once."""
+    import nil_ext.tasks  # noqa: F401  (registers the task ids)
+    from nil_ext.assets.robot_cfg import RobotFileCfg, robot_usd
+    from nil_ext.assets.usd_conversion import CACHE_DIR_ENV
+
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path))
+    cfg = load_cfg("NIL-H1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
+    assert isinstance(cfg.scene.robot.spawn, RobotFileCfg) and cfg.scene.robot.spawn.robot == "h1"
+    assert not list(tmp_path.rglob("*.usda")), "building the config converted the robot"
+    assert robot_usd("h1").is_relative_to(tmp_path) and robot_usd("h1").is_file()  # what the spawn calls

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 
 import isaaclab.sim as sim_utils
 from isaaclab.actuators import ImplicitActuatorCfg
 from isaaclab.assets import ArticulationCfg
+from isaaclab.utils import configclass
 
 from .mjcf import RobotModelInfo, model_mjcf, read_robot_info
 from .robots import get_robot_spec
@@ -38,20 +41,39 @@ def _per_joint(values: dict[str, float]) -> dict[str, float]:
     return {_joint_key(name): value for name, value in values.items()}
 
 
-def robot_articulation_cfg(name: str, prim_path: str = "{ENV_REGEX_NS}/Robot") -> ArticulationCfg:
-    """The robot as an Isaac Lab articulation held by implicit PD at its start pose."""
+def robot_usd(name: str) -> Path:
+    """The robot's USD: the file's own (with its simulation layer), or its MJCF / URDF converted (once, cached)."""
     spec = get_robot_spec(name)
-    info = robot_model_info(name)
     if spec.usd:
         from .usd_robot import usd_for_simulation
 
-        usd_path = usd_for_simulation(spec)[0]
-    else:
-        usd_path = mjcf_to_usd(model_mjcf(spec, spec.model_dir())[0])
+        return Path(usd_for_simulation(spec)[0])
+    return Path(mjcf_to_usd(model_mjcf(spec, spec.model_dir())[0]))
+
+
+def spawn_robot(prim_path: str, cfg: RobotFileCfg, *args, **kwargs):
+    """Isaac Lab's ``spawn_from_usd`` on :func:`robot_usd`, made now: the config stays data, as Isaac Lab's own
+    ``UrdfFileCfg`` / ``MjcfFileCfg`` convert their file when the scene spawns it."""
+    return sim_utils.spawn_from_usd(prim_path, cfg.replace(usd_path=str(robot_usd(cfg.robot))), *args, **kwargs)
+
+
+@configclass
+class RobotFileCfg(sim_utils.UsdFileCfg):
+    """A robot file (assets/robots/*.toml or a user's) spawned through its USD, converted when spawned."""
+
+    func: Callable = spawn_robot
+    robot: str = ""
+    """The robot's name (get_robot_spec)."""
+    usd_path: str = "(made when spawned: robot_cfg.robot_usd)"
+
+
+def robot_articulation_cfg(name: str, prim_path: str = "{ENV_REGEX_NS}/Robot") -> ArticulationCfg:
+    """The robot as an Isaac Lab articulation held by implicit PD at its start pose."""
+    info = robot_model_info(name)
     return ArticulationCfg(
         prim_path=prim_path,
-        spawn=sim_utils.UsdFileCfg(
-            usd_path=str(usd_path),
+        spawn=RobotFileCfg(
+            robot=name,
             activate_contact_sensors=True,
             # One segmentation class for all of the robot's shapes: its mask is one id per env.
             semantic_tags=[("class", ROBOT_SEMANTIC_CLASS)],

@@ -44,6 +44,7 @@ def mjcf_to_usd(mjcf_path: Path) -> Path:
     if usd_path.is_file():
         return usd_path
 
+    print(f"[INFO] Converting {mjcf_path.name} to USD (once; cached in {out_dir})", file=sys.stderr, flush=True)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
