@@ -50,15 +50,7 @@ def test_the_robot_is_found_on_the_first_frame_without_a_prompt(walk, style, asp
     assert (found.mask & ~truth[0]).sum() <= 0.1 * truth[0].sum()
 
 
-@pytest.mark.parametrize(
-    "style",
-    [
-        pytest.param("dark_grid", marks=pytest.mark.xfail(strict=True, reason=(
-            "below the issue's bar: GrabCut + flow loses the dark legs over the grid lines darkened by the shadow "
-            "(mean IoU 0.74 with the found first mask; docs/experiments/2026-11-24-your-own-video.md)"))),
-        "light_floor",
-    ],
-)
+@pytest.mark.parametrize("style", list(STYLES))
 def test_the_masks_follow_the_robot_with_nothing_but_an_offline_segmenter(walk, style):
     video, truth = _square(*style_clip(*walk[:2], style, "16:9"))
     masks = GrabCutSegmenter(progress=False)(video, find_robot(video).mask)
@@ -78,10 +70,12 @@ def test_a_light_floor_does_not_pass_for_e0s_blank_background(walk):
 
 
 def test_masks_prompted_by_the_simulators_side_view_are_refused_with_the_reason(walk):
-    """Case 1: the task camera's mask of e0 (H1's side, start pose) prompts a clip seen from the front-left."""
+    """Case 1: the task camera's mask of e0 (H1's side, start pose) prompts a clip seen from the front-left. GrabCut
+    with the narrow band of the issue's release follows that sliver (the default's wider band finds the robot anyway,
+    measured mean IoU 0.89: it would not make the wrong masks this test needs)."""
     frames, masks, e0, e0_mask = walk
     video, truth = _square(*style_clip(frames, masks, "dark_grid", "16:9"))
-    wrong = GrabCutSegmenter(progress=False)(video, e0_mask)
+    wrong = GrabCutSegmenter(band=0.03, progress=False)(video, e0_mask)
     assert np.mean([iou(m, t) for m, t in zip(wrong, truth, strict=True)]) < 0.5  # the wrong robot indeed
     robot = find_robot(video).mask  # the robot as the video shows it
     report = quality_report(wrong, e0_mask, robot=robot)

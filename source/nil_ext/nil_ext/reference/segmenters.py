@@ -146,7 +146,7 @@ class GrabCutSegmenter:
     def __init__(
         self,
         flow_size: int = 128,
-        band: float = 0.03,
+        band: float = 0.055,
         core_px: int = 0,
         iterations: int = 2,
         min_ratio: float = 0.5,
@@ -155,7 +155,10 @@ class GrabCutSegmenter:
         progress: bool = True,
     ):
         self.flow_size = flow_size  # longest side the optical flow is computed at (speed)
-        self.band = band  # half-width of the uncertain band around the warped outline, fraction of the diagonal
+        # half-width of the uncertain band around the warped outline, fraction of the diagonal. Wide enough for
+        # GrabCut's background model to see the ground around the feet: a dark robot over a grid floor in its
+        # shadow kept its legs at 0.055 (mean IoU 0.74 -> 0.91; docs/experiments/2026-11-25-grabcut-band.md)
+        self.band = band
         # erosion of the warped mask made sure foreground; 0: none, since a background patch the mask once
         # swallowed (the gap between crossing legs) would then stay foreground for good (measured: IoU 0.97 -> 0.58)
         self.core_px = core_px
