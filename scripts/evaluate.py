@@ -3,6 +3,7 @@
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint logs/bro/nil_a1_walk/<run>/model_5000.pt
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-H1-Walk --floors_only      # random and standing policies
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint run_seed1/model_2400.pt run_seed2/model_2400.pt
+    ./isaaclab.sh -p scripts/evaluate.py --task NIL-G1-Walk --checkpoint <run>/model_6*.pt --seeds 2 3  # pick one
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint ... --sampled  # + the actor's samples
     ./isaaclab.sh -p scripts/evaluate.py --task NIL-A1-Walk --checkpoint ... env.events.reset_base=None  # an override
 
@@ -12,8 +13,10 @@ in Isaac Lab's play mode, then the overrides given here.
 Metrics per episode (never used in training): the environment reward (LocoMujoco's default task reward, summed
 over 400 control steps for humanoids, 300 for A1 at 100 Hz, so that the expert scores 400 / 300), mean mask IoU and video
 similarity to the reference, and falls. Mean +- std over episodes, env seeds and checkpoints (training seeds; the
-JSON also has one row per checkpoint). Whole-body tasks (SitChair, HangBar, BalanceBoard) report their success
-rate and normalised imitation reward instead (nil_ext.evaluation.metrics).
+table's last lines and the JSON also have one row per checkpoint: to pick one of a run's checkpoints, judge them on
+other seeds than those you report, as docs/experiments/2026-11-25-four-robots-defaults.md does). Whole-body tasks
+(SitChair, HangBar, BalanceBoard) report their success rate and normalised imitation reward instead
+(nil_ext.evaluation.metrics).
 """
 
 from __future__ import annotations
@@ -187,6 +190,10 @@ def main(argv=None) -> None:
         for r in results:
             print(f"{r['policy']:12s} {r['env_reward_mean']:9.1f} +- {r['env_reward_std']:5.1f} {r['iou_mean']:9.3f} "
                   f"{r['video_mean']:9.3f} {r['forward_speed_mean']:9.2f} {r['falls_per_episode']:9.2f} {expert:7.0f}")
+        # one line per checkpoint too: the last checkpoint of a run is not always its best (which one to ship)
+        for r in per_checkpoint:
+            print(f"  {r['policy']}, {os.path.basename(r['checkpoint'])}: env reward {r['env_reward_mean']:.1f} +- "
+                  f"{r['env_reward_std']:.1f}, {r['forward_speed_mean']:.2f} m/s, falls/ep {r['falls_per_episode']:.2f}")
     report = {"task": task_id, "expert": expert, "camera_mode": env_cfg.imitation.camera.mode,
               "control_hz": control_rate_hz(env_cfg),
               "reference": env_cfg.imitation.reference, "checkpoints": args.checkpoint, "results": results}
