@@ -190,9 +190,10 @@ def main(argv=None) -> None:
         for r in results:
             print(f"{r['policy']:12s} {r['env_reward_mean']:9.1f} +- {r['env_reward_std']:5.1f} {r['iou_mean']:9.3f} "
                   f"{r['video_mean']:9.3f} {r['forward_speed_mean']:9.2f} {r['falls_per_episode']:9.2f} {expert:7.0f}")
-        # one line per checkpoint too: the last checkpoint of a run is not always its best (which one to ship)
+        # one line per checkpoint, named as given (two seeds' model_2400.pt differ): the last checkpoint of a run is
+        # not always its best
         for r in per_checkpoint:
-            print(f"  {r['policy']}, {os.path.basename(r['checkpoint'])}: env reward {r['env_reward_mean']:.1f} +- "
+            print(f"  {r['policy']}, {r['checkpoint']}: env reward {r['env_reward_mean']:.1f} +- "
                   f"{r['env_reward_std']:.1f}, {r['forward_speed_mean']:.2f} m/s, falls/ep {r['falls_per_episode']:.2f}")
     report = {"task": task_id, "expert": expert, "camera_mode": env_cfg.imitation.camera.mode,
               "control_hz": control_rate_hz(env_cfg),

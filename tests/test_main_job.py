@@ -60,7 +60,7 @@ def test_main_job_leaves_checkpoint_logs_and_video_and_evaluates(tmp_path, menag
     standing = report["results"][1]
     assert abs(standing["forward_speed_mean"]) < 0.1, "the zero action holds the start pose: no forward speed"
     assert "NIL (BRO)" in result.stdout and "expert" in result.stdout
-    assert "NIL (BRO), model_260.pt: env reward" in result.stdout, "one line per checkpoint, to pick one"
+    assert f"NIL (BRO), {model}: env reward" in result.stdout, "one line per checkpoint, to pick one"
 
 
 def test_unknown_task_lists_the_known_ones(tmp_path):
