@@ -13,7 +13,8 @@ overrides, written by train.py) is replayed, then Isaac Lab's play mode, then th
 
 Writes beside the checkpoint: ``play/side_by_side.mp4`` (reference | agent | masks with IoU, real time),
 ``play/rewards.png`` (each reward term and the environment reward per step), and ``exported/policy.pt``,
-``exported/policy.onnx``, ``exported/observation_layout.json``. With ``--viz viser`` or ``--viz newton_gl`` it then
+``exported/policy.onnx``, ``exported/observation_layout.json``; for a policy shipped in ``policies/<name>/``, the same
+files under ``logs/play/<name>/`` (the shipped folder stays as committed; ``--output_dir`` chooses). With ``--viz viser`` or ``--viz newton_gl`` it then
 keeps playing the policy's episode in the viewer, in real time, until Ctrl-C (or ``--loops`` episodes); viser's side
 panel shows the recorded side-by-side frame (reference | agent | masks) of each step.
 """
@@ -45,6 +46,7 @@ from nil_ext.task_loading import (
 )
 
 ONNX_TOLERANCE = 1e-4
+SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "policies")
 
 
 def parse_args(argv=None):
@@ -59,6 +61,9 @@ def parse_args(argv=None):
     p.add_argument("--reference", default=None,
                    help="reference bundle folder (default: the one the run trained on, while it exists and the "
                         "preset is the run's; else the scripted demo)")
+    p.add_argument("--output_dir", default=None,
+                   help="folder for play/ and exported/ (default: the checkpoint's; for a policy shipped in policies/, "
+                        "logs/play/<policy>)")
     p.add_argument("--steps", type=int, default=None, help="control steps (default: a full episode)")
     p.add_argument("--viz_port", type=int, default=8080, help="--viz viser: the browser viewer's port (default 8080)")
     p.add_argument("--loops", type=int, default=None,
@@ -83,6 +88,17 @@ def find_checkpoint(task_id: str, args) -> str:
             f"  Train one:  ./isaaclab.sh -p scripts/train.py --task {task_id} --headless --preset cpu-smoke\n"
             f"  or pass --checkpoint PATH/model_N.pt"
         )
+
+
+def output_root(checkpoint: str, given: str | None) -> str:
+    """The folder that gets ``play/`` and ``exported/``: ``--output_dir``, else the checkpoint's own; for a policy
+    shipped in ``policies/``, ``logs/play/<policy>/``, so that playing one leaves the clone as it was."""
+    if given:
+        return os.path.abspath(given)
+    folder = os.path.dirname(os.path.abspath(checkpoint))
+    if os.path.dirname(folder) == SHIPPED_DIR:
+        return os.path.abspath(os.path.join("logs", "play", os.path.basename(folder)))
+    return folder
 
 
 def check_viewer(args) -> None:
@@ -242,8 +258,8 @@ def main(argv=None) -> None:
     device = env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference or trained_reference(run, preset))
     check_reference(env_cfg)
-    out_dir = os.path.join(os.path.dirname(checkpoint), "play")
-    export_dir = os.path.join(os.path.dirname(checkpoint), "exported")
+    root = output_root(checkpoint, args.output_dir)
+    out_dir, export_dir = os.path.join(root, "play"), os.path.join(root, "exported")
     configure_viewer(env_cfg, args)
 
     with cli.launch_simulation(env_cfg, args):

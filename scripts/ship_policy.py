@@ -134,7 +134,8 @@ def main(argv=None) -> None:
         shutil.rmtree(out)
     shipped = os.path.relpath(copy_run(os.path.abspath(args.checkpoint), out), REPO)
     # the camera follows the robot, so the strip shows its gait; evaluation scores it under the reference's camera
-    run("play.py", "--task", args.task, "--checkpoint", shipped, "--camera_mode", "follow_agent", "--headless")
+    run("play.py", "--task", args.task, "--checkpoint", shipped, "--camera_mode", "follow_agent", "--headless",
+        "--output_dir", out)
     strip = write_strip(os.path.join(out, "play", "side_by_side.mp4"), os.path.join(out, "strip.png"))
     if not args.skip_evaluation:
         run("evaluate.py", "--task", args.task, "--checkpoint", shipped, "--preset", "cpu", "--num_envs", "8",

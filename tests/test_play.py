@@ -85,3 +85,23 @@ def test_reward_plot_groups_terms_into_labelled_panels(tmp_path):
     path = plot_reward_terms(terms, tmp_path / "plot" / "rewards.png", title="NIL-H1-Walk run/model_1.pt", dt=0.01)
     image = cv2.imread(str(path))
     assert image is not None and image.shape[0] > image.shape[1] * 0.8  # four panels stacked
+
+
+def test_playing_a_shipped_policy_leaves_its_folder_as_committed(tmp_path, menagerie_available):
+    """A fresh clone stays clean: a policy in policies/ plays into logs/play/<policy>/, not into its own folder."""
+    folder = os.path.join(REPO, "policies", "h1_walk")
+    checkpoint = glob.glob(os.path.join(folder, "model_*.pt"))[0]
+
+    def snapshot():
+        return {os.path.join(d, f): os.stat(os.path.join(d, f)).st_mtime_ns for d, _, fs in os.walk(folder) for f in fs}
+
+    before = snapshot()
+    play = [sys.executable, script("play.py"), "--task", "NIL-H1-Walk", "--checkpoint", checkpoint, "--steps", "5",
+            "--headless"]
+    result = subprocess.run(play, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert snapshot() == before
+    out = tmp_path / "logs" / "play" / "h1_walk"
+    assert (out / "play" / "side_by_side.mp4").stat().st_size > 1000
+    assert (out / "exported" / "policy.onnx").stat().st_size > 0
+    assert str(out / "play" / "side_by_side.mp4") in result.stdout + result.stderr

@@ -60,6 +60,15 @@ def test_a_robot_file_gets_a_walk_task_with_no_python_edit(ant_robot_file, isola
     assert load_cfg("NIL-Ant-Walk", "bro_cfg_entry_point", preset="cpu-smoke").experiment_name == "nil_ant_walk"
 
 
+def test_the_policy_moves_the_joints_its_robot_file_names(menagerie_available):
+    """TALOS's policy leaves its grippers and head at their start pose (28 of its 44 actuated joints); the other robots
+    move every actuated joint."""
+    talos = load_cfg("NIL-Talos-Walk", "env_cfg_entry_point", preset="cpu-smoke").actions.joint.joint_names
+    assert len(talos) == 28 and not [k for k in talos if k.startswith(("gripper", "head"))]
+    assert sum(k.startswith("leg_") for k in talos) == 12 and sum(k.startswith("arm_") for k in talos) == 14
+    assert len(load_cfg("NIL-H1-Walk", "env_cfg_entry_point", preset="cpu-smoke").actions.joint.joint_names) == 19
+
+
 def test_nil_walk_without_a_robot_file_says_what_to_give():
     with pytest.raises(SystemExit, match="--robot_config FILE.toml"):
         import_tasks("NIL-Walk")
@@ -75,6 +84,8 @@ BROKEN = [
     (lambda t: t.replace('base_body = "torso"', 'base_body = "pelvis"'), "field 'base_body': 'pelvis' matches 0"),
     (lambda t: t.replace('"ankle_[14]"', '"knee_[14]"'), "field 'pose_overrides': 'knee_[14]' matches 0 of the joints"),
     (lambda t: t.replace("quadruped = true", 'quadruped = true\nkeyframe = "home"'), "field 'keyframe'"),
+    (lambda t: t.replace("quadruped = true", 'quadruped = true\npolicy_joints = "wing_.*"'),
+     "field 'policy_joints': 'wing_.*' matches 0 of the joints"),
     (lambda t: t + '[kp_per_effort_overrides]\n"ankle(" = 2.0\n', "field 'kp_per_effort_overrides': 'ankle(' is not"),
     (lambda t: t + "[oops", "not valid TOML"),
 ]

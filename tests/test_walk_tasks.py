@@ -53,6 +53,12 @@ def test_task_builds_resets_and_steps(task_id, launched, menagerie_available):
             assert (terms["raw/silhouette"] > 0.5).all()
         assert (imitation_term(env).reward.t == 5).all()
         assert not terminated.any()
+        if env.cfg.robot_name == "talos":  # its policy_joints: the grippers and head hold their start pose
+            robot = env.scene["robot"]
+            held = [i for i, n in enumerate(robot.joint_names) if n.startswith(("gripper", "head"))]
+            assert env.action_manager.total_action_dim == 28 and len(held) == 16
+            drift = (robot.data.joint_pos.torch - robot.data.default_joint_pos.torch)[:, held].abs().max()
+            assert drift < 0.05, drift
     finally:
         env.close()
 

@@ -213,6 +213,7 @@ def check_names(spec: RobotSpec, model: mujoco.MjModel) -> None:
     joints = [model.joint(j).name for j in range(model.njnt)]
     wanted = [("base_body", spec.base_body, bodies, 1), ("foot_bodies", spec.foot_bodies, bodies, None),
               ("hand_bodies", spec.hand_bodies, bodies, 2)]
+    wanted += [("policy_joints", spec.policy_joints, joints, None)]
     wanted += [("pose_overrides", pattern, joints, None) for pattern in spec.pose_overrides]
     wanted += [("kp_per_effort_overrides", pattern, joints, None) for pattern in spec.kp_per_effort_overrides]
     for key, pattern, names, count in wanted:

@@ -15,7 +15,7 @@ from isaaclab.assets import ArticulationCfg
 from isaaclab.utils import configclass
 
 from .mjcf import RobotModelInfo, model_mjcf, read_robot_info
-from .robots import get_robot_spec
+from .robots import RobotConfigError, get_robot_spec
 from .usd_conversion import mjcf_to_usd
 
 ROBOT_SEMANTIC_CLASS = "robot"
@@ -35,6 +35,18 @@ def robot_model_info(name: str) -> RobotModelInfo:
 def _joint_key(mjcf_name: str) -> str:
     # The USD converter renames a joint whose name clashes with a body (H1's "torso" -> "torso_1").
     return rf"{re.escape(mjcf_name)}(_\d+)?"
+
+
+def policy_joint_keys(name: str) -> list[str]:
+    """The joints the policy's actions move (the robot file's ``policy_joints`` among the actuated joints), as regexes
+    that also match the USD converter's renamed joints."""
+    spec = get_robot_spec(name)
+    joints = robot_model_info(name).joint_names
+    chosen = [j for j in joints if re.fullmatch(spec.policy_joints, j)]
+    if not chosen:
+        raise RobotConfigError(f"{spec.source or name}: field 'policy_joints': '{spec.policy_joints}' matches none of "
+                               f"the actuated joints: {', '.join(joints)}")
+    return [_joint_key(j) for j in chosen]
 
 
 def _per_joint(values: dict[str, float]) -> dict[str, float]:

@@ -75,6 +75,9 @@ class RobotSpec:
     """Regex of the two bodies that carry the hands (whole-body skills: hanging); None: none known."""
     hand_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
     """The hand's point in its body's frame (H1 has no hand body: the tip of its forearm)."""
+    policy_joints: str = ".*"
+    """Regex of the actuated joints the policy moves; the others hold their start pose under PD. TALOS leaves out
+    its grippers and head: noise on them never topples it, and each idle action dimension slows learning."""
     quadruped: bool = False
     action_scale: float = 0.5
     """Radians of PD target offset per unit of action (Isaac Lab's locomotion tasks: 0.5 humanoids, 0.25 quadrupeds)."""

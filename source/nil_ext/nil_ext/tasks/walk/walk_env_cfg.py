@@ -22,7 +22,7 @@ from isaaclab.managers import RewardTermCfg as RewTerm
 from isaaclab.managers import TerminationTermCfg as DoneTerm
 from isaaclab.utils import configclass
 
-from ...assets.robot_cfg import robot_model_info
+from ...assets.robot_cfg import policy_joint_keys, robot_model_info
 from ...assets.robots import get_robot_spec
 from ...rewards import NilRewardCfg
 from ...scene.camera import FollowCameraCfg
@@ -231,6 +231,7 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     cfg.decimation = physics_steps_per_control_step(control_hz or recipe.control_hz)
     cfg.sim.render_interval = cfg.decimation
     cfg.episode_length_s = 10.0  # a bound; episodes end with the reference (reference_end)
+    cfg.actions.joint.joint_names = policy_joint_keys(robot)
     cfg.actions.joint.scale = action_scale or recipe.action_scale or get_robot_spec(robot).action_scale
     cfg.rewards.alive.weight = recipe.alive
     cfg.rewards.silhouette.weight = recipe.silhouette
@@ -240,6 +241,7 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
         if action_scale is not None:  # the profile's scale does not apply to torques
             raise ValueError("action_scale scales PD target offsets; torque actions are scaled by each joint's effort limit")
         info = robot_model_info(robot)
+        # every actuated joint: without stiffness, a joint the policy left out would hang limp
         cfg.actions.joint = mdp.JointEffortActionCfg(asset_name="robot", joint_names=[".*"], scale=1.0)
         cfg.actions.joint.scale = {f"{j}(_\\d+)?": info.effort_limit[j] for j in info.joint_names}
         cfg.scene.robot.actuators["joints"].stiffness = 0.0
