@@ -87,6 +87,26 @@ def test_kinematic_replay_puts_the_robot_in_the_reference_state_and_the_reward_s
         env.close()
 
 
+def test_kinematic_replay_commands_only_the_joints_the_policy_moves(launched, menagerie_available):
+    """TALOS's actions move 28 of its 44 joints (its robot file's policy_joints): the replay commands those and the
+    probe runs on it."""
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    from nil_ext.evaluation.probe import add_replay_writer, run_probe
+
+    cfg = load_cfg("NIL-Talos-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
+    cfg.play_mode()
+    cfg.set_reference(None)
+    add_replay_writer(cfg)
+    env = ManagerBasedRLEnv(cfg)
+    try:
+        assert env.action_manager.total_action_dim == 28
+        results = {r.name: r for r in run_probe(env, steps=8, names=("reference", "standing"))}
+        assert results["reference"].iou_mean > 0.95 and results["reference"].iou_mean > results["standing"].iou_mean
+    finally:
+        env.close()
+
+
 @pytest.mark.slow
 def test_probe_script_ranks_the_a1_walk_reward(tmp_path, menagerie_available):
     """The A1 walk reward (cpu-smoke: IoU + penalties) over a whole evaluation episode ranks the reference above half

@@ -137,6 +137,8 @@ class KinematicReplay:
         # Position actions are offsets from the start pose, scaled; other actions (torques) send zero.
         self.action_scale = float(scale) if isinstance(scale, (int, float)) and getattr(
             action_cfg, "use_default_offset", False) else None
+        # the joints the actions move (a robot file's policy_joints may leave some at their start pose)
+        self.action_joints = self.robot.find_joints(action_cfg.joint_names, preserve_order=action_cfg.preserve_order)[0]
 
     def step_index(self) -> torch.Tensor:
         return imitation_term(self.env).reward.t.clamp(max=len(self.trajectory.joint_pos) - 1)
@@ -145,7 +147,8 @@ class KinematicReplay:
         k = self.step_index()
         if self.action_scale is None:
             return torch.zeros(obs.shape[0], self.env.action_manager.total_action_dim, device=obs.device)
-        return (self.trajectory.joint_pos[k] - self.robot.data.default_joint_pos.torch) / self.action_scale
+        offset = self.trajectory.joint_pos[k] - self.robot.data.default_joint_pos.torch
+        return offset[:, self.action_joints] / self.action_scale
 
     def write(self) -> None:
         k = self.step_index()
