@@ -77,7 +77,7 @@ class RobotSpec:
     """The hand's point in its body's frame (H1 has no hand body: the tip of its forearm)."""
     policy_joints: str = ".*"
     """Regex of the actuated joints the policy moves; the others hold their start pose under PD. TALOS leaves out
-    its grippers and head: noise on them never topples it, and each idle action dimension slows learning."""
+    its grippers and head (16 of 44): noise on them never topples it, so they would only widen the action."""
     quadruped: bool = False
     action_scale: float = 0.5
     """Radians of PD target offset per unit of action (Isaac Lab's locomotion tasks: 0.5 humanoids, 0.25 quadrupeds)."""

@@ -3,8 +3,8 @@
 Built by :func:`walk_env_cfg` (one call per robot and preset), in mjlab's style of factories rather than
 subclass chains. Observations: joint positions and velocities (the paper's), plus base orientation (projected
 gravity), base linear and angular velocity and the reference phase (the ``imitation`` command), which the policy
-needs to know where in the reference it is. Actions: PD joint-position offsets around the start pose (default) or
-joint torques.
+needs to know where in the reference it is. Actions: PD joint-position offsets around the start pose of the robot
+file's ``policy_joints`` (default) or every joint's torque.
 """
 
 from __future__ import annotations
