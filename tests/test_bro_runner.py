@@ -59,6 +59,19 @@ def test_checkpoint_of_another_task_or_agent_is_refused(tmp_path):
         runner.load(ppo_path)
 
 
+def test_checkpoint_of_other_observation_or_action_sizes_is_refused_in_words(tmp_path):
+    """As a robot file's policy_joints changes a robot's action size: a clear refusal, not a load_state_dict trace."""
+    runner = make_runner()
+    path = str(tmp_path / "model.pt")
+    runner.save(path)
+    state = torch.load(path, weights_only=False)
+    key, weight = next((k, v) for k, v in state["alg"]["actor"].items() if v.dim() == 2)
+    state["alg"]["actor"][key] = torch.zeros(weight.shape[0], weight.shape[1] + 2)
+    torch.save(state, path)
+    with pytest.raises(CheckpointMismatchError, match="other observation or action sizes.*policy_joints"):
+        make_runner().load(path)
+
+
 @pytest.mark.parametrize("what", ["obs", "reward"])
 def test_nonfinite_env_is_reset_counted_and_training_goes_on(what):
     env = BatchedPendulum(PendulumEnvCfg())

@@ -330,6 +330,18 @@ class OffPolicyRunner:
             buffer_path = os.path.join(os.path.dirname(os.path.abspath(path)), REPLAY_BUFFER_FILE)
             atomic_save({"iteration": self.iteration, "buffer": self.buffer.state_dict()}, buffer_path)
 
+    def _check_dims(self, state: dict, path: str) -> None:
+        """Refuse, in words, networks made for other observation or action sizes (the task or the robot file changed
+        since the run, e.g. its ``policy_joints``) rather than fail in ``load_state_dict``."""
+        ours = self.alg.actor.state_dict()
+        for key, value in state["alg"]["actor"].items():
+            if key in ours and value.shape != ours[key].shape:
+                raise CheckpointMismatchError(
+                    f"Checkpoint '{path}' was trained on other observation or action sizes (its actor's {key} is "
+                    f"{tuple(value.shape)}, this env's {tuple(ours[key].shape)}: {self.alg.obs_dim} observations, "
+                    f"{self.alg.act_dim} actions). The task or its robot file changed since that run (a robot file's "
+                    f"policy_joints, for one); use a checkpoint of the current settings, or train one.")
+
     def load(self, path: str, load_optimizer: bool = True) -> dict:
         """Restore a checkpoint of this task and agent: networks, optimisers, coefficients, observation
         statistics, counters (iteration, transitions, TensorBoard step), the env's training state and, if present
@@ -337,6 +349,7 @@ class OffPolicyRunner:
         the optimisers and the env's training state alone: a curriculum's progress is for training, not judging."""
         state = torch.load(path, map_location=self.device, weights_only=False)
         check_checkpoint(state, path, self.cfg.task_name, AGENT_NAME)
+        self._check_dims(state, path)
         alg_state = state["alg"]
         if not load_optimizer:
             alg_state = {k: v for k, v in alg_state.items() if not k.endswith("_opt")}
