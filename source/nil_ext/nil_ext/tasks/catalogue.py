@@ -37,7 +37,7 @@ def example_robots() -> list[RobotSpec]:
 
 
 def robot_table() -> str:
-    rows = ["| robot | model | start pose | PD (implicit) | base / feet | action scale |",
+    rows = ["| robot | model | start pose | PD (implicit) | base / feet | actions: joints, scale |",
             "| --- | --- | --- | --- | --- | --- |"]
     for spec in checkout_robots() + example_robots():
         name = f"`{spec.name}` ({spec.display_name})"
@@ -46,7 +46,7 @@ def robot_table() -> str:
         kp = f"kp of `{spec.gains_file}`" if spec.gains_file else f"kp = {spec.kp_per_effort:g} x torque limit"
         kp += "".join(f" (`{k}` {v:g} x)" for k, v in spec.kp_per_effort_overrides.items())
         rows.append(f"| {name} | {_model(spec)} | {_start_pose(spec)} | {kp}, kd = {spec.kd_per_kp:g} kp | "
-                    f"`{spec.base_body}` / `{spec.foot_bodies}` | {spec.action_scale:g} |")
+                    f"`{spec.base_body}` / `{spec.foot_bodies}` | {_policy_joints(spec)}, {spec.action_scale:g} |")
     return "\n".join(rows)
 
 
@@ -58,6 +58,12 @@ def _model(spec: RobotSpec) -> str:
     if spec.menagerie:
         return f"{kind.upper()}, Menagerie `{spec.menagerie}/{path}`"
     return f"{kind.upper()}, " + (f"package `{spec.package}`: " if spec.package else "") + f"`{path}`"
+
+
+def _policy_joints(spec: RobotSpec) -> str:
+    if spec.policy_joints == ".*":
+        return "all"
+    return "`" + spec.policy_joints.replace("|", "\\|") + "` (the rest hold)"  # a table cell escapes its pipes
 
 
 def _start_pose(spec: RobotSpec) -> str:
