@@ -148,7 +148,7 @@ def test_video_every_k_holds_between_encoder_runs(walker, encoder, ref_embedding
     reward = make(walker, encoder, 2, replace(CFG, video_every_k=3), ref_embeddings)
     calls = []
     original = encoder.embed_prepared
-    monkeypatch.setattr(encoder, "embed_prepared", lambda clips: calls.append(1) or original(clips))
+    monkeypatch.setattr(encoder, "embed_prepared", lambda clips, *args: calls.append(1) or original(clips, *args))
     values = [reward.step(frames[:2], masks[:2])["raw/video"] for _ in range(7)]
     assert len(calls) == 3  # steps 0, 3, 6
     assert torch.equal(values[1], values[0]) and torch.equal(values[2], values[0])

@@ -54,6 +54,9 @@ class NilRewardCfg:
     control_fps: float = 50.0
     source_fps: float = 24.0  # frame rate of the generated video before interpolation
     video_every_k: int = 1  # run the encoder every k steps and hold S_video in between
+    # Clips per encoder forward pass. None: on CUDA sized from the free memory at each call, on a CPU all envs
+    # at once. Any value gives the same embeddings; it only bounds the encoder's memory.
+    chunk_size: int | None = None
     loop: bool = False  # at the reference's end: False -> done_mask() turns true; True -> start over
     silhouette_sigma: float = 0.25  # S_silhouette reads e^-1/2 (0.61) at this centroid distance, in robot heights
 
@@ -148,6 +151,7 @@ class NilReward:
                 dtype=cfg.encoder_dtype,
                 background=cfg.background,
                 compile=cfg.compile_encoder,
+                chunk_size=cfg.chunk_size,
             )
             if self.encoder.num_frames not in (None, cfg.clip_len):
                 raise ValueError(f"encoder takes {self.encoder.num_frames}-frame clips, cfg.clip_len is {cfg.clip_len}")
@@ -196,7 +200,7 @@ class NilReward:
         if cfg.use_video:
             self.buffer.push(self.encoder.prepare_frames(agent_rgb, agent_mask))
             if self._step_count % cfg.video_every_k == 0:
-                emb = self.encoder.embed_prepared(self.buffer.clips())
+                emb = self.encoder.embed_prepared(self.buffer.clips(), cfg.chunk_size)
                 self._video_held = video_similarity(emb, self.ref_embeddings[idx])
             s_video = self._video_held.clone()  # reset() zeroes the held values in place
 
