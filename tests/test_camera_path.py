@@ -15,6 +15,7 @@ from reference_helpers import articulated_clip, write_mp4
 from nil_ext.reference.bundle import ReferenceBundle
 from nil_ext.reference.camera_path import (
     PLOT_NAME,
+    align_ground,
     CameraPathError,
     GroundCamera,
     camera_speed,
@@ -236,3 +237,20 @@ def test_rendered_walk_over_plain_ground_is_flagged(rendered_walks):
     geometry = GroundCamera.from_camera(camera, robot_base_height("h1"))
     est = estimate_camera_path(frames[::4], masks[::4], fps / 4, geometry)
     assert not est.ok and "textured ground" in est.reason
+
+
+def test_a_720px_grid_floor_is_measured_without_crashing():
+    """Issue 43: a 720 x 720 clip's floor gives ~400k ground samples, beyond cv2.remap's 32,767-row limit (it raised
+    "dst.cols < SHRT_MAX"); the step comes out as on a small frame."""
+    camera = GroundCamera(width=720, height=720, focal_px=620.0, eye_height=1.5, pitch=0.35, heading=-3 * math.pi / 4,
+                          distance=3.0)
+    truth = camera.start()[:2] + np.array([[0.0, 0.0], [0.05, 0.0]])
+    frames, masks = render_ground_views(camera, truth, grid_texture(), robot_box=(200, 560, 320, 400))
+    grey = [cv2.GaussianBlur(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (3, 3), 0) for f in frames]
+    ys, xs = np.mgrid[0:720, 0:720].astype(np.float32) + 0.5
+    ground = camera.to_ground(xs, ys)
+    free = [np.isfinite(ground[..., 0]) & ~m for m in masks]
+    assert np.isfinite(ground[..., 0]).sum() > 32_767  # more samples than cv2.remap takes in one map
+    step = align_ground(grey[0], grey[1], free[0], free[1], ground, camera, np.zeros(2))
+    assert step is not None
+    assert np.linalg.norm(step[0] - (truth[1] - truth[0])) < 0.01, step

@@ -29,7 +29,7 @@ import numpy as np
 from .errors import ReferenceInputError
 from .retiming import output_times, retime_path
 
-SOURCES = ("scripted", "estimated", "speed", "file")
+SOURCES = ("scripted", "estimated", "feet", "speed", "file")
 PLOT_NAME = "camera_speed.png"
 
 GRADIENT_MIN = 3.0  # grey levels per pixel: below this a pixel is untextured, its flow meaningless
@@ -44,6 +44,8 @@ ALIGN_MIN_PIXELS = 0.002  # fraction of the image on lines for direct alignment 
 ALIGN_HUBER = 4.0  # grey levels: residuals beyond this are down-weighted (robot edges, shadows)
 ALIGN_MIN_CONDITION = 0.02  # smallest / largest Hessian eigenvalue: both ground directions must be seen
 ALIGN_SIGMAS = (4.0, 2.0, 1.0)  # pixels: blur of the coarse-to-fine alignment (the first reaches ~4 px steps)
+ALIGN_MAX_SAMPLES = 60_000  # ground pixels voting in align_ground: a 720 px floor has ~400k, 60k fix 2 unknowns
+REMAP_COLUMNS, REMAP_ROWS = 1024, 16_384  # cv2.remap's maps must stay under 32,767 (SHRT_MAX) each way
 FLOW_SPAN_S = 1 / 30  # flow between frames about this far apart: sub-pixel motion at 100 fps is mostly noise
 
 
@@ -240,8 +242,12 @@ def align_ground(
     textured = core & (np.hypot(*np.gradient(cv2.GaussianBlur(grey0.astype(np.float32), (0, 0), 1.0))) > ALIGN_GRADIENT)
     if textured.sum() < ALIGN_MIN_PIXELS * h * w:
         return None
-    # every core pixel votes (plain ones weigh nothing, but the blur spreads the lines over them)
+    # every core pixel votes (plain ones weigh nothing, but the blur spreads the lines over them); a large frame's
+    # votes are thinned to an even lattice: as many equations are plenty for 2 unknowns, and they stay fast
     rows, cols = np.nonzero(core)
+    if len(rows) > ALIGN_MAX_SAMPLES:
+        keep = np.linspace(0, len(rows) - 1, ALIGN_MAX_SAMPLES).astype(int)
+        rows, cols = rows[keep], cols[keep]
     g = ground[rows, cols]
     eps = 1e-3  # metres: the projection's derivative by finite differences
     px0, py0 = camera.to_pixels(g)
@@ -257,8 +263,7 @@ def align_ground(
         for _ in range(10):
             qx, qy = camera.to_pixels(g - d)
             inside = np.isfinite(qx) & (qx > 1) & (qx < w - 1) & (qy > 1) & (qy < h - 1)
-            qx32, qy32 = (qx - 0.5).astype(np.float32)[:, None], (qy - 0.5).astype(np.float32)[:, None]
-            sample = [cv2.remap(img, qx32, qy32, cv2.INTER_LINEAR)[:, 0] for img in (b, bx, by)]
+            sample = [_sample(img, qx - 0.5, qy - 0.5) for img in (b, bx, by)]
             ok = inside & free1[np.clip(qy, 0, h - 1).astype(int), np.clip(qx, 0, w - 1).astype(int)]
             r = (sample[0] - a_p)[ok]
             grad = np.stack([sample[1], sample[2]], -1)[ok]  # image gradient at the warped pixel
@@ -276,6 +281,19 @@ def align_ground(
         return None  # lines of one direction only (or none): the step along them is unknown
     fit = (np.abs(r) < ALIGN_HUBER)[np.abs(np.hypot(*grad.T)) > ALIGN_GRADIENT]
     return d, float(fit.mean()) if fit.size else 0.0
+
+
+def _sample(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear samples of `img` at N points (x, y in pixel-index coordinates). cv2.remap refuses maps with 32,767
+    rows or columns or more (SHRT_MAX), so the points are laid out as rows of REMAP_COLUMNS, not as one column."""
+    n = len(x)
+    rows = max(1, -(-n // REMAP_COLUMNS))
+    pad = rows * REMAP_COLUMNS - n
+    mx = np.pad(np.asarray(x, np.float32), (0, pad)).reshape(rows, REMAP_COLUMNS)
+    my = np.pad(np.asarray(y, np.float32), (0, pad)).reshape(rows, REMAP_COLUMNS)
+    out = [cv2.remap(img, mx[k : k + REMAP_ROWS], my[k : k + REMAP_ROWS], cv2.INTER_LINEAR)
+           for k in range(0, rows, REMAP_ROWS)]
+    return np.concatenate(out).reshape(-1)[:n]
 
 
 def speed_path(num_frames: int, fps: float, speed: float, camera: GroundCamera | None = None) -> np.ndarray:

@@ -32,6 +32,7 @@ from .camera_path import (
     speed_path,
 )
 from .errors import ReferenceInputError
+from .feet_speed import feet_velocity, velocity_path
 from .generators import GeneratorOptions, VideoGenerator, make_prompt
 from .prompts import RobotPrompt, first_frame_mask, prompt_to_camera
 from .quality import (
@@ -44,7 +45,7 @@ from .quality import (
     summary,
 )
 from .retiming import output_times, retime, retime_path
-from .robot_finder import FoundRobot, find_robot
+from .robot_finder import FoundRobot, drop_shadows, find_robot
 from .segmenters import Segmenter, check_prompt, make_segmenter
 from .video_io import CLIP_LEN, fit_to_camera, load_video, shift_images
 
@@ -229,7 +230,11 @@ def _import_video(video, video_fps, e0, e0_mask, camera, segmenter, robot_prompt
     del raw
     found, alignment, record = _first_mask(frames, e0, work_e0_mask, work_prompt, align_camera, camera_aligner,
                                            min_iou)
-    masks = _fit_masks(segmenter(frames, found, prompt=work_prompt), size)
+    masks = segmenter(frames, found, prompt=work_prompt)
+    if found is not work_e0_mask:  # the robot was found on the video, its shadow left out: so in every frame
+        masks, dropped = drop_shadows(frames, masks)
+        record["shadow_px_left_out"] = dropped
+    masks = _fit_masks(masks, size)
     frames = fit_to_camera(frames, *size)
     # a video that starts from e0 keeps the simulator's own mask (exact); any other, the one found on it
     first = e0_mask if found is work_e0_mask else masks[0]
@@ -419,14 +424,31 @@ def _camera_path(frames, masks, src_fps, control_fps, camera, robot, base_height
     if geometry is None:
         reason = no_geometry
     else:
-        estimate = estimate_camera_path(frames, masks, src_fps, geometry)
-        if estimate.ok:
-            path = retime_path(estimate.path, src_fps, control_fps)
-            confidence = resample_confidence(estimate.confidence, src_fps, control_fps)
-            return path, confidence, {"camera_path_source": "estimated"}
-        reason = estimate.reason
+        try:
+            estimate = estimate_camera_path(frames, masks, src_fps, geometry)
+        except Exception as err:  # noqa: BLE001 - an estimator failure on one video must not lose the masks made
+            reason = f"the estimator failed on this video ({type(err).__name__}: {str(err).strip().splitlines()[0]})"
+        else:
+            if estimate.ok:
+                path = retime_path(estimate.path, src_fps, control_fps)
+                confidence = resample_confidence(estimate.confidence, src_fps, control_fps)
+                return path, confidence, {"camera_path_source": "estimated"}
+            reason = estimate.reason
+        feet = feet_velocity(masks, src_fps, geometry)
+        if feet.velocity is not None:
+            print(f"camera path: {FEET_CAMERA_PATH.format(reason=reason, speed=feet.speed)}", flush=True)
+            path = velocity_path(num_frames, control_fps, feet.velocity, geometry)
+            return path, np.full(num_frames, feet.agreement), {
+                "camera_path_source": "feet", "camera_path_note": reason, "feet_speed": round(feet.speed, 4)}
+        reason += f"; nor from the robot's feet: {feet.reason}"
     print(f"warning: {NO_CAMERA_PATH.format(reason=reason)}", flush=True)
     return None, None, {"camera_path_source": None, "camera_path_note": reason}
+
+
+FEET_CAMERA_PATH = (
+    "not estimable from the ground ({reason}); taken from the robot's stance feet instead: a constant "
+    "{speed:.2f} m/s. Give --reference_speed V (m/s) or --camera-path FILE if you know better"
+)
 
 
 NO_CAMERA_PATH = (
@@ -440,7 +462,7 @@ NO_CAMERA_PATH = (
 def robot_base_height(robot: str) -> float | None:
     """The robot's start base height from its MJCF (no simulator), or None when the robot cannot be read."""
     from ..assets import MenagerieNotFoundError, MjcfError, UnknownRobotError, get_robot_spec
-    from ..assets.mjcf import read_robot_info
+    from ..assets.robot_model import read_robot_info
 
     try:
         spec = get_robot_spec(robot)

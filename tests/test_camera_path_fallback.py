@@ -1,0 +1,73 @@
+"""Issue 43: a clip whose camera path cannot be read from the ground ends in a clear line and a fallback, never a
+traceback: the camera's speed from the robot's stance feet (a standing foot is a point of the ground)."""
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from nil_ext.reference import pipeline
+from nil_ext.reference.camera_path import GroundCamera
+from nil_ext.reference.feet_speed import feet_velocity
+from nil_ext.reference.pipeline import bundle_from_frames
+
+CAMERA = {"width": 160, "height": 120, "distance": 3.0, "height_offset": 0.6, "fov": 60.0}
+BASE_HEIGHT = 1.0
+FPS = 25.0
+
+
+def stepping_robot(speed=1.25, num_frames=50, step_m=0.5, sliding=False):
+    """Plain grey frames (no ground texture: the estimator refuses) with a dark 'robot' whose lowest point stands on
+    the ground at its stance foot: feet planted every `step_m` metres along the heading while the camera follows at
+    `speed`. `sliding`: the foot slides with the camera at a wobbling offset instead (no stance)."""
+    cam = GroundCamera.from_camera(CAMERA, BASE_HEIGHT)
+    start = cam.start()
+    forward = np.array([math.cos(cam.heading), math.sin(cam.heading)])
+    frames = np.full((num_frames, cam.height, cam.width, 3), 150, np.uint8)
+    masks = np.zeros((num_frames, cam.height, cam.width), bool)
+    base = start[:2] + cam.distance * forward  # the robot's base on the ground
+    side = np.array([-forward[1], forward[0]])
+    for k in range(num_frames):
+        eye = start[:2] + speed * k / FPS * np.array([1.0, 0.0])
+        robot = base + speed * k / FPS * np.array([1.0, 0.0])
+        if sliding:
+            foot = robot + 0.3 * math.sin(k / 1.7) * np.array([1.0, 0.0]) + 0.2 * math.cos(k / 2.3) * side
+        else:
+            foot = np.array([math.floor((robot[0] - base[0]) / step_m + 0.5) * step_m + base[0], robot[1]])
+        x, y = cam.to_pixels(foot - eye)
+        x, y = int(round(float(x))), int(round(float(y)))
+        masks[k, max(0, y - 50) : y, max(0, x - 5) : x + 6] = True
+        frames[k][masks[k]] = 30
+    return frames, masks
+
+
+def test_the_feet_give_the_camera_speed_when_the_ground_is_plain(capsys):
+    frames, masks = stepping_robot()
+    b = bundle_from_frames(frames, masks, FPS, robot="h1", camera=CAMERA, estimate_path=True, base_height=BASE_HEIGHT,
+                           progress=False)
+    out = capsys.readouterr().out
+    assert b.meta["camera_path_source"] == "feet", out
+    assert "textured ground" in b.meta["camera_path_note"] and "stance feet" in out and "--reference_speed" in out
+    assert b.quality["camera_path"]["mean_speed"] == pytest.approx(1.25, rel=0.1)
+
+
+def test_feet_that_slide_say_nothing():
+    frames, masks = stepping_robot(sliding=True)
+    feet = feet_velocity(masks, FPS, GroundCamera.from_camera(CAMERA, BASE_HEIGHT))
+    assert feet.velocity is None and "agree" in feet.reason
+
+
+def test_an_estimator_failure_is_a_line_and_the_fallback_not_a_traceback(monkeypatch, capsys):
+    def crash(*_args, **_kwargs):
+        raise cv2.error("OpenCV: (-215:Assertion failed) dst.cols < SHRT_MAX in function 'remap'")
+
+    monkeypatch.setattr(pipeline, "estimate_camera_path", crash)
+    frames, masks = stepping_robot()
+    b = bundle_from_frames(frames, masks, FPS, robot="h1", camera=CAMERA, estimate_path=True, base_height=BASE_HEIGHT,
+                           progress=False)
+    assert b.meta["camera_path_source"] == "feet" and "estimator failed" in b.meta["camera_path_note"]
+    frames, masks = stepping_robot(sliding=True)  # and without feet to go by: no path, and the options named
+    b = bundle_from_frames(frames, masks, FPS, robot="h1", camera=CAMERA, estimate_path=True, base_height=BASE_HEIGHT,
+                           progress=False)
+    assert b.camera_path is None and "--reference_speed" in capsys.readouterr().out
