@@ -18,10 +18,14 @@ from .errors import ReferenceInputError
 JUMP_SHAPE_IOU = 0.5  # centroid-aligned consecutive masks overlapping less than this: a jump
 JUMP_SHIFT = 0.1  # centroid moving more than this fraction of the image diagonal in one frame: a jump
 VANISH_AREA = 0.2  # a mask smaller than this fraction of the first one: vanished
-# what a frame's mask may be against the robot as the video shows it (its area, the height and width of its box):
-# a walking robot's box widens and narrows with its stride (H1 from the side: about 2x), its height barely changes;
-# a sliver or a blob is outside these
+# what a frame's mask may be against the robot's expected silhouette at that frame (the first frame's robot scaled
+# to the frame's size, see expected_scale): its area, the height and width of its box. A walking robot's box widens
+# and narrows with its stride (H1 from the side: about 2x), its height barely changes; a sliver or a blob is outside
 SHAPE_RANGES = {"area": (0.6, 1.6), "height": (0.6, 1.5), "width": (0.3, 3.0)}
+# the robot's size may change by perspective (walking toward or away from the camera: a real clip's robot grew 1.6x)
+# but smoothly: its scale is the running median of the masks' heights over SCALE_WINDOW of the clip, within SCALE_RANGE
+SCALE_WINDOW = 0.15
+SCALE_RANGE = (0.33, 3.0)
 MIN_ROBOT_IOU = 0.5  # the first mask against the robot found in the video: below, it was made on another robot
 
 
@@ -35,14 +39,33 @@ def robot_extent(mask: np.ndarray) -> dict[str, float]:
     return {"area": float(mask.mean()), "height": float(np.ptp(ys) + 1) / h, "width": float(np.ptp(xs) + 1) / w}
 
 
+def expected_scale(masks: np.ndarray, first_height: float) -> np.ndarray:
+    """(T,) the robot's size in each frame relative to the first frame's robot (box height `first_height`, a fraction
+    of the frame): the running median of the masks' heights, so that perspective (a robot walking toward the camera
+    grows) changes the expected silhouette, and a few frames of a broken mask do not."""
+    heights = np.array([robot_extent(m)["height"] for m in masks])
+    n = max(3, round(SCALE_WINDOW * len(heights)) | 1)
+    padded = np.pad(heights, n // 2, mode="edge")
+    trend = np.median(np.lib.stride_tricks.sliding_window_view(padded, n), axis=-1)
+    return trend / max(first_height, 1e-9)
+
+
 def off_shape(masks: np.ndarray, expected: dict[str, float]) -> tuple[list[int], list[str]]:
-    """Frames whose mask is not the robot's shape against `expected` (robot_extent of the robot as the video shows
-    it), and for each why (e.g. "area 0.06x, width 0.18x")."""
+    """Frames whose mask is not the robot's shape against its expected silhouette at that frame (`expected`:
+    robot_extent of the robot as the video's first frame shows it, scaled by expected_scale: area by its square,
+    height and width by it), and for each why (e.g. "area 0.06x, width 0.18x")."""
     frames, why = [], []
-    for k, m in enumerate(np.asarray(masks, dtype=bool)):
+    masks = np.asarray(masks, dtype=bool)
+    scales = expected_scale(masks, expected.get("height", 0.0)) if expected.get("height", 0) > 0 else np.ones(len(masks))
+    for k, m in enumerate(masks):
         got = robot_extent(m)
-        out = [f"{key} {got[key] / expected[key]:.2f}x" for key, (lo, hi) in SHAPE_RANGES.items()
-               if expected.get(key, 0) > 0 and not lo <= got[key] / expected[key] <= hi]
+        s = float(np.clip(scales[k], *SCALE_RANGE))
+        want = {"area": expected.get("area", 0) * s * s, "height": expected.get("height", 0) * s,
+                "width": expected.get("width", 0) * s}
+        out = [f"{key} {got[key] / want[key]:.2f}x" for key, (lo, hi) in SHAPE_RANGES.items()
+               if want[key] > 0 and not lo <= got[key] / want[key] <= hi]
+        if not SCALE_RANGE[0] <= scales[k] <= SCALE_RANGE[1]:
+            out.append(f"size {scales[k]:.2f}x the first frame's")
         if out:
             frames.append(k)
             why.append(", ".join(out))
@@ -169,8 +192,9 @@ def quality_gate(report: dict[str, Any], max_bad_share: float = GATE_MAX_BAD_SHA
         f"{report['num_frames']}; the gate allows {max_bad_share:.0%})"
     )
     if share > max_bad_share and shape:
-        reason += (f"; off-shape: frame {shape[0]}'s mask is {report['off_shape_first']} the robot's in the video "
-                   "(a sliver or a blob: the segmenter follows something else)")
+        reason += (f"; off-shape: frame {shape[0]}'s mask is {report['off_shape_first']} the robot's expected "
+                   "silhouette there (its first-frame shape at that frame's size: a sliver or a blob, the segmenter "
+                   "follows something else)")
     if robot_iou < MIN_ROBOT_IOU:
         reason = "; ".join(filter(None, [reason, (
             f"the first mask is not the robot the video shows (IoU {robot_iou:.2f} with the robot found on its first "
