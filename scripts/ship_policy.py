@@ -58,7 +58,7 @@ def copy_run(checkpoint: str, out: str) -> str:
     """The checkpoint without optimiser states and the run's params, portable; returns the shipped checkpoint."""
     from isaaclab.utils.io import dump_yaml
 
-    from nil_ext.assets.usd_conversion import cache_root
+    from nil_ext.cache_dir import cache_root
 
     params = os.path.join(os.path.dirname(checkpoint), "params")
     with open(os.path.join(params, "env.json")) as f:
@@ -94,7 +94,7 @@ def copy_run(checkpoint: str, out: str) -> str:
 
 def make_reports_portable(out: str) -> None:
     """The JSON that play and evaluate wrote (exported layout, evaluation) without this machine's paths."""
-    from nil_ext.assets.usd_conversion import cache_root
+    from nil_ext.cache_dir import cache_root
 
     for folder, _, files in os.walk(out):
         for name in (f for f in files if f.endswith(".json")):

@@ -14,7 +14,7 @@ from nil_ext.assets import (
     get_robot_spec,
     menagerie_robot_dir,
 )
-from nil_ext.assets.mjcf import read_robot_info
+from nil_ext.assets.robot_model import read_robot_info
 from nil_ext.assets.usd_conversion import mjcf_to_usd
 
 

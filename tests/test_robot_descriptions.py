@@ -61,7 +61,7 @@ def bare_a1_file(tmp_path_factory, menagerie_available):
 
 
 def _info(path):
-    from nil_ext.assets.mjcf import read_robot_info
+    from nil_ext.assets.robot_model import read_robot_info
 
     spec = load_robot_file(path)
     return spec, read_robot_info(spec, spec.model_dir())

@@ -24,7 +24,7 @@ def test_the_four_robots_are_read_from_their_files():
 
 def test_h1_starts_leaning_on_flat_feet_with_stiff_ankles(menagerie_available):
     """The robot file's lean turns the start quaternion, and per-joint gains replace the robot-wide one."""
-    from nil_ext.assets.mjcf import read_robot_info
+    from nil_ext.assets.robot_model import read_robot_info
 
     spec = get_robot_spec("h1")
     info = read_robot_info(spec, spec.model_dir())

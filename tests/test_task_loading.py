@@ -212,7 +212,7 @@ def test_a_task_config_is_data_the_robot_is_converted_when_spawned(tmp_path, mon
     """Building a config converts nothing (issue 29: configs are plain data); the scene's spawn does, once."""
     import nil_ext.tasks  # noqa: F401  (registers the task ids)
     from nil_ext.assets.robot_cfg import RobotFileCfg, robot_usd
-    from nil_ext.assets.usd_conversion import CACHE_DIR_ENV
+    from nil_ext.cache_dir import CACHE_DIR_ENV
 
     monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path))
     cfg = load_cfg("NIL-H1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)

@@ -113,7 +113,7 @@ def test_video_term_runs_in_the_env_and_leaves_the_bundle_on_disk_as_it_was(laun
 
     from isaaclab.envs import ManagerBasedRLEnv
 
-    from nil_ext.cli import ConfigError
+    from nil_ext.errors import ConfigError
     from nil_ext.reference.bundle import ReferenceBundle
     from nil_ext.rewards import NilRewardCfg
     from nil_ext.rewards.tiny_models import save_tiny_timesformer

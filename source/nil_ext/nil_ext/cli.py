@@ -19,23 +19,12 @@ import os
 import sys
 from collections.abc import Callable
 
+from .errors import UserError
 from .overrides import OVERRIDE, OverrideError
 
 EXIT_USER_ERROR = 2  # as argparse's own usage errors
 DEBUG_ENV = "NIL_DEBUG"
 SECTIONS = ("env", "agent")
-
-
-class UserError(Exception):
-    """A mistake in what the user gave (a flag, a file, a setting): :func:`run` says it in one line."""
-
-
-class CheckpointError(UserError):
-    """A checkpoint that is missing, unreadable, or not one of this project's."""
-
-
-class ConfigError(UserError, ValueError):
-    """A task config that cannot be built from the settings given (an unknown preset or profile, a bad rate...)."""
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

@@ -12,7 +12,7 @@ import re
 
 import gymnasium as gym
 
-from .cli import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError
 from .overrides import OverrideError, apply_overrides
 
 RUN_SETTINGS_FILE = "overrides.json"
@@ -120,7 +120,7 @@ def latest_checkpoint(experiment_dir: str) -> str:
 
 
 def read_checkpoint(path: str, task: str | None = None, agent: str | None = None) -> dict:
-    """The checkpoint at ``path``, read on the CPU, or a :class:`~nil_ext.cli.CheckpointError` naming it when it is
+    """The checkpoint at ``path``, read on the CPU, or a :class:`~nil_ext.errors.CheckpointError` naming it when it is
     missing or unreadable; with ``agent`` (and ``task``), one written by another agent (or for another task) is
     refused too. Scripts call this before the simulator starts."""
     import torch

@@ -9,25 +9,16 @@ caller may already hold one (a training env asking for its scripted demo, genera
 
 and one for people: ``example-clip OUT.mp4 [--style dark_grid|light_floor] [--aspect 16:9|4:3] [--seconds S]`` writes
 a clip like a Kling or Sora export (H1 mid-stride, seen from the front-left; docs/your_own_video.md walks it through).
-:func:`run_tool` is the caller's side. Library modules are not scripts themselves.
+:func:`nil_ext.child_process.run_tool` is the caller's side. Library modules are not scripts themselves.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-MODULE = "nil_ext.tools"  # not __name__, which is "__main__" in the child
-
-def run_tool(command: str, *args: str, what: str) -> None:
-    """Run ``python -m nil_ext.tools command *args`` and wait; ``what`` names the work in the error if it fails."""
-    result = subprocess.run([sys.executable, "-m", MODULE, command, *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"{what} failed (python -m {MODULE} {command}):\n{result.stdout[-2000:]}\n"
-                           f"{result.stderr[-4000:]}")
+from .child_process import TOOLS_MODULE  # one spelling of the entry, shared with the caller's side
 
 
 def _camera_cfg(text: str):
@@ -71,7 +62,7 @@ def _example_clip(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=f"python -m {TOOLS_MODULE}", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("render-scripted", help="render a robot's scripted walk as a reference bundle")
     p.add_argument("robot")

@@ -17,7 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from .menagerie import MenagerieNotFoundError
-    from .mjcf import MjcfError, read_robot_info
+    from .mjcf import MjcfError
+    from .robot_model import read_robot_info
     from .robots import RobotConfigError, load_robot_file
 
     try:

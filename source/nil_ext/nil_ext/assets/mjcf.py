@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import mujoco
 import numpy as np
 
+from .model_info import (
+    DEFAULT_VELOCITY_LIMIT,
+    JOINT_LIMIT_MARGIN,
+    RobotModelInfo,
+    StandCheck,
+    check_names,
+    matching,
+    where,
+)
 from .robots import RobotConfigError, RobotSpec
-
-# MJCF rarely states joint speed limits; this bound only guards the solver against blow-ups.
-DEFAULT_VELOCITY_LIMIT = 100.0
-# Isaac Lab refuses a start pose on a joint limit (rounding puts it outside): start this far inside (radians).
-JOINT_LIMIT_MARGIN = 1e-3
 
 
 class MjcfError(ValueError):
@@ -33,64 +36,13 @@ def load_mjcf(path: str | Path) -> mujoco.MjModel:
         raise MjcfError(f"Cannot load the MJCF file {path}: {err}") from err
 
 
-@dataclass
-class StandCheck:
-    """The start pose settled under the robot's PD in plain MuJoCo (on a floor, targets = the start pose)."""
-
-    seconds: float
-    base_height_start: float
-    base_height_end: float
-    tilt_deg: float
-    """Largest tilt of the base body from its start orientation during the settle, degrees."""
-
-    @property
-    def holds(self) -> bool:
-        """The scene tests' rule: base height within 10 %, tilt under 10 degrees."""
-        drop = abs(self.base_height_end - self.base_height_start) / max(self.base_height_start, 1e-6)
-        return drop < 0.10 and self.tilt_deg < 10.0
-
-    def __str__(self) -> str:
-        return (f"base height {self.base_height_start:.3f} -> {self.base_height_end:.3f} m, tilt up to "
-                f"{self.tilt_deg:.1f} deg in {self.seconds:g} s under PD")
-
-
-@dataclass
-class RobotModelInfo:
-    """Per actuated joint (in MJCF actuator order) limits and gains, and the start pose."""
-
-    joint_names: list[str]
-    effort_limit: dict[str, float]
-    velocity_limit: dict[str, float]
-    stiffness: dict[str, float]
-    damping: dict[str, float]
-    joint_pos: dict[str, float]
-    base_pos: tuple[float, float, float]
-    base_quat_xyzw: tuple[float, float, float, float]
-    armature: dict[str, float] = field(default_factory=dict)
-    """Joints whose armature the robot file sets (others keep the model's)."""
-    stand: StandCheck | None = None
-    """Where the robot file gives no start pose: how the pose found held under PD."""
-    notes: list[str] = field(default_factory=list)
-    """What was added to the model on the way (a URDF's free base, ...)."""
-
-
-def model_mjcf(spec: RobotSpec, robot_dir: Path) -> tuple[Path, list[str]]:
-    """The MJCF file of a robot file's model (a URDF compiled to MJCF first) and notes on what that added."""
-    if spec.urdf:
-        from .urdf import urdf_to_mjcf
-
-        return urdf_to_mjcf(spec)
-    return robot_dir / spec.mjcf, []
-
-
-def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
-    if spec.usd:
-        from .usd_robot import read_usd_robot_info
-
-        return read_usd_robot_info(spec)
-    path, notes = model_mjcf(spec, robot_dir)
+def read_mjcf_robot_info(spec: RobotSpec, path: Path, robot_dir: Path, notes: list[str] | None = None,
+                         velocity_limits: dict[str, float] | None = None) -> RobotModelInfo:
+    """The model info of the MJCF at ``path`` (the robot file's own, or its URDF compiled); ``notes`` say what was added
+    to the model on the way, ``velocity_limits`` are joint speed limits the MJCF has no place for (a URDF's)."""
     model = load_mjcf(path)
-    check_names(spec, model)
+    check_names(spec, [model.body(b).name for b in range(1, model.nbody)],
+                [model.joint(j).name for j in range(model.njnt)])
     joints, efforts, table = _actuated_joints(spec, model, path)
     if spec.gains_file:
         kp = _position_gains(_companion(spec, "gains_file", robot_dir))
@@ -100,17 +52,13 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
     else:
         kp = {j: spec.kp_per_effort * efforts[j] for j in joints}
     for j in joints:
-        per_effort = _matching(spec.kp_per_effort_overrides, j, None)
+        per_effort = matching(spec.kp_per_effort_overrides, j, None)
         if per_effort is not None:
             kp[j] = per_effort * efforts[j]
         kp[j] = table[j].get("stiffness", kp[j])
     kd = {j: table[j].get("damping", spec.kd_per_kp * kp[j]) for j in joints}
 
-    model_speed = {}
-    if spec.urdf:
-        from .urdf import urdf_velocity_limits
-
-        model_speed = urdf_velocity_limits(spec)
+    model_speed = velocity_limits or {}
     qpos = _start_qpos(spec, model, robot_dir)
     joint_pos = {}
     for j in range(model.njnt):
@@ -122,7 +70,7 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
             low, high = model.jnt_range[j]
             if spec.keyframe is None and not low <= value <= high:  # no keyframe: zero, or mid-range without zero
                 value = (low + high) / 2
-        value = _matching(spec.pose_overrides, name, value)
+        value = matching(spec.pose_overrides, name, value)
         if model.jnt_limited[j]:  # some keyframes sit on or just outside their joint ranges: move just inside
             low, high = model.jnt_range[j]
             margin = min(JOINT_LIMIT_MARGIN, (high - low) / 4)
@@ -146,13 +94,13 @@ def read_robot_info(spec: RobotSpec, robot_dir: Path) -> RobotModelInfo:
         base_pos=(float(qpos[0]), float(qpos[1]), float(qpos[2])),
         base_quat_xyzw=(float(quat[1]), float(quat[2]), float(quat[3]), float(quat[0])),
         armature={j: table[j]["armature"] for j in joints if "armature" in table[j]},
-        notes=notes,
+        notes=list(notes or []),
     )
     if spec.keyframe is None and not spec.pose_overrides and not spec.base_pitch:  # the file gives no start pose
         info.stand = settle(spec, path, info, qpos)
         if not info.stand.holds:
             raise RobotConfigError(
-                f"{_where(spec)}: field 'actuation': the robot does not stand in the start pose found (joints at zero "
+                f"{where(spec)}: field 'actuation': the robot does not stand in the start pose found (joints at zero "
                 f"or mid-range, lowest collision geometry on the ground): {info.stand}; raise its stiffness "
                 "(kp_per_effort, actuation) or give a start pose (keyframe, pose_overrides)")
     return info
@@ -198,48 +146,11 @@ def settle(spec: RobotSpec, path: Path, info: RobotModelInfo, qpos: np.ndarray,
     return StandCheck(seconds, z0, float(data.xpos[base, 2]), tilt)
 
 
-def _matching(overrides: dict[str, float], name: str, default: float | None) -> float | None:
-    """The value of the last regex in ``overrides`` that matches ``name`` in full, else ``default``."""
-    for pattern, value in overrides.items():
-        if re.fullmatch(pattern, name):
-            default = value
-    return default
-
-
-def check_names(spec: RobotSpec, model: mujoco.MjModel) -> None:
-    """The robot file's body and joint regexes against the MJCF: a name that matches nothing is refused with the
-    field, the regex and the names it could have matched."""
-    bodies = [model.body(b).name for b in range(1, model.nbody)]
-    joints = [model.joint(j).name for j in range(model.njnt)]
-    wanted = [("base_body", spec.base_body, bodies, 1), ("foot_bodies", spec.foot_bodies, bodies, None),
-              ("hand_bodies", spec.hand_bodies, bodies, 2)]
-    wanted += [("policy_joints", spec.policy_joints, joints, None)]
-    wanted += [("pose_overrides", pattern, joints, None) for pattern in spec.pose_overrides]
-    wanted += [("kp_per_effort_overrides", pattern, joints, None) for pattern in spec.kp_per_effort_overrides]
-    for key, pattern, names, count in wanted:
-        if pattern is None:
-            continue
-        try:
-            matched = [n for n in names if re.fullmatch(pattern, n)]
-        except re.error as err:
-            raise RobotConfigError(f"{_where(spec)}: field '{key}': '{pattern}' is not a regular expression: {err}") from None
-        what = "bodies" if names is bodies else "joints"
-        if not matched or (count is not None and len(matched) != count):
-            raise RobotConfigError(
-                f"{_where(spec)}: field '{key}': '{pattern}' matches {len(matched)} of the {what} of {spec.model_name}"
-                f"{f' (needs {count})' if count else ''}; its {what}: {', '.join(names)}"
-            )
-
-
-def _where(spec: RobotSpec) -> str:
-    return spec.source or f"robot '{spec.name}'"
-
-
 def _companion(spec: RobotSpec, field: str, robot_dir: Path) -> mujoco.MjModel:
     """A file the robot file names beside its MJCF (keyframe_file, gains_file)."""
     path = robot_dir / getattr(spec, field)
     if not path.is_file():
-        raise RobotConfigError(f"{_where(spec)}: field '{field}': no file at {path}")
+        raise RobotConfigError(f"{where(spec)}: field '{field}': no file at {path}")
     return load_mjcf(path)
 
 
@@ -275,10 +186,10 @@ def _actuated_joints(spec: RobotSpec, model: mujoco.MjModel,
         try:
             matched = [j for j in joints if re.fullmatch(pattern, j)]
         except re.error as err:
-            raise RobotConfigError(f"{_where(spec)}: field 'actuation': '{pattern}' is not a regular expression: "
+            raise RobotConfigError(f"{where(spec)}: field 'actuation': '{pattern}' is not a regular expression: "
                                    f"{err}") from None
         if not matched:
-            raise RobotConfigError(f"{_where(spec)}: field 'actuation': '{pattern}' matches 0 of the actuated joints "
+            raise RobotConfigError(f"{where(spec)}: field 'actuation': '{pattern}' matches 0 of the actuated joints "
                                    f"of {spec.model_name}; its actuated joints: {', '.join(joints)}")
         for j in matched:
             table[j].update(values)
@@ -286,7 +197,7 @@ def _actuated_joints(spec: RobotSpec, model: mujoco.MjModel,
     missing = [j for j in joints if not efforts[j]]
     if missing:
         raise RobotConfigError(
-            f"{_where(spec)}: field 'actuation': joint(s) {', '.join(missing)} have no torque limit in "
+            f"{where(spec)}: field 'actuation': joint(s) {', '.join(missing)} have no torque limit in "
             f"{spec.model_name}: give one, e.g. [actuation.\"{missing[0]}\"] effort = 50.0 (N m)")
     return joints, efforts, table
 
@@ -305,13 +216,13 @@ def _start_qpos(spec: RobotSpec, model: mujoco.MjModel, robot_dir: Path) -> np.n
         return model.qpos0.copy()
     source = _companion(spec, "keyframe_file", robot_dir) if spec.keyframe_file else model
     if source.nkey == 0:
-        raise RobotConfigError(f"{_where(spec)}: field 'keyframe': {spec.keyframe_file or spec.mjcf} has no keyframe "
+        raise RobotConfigError(f"{where(spec)}: field 'keyframe': {spec.keyframe_file or spec.mjcf} has no keyframe "
                                "(leave 'keyframe' out to start from the model's reference pose qpos0)")
     try:
         key = source.key(spec.keyframe)
     except (KeyError, IndexError) as err:
         names = [source.key(i).name for i in range(source.nkey)]
-        raise RobotConfigError(f"{_where(spec)}: field 'keyframe': '{spec.keyframe}' not found; the file has {names}") from err
+        raise RobotConfigError(f"{where(spec)}: field 'keyframe': '{spec.keyframe}' not found; the file has {names}") from err
     if source.nq != model.nq:
         raise MjcfError(f"keyframe file {spec.keyframe_file} has {source.nq} qpos entries, the robot {model.nq}")
     return np.array(key.qpos, dtype=np.float64)

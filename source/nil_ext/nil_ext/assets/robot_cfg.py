@@ -14,7 +14,8 @@ from isaaclab.actuators import ImplicitActuatorCfg
 from isaaclab.assets import ArticulationCfg
 from isaaclab.utils import configclass
 
-from .mjcf import RobotModelInfo, model_mjcf, read_robot_info
+from .model_info import RobotModelInfo
+from .robot_model import model_mjcf, read_robot_info
 from .robots import RobotConfigError, get_robot_spec
 from .usd_conversion import mjcf_to_usd
 

@@ -7,7 +7,7 @@ gives a new robot every walk task; a file anywhere else is loaded with :func:`lo
 Gains are multiples of each joint's torque limit (kp = kp_per_effort * limit, kd = kd_per_kp * kp), tuned per
 robot until four envs hold the start pose for a walk episode under Newton (tests/test_robot_scene.py); the
 ``actuation`` table gives limits a model lacks, or gains outright. Names in the file (bodies, joints, keyframes,
-regexes) are checked against the model when the robot is first built (:func:`nil_ext.assets.mjcf.read_robot_info`).
+regexes) are checked against the model when the robot is first built (:func:`nil_ext.assets.robot_model.read_robot_info`).
 """
 
 from __future__ import annotations

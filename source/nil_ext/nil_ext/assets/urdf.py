@@ -20,6 +20,7 @@ from pathlib import Path
 
 import mujoco
 
+from ..cache_dir import cache_root
 from .robots import RobotConfigError, RobotSpec
 
 _URDF_VERSION = "1"  # bump when the conversion below changes
@@ -27,8 +28,6 @@ _URDF_VERSION = "1"  # bump when the conversion below changes
 
 def urdf_to_mjcf(spec: RobotSpec) -> tuple[Path, list[str]]:
     """The cached MJCF of the robot file's URDF and the notes on what was added to it."""
-    from .usd_conversion import cache_root
-
     urdf = Path(spec.urdf)
     text = _resolved_text(spec, urdf)
     key = hashlib.sha256((_URDF_VERSION + mujoco.__version__ + text).encode()).hexdigest()[:16]

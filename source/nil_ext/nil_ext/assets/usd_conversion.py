@@ -22,16 +22,10 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+from ..cache_dir import cache_root
 from .mjcf import MjcfError, load_mjcf
 
-CACHE_DIR_ENV = "NIL_CACHE_DIR"
 _CONVERSION_VERSION = "3"  # bump when the baking below changes, to invalidate old caches
-
-
-def cache_root() -> Path:
-    """Where NIL keeps what it derives from downloads (converted robots, demo references)."""
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nil_ext"
-    return Path(os.environ.get(CACHE_DIR_ENV, default)).expanduser()
 
 
 def mjcf_to_usd(mjcf_path: Path) -> Path:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .mjcf import DEFAULT_VELOCITY_LIMIT, JOINT_LIMIT_MARGIN, RobotModelInfo, _matching, _where
+from ..cache_dir import cache_root
+from .model_info import DEFAULT_VELOCITY_LIMIT, JOINT_LIMIT_MARGIN, RobotModelInfo, check_names, matching, where
 from .robots import RobotConfigError, RobotSpec
 
 _FREE, _FIXED = 4, 3  # newton.JointType.FREE / FIXED
@@ -56,11 +57,11 @@ def read_usd_robot_info(spec: RobotSpec) -> RobotModelInfo:
     try:
         builder = _builder(spec.usd)
     except Exception as err:
-        raise RobotConfigError(f"{_where(spec)}: field 'usd': Newton cannot read {spec.usd}: "
+        raise RobotConfigError(f"{where(spec)}: field 'usd': Newton cannot read {spec.usd}: "
                                f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
     joints, limits = usd_joint_names(builder)
     if not joints:
-        raise RobotConfigError(f"{_where(spec)}: field 'usd': {spec.usd} has no movable joints")
+        raise RobotConfigError(f"{where(spec)}: field 'usd': {spec.usd} has no movable joints")
     bodies = [label.rsplit("/", maxsplit=1)[-1] for label in builder.body_label]
     _check_usd_names(spec, bodies, joints)
 
@@ -68,34 +69,34 @@ def read_usd_robot_info(spec: RobotSpec) -> RobotModelInfo:
     for pattern, values in spec.actuation.items():
         matched = [j for j in joints if re.fullmatch(pattern, j)]
         if not matched:
-            raise RobotConfigError(f"{_where(spec)}: field 'actuation': '{pattern}' matches 0 of the joints of "
+            raise RobotConfigError(f"{where(spec)}: field 'actuation': '{pattern}' matches 0 of the joints of "
                                    f"{spec.usd}; its joints: {', '.join(joints)}")
         for j in matched:
             table[j].update(values)
     missing = [j for j in joints if "effort" not in table[j]]
     if missing:
-        raise RobotConfigError(f"{_where(spec)}: field 'actuation': joint(s) {', '.join(missing)} have no torque limit "
+        raise RobotConfigError(f"{where(spec)}: field 'actuation': joint(s) {', '.join(missing)} have no torque limit "
                                f"(a USD robot's come from the robot file): e.g. [actuation.\".*\"] effort = 50.0 (N m)")
     efforts = {j: table[j]["effort"] for j in joints}
     kp = {}
     for j in joints:
-        kp[j] = _matching(spec.kp_per_effort_overrides, j, spec.kp_per_effort) * efforts[j]
+        kp[j] = matching(spec.kp_per_effort_overrides, j, spec.kp_per_effort) * efforts[j]
         kp[j] = table[j].get("stiffness", kp[j])
 
     joint_pos = {}
     for j in joints:
         low, high = limits[j]
         value = 0.0 if low <= 0.0 <= high else (low + high) / 2
-        value = _matching(spec.pose_overrides, j, value)
+        value = matching(spec.pose_overrides, j, value)
         margin = min(JOINT_LIMIT_MARGIN, (high - low) / 4)
         joint_pos[j] = float(np.clip(value, low + margin, high - margin))
     if any(joint_pos[j] != 0.0 for j in joints):
-        raise RobotConfigError(f"{_where(spec)}: field 'pose_overrides': a USD robot starts in its file's pose (every "
+        raise RobotConfigError(f"{where(spec)}: field 'pose_overrides': a USD robot starts in its file's pose (every "
                                f"joint at zero); {[j for j in joints if joint_pos[j] != 0.0]} would not")
     root = builder.body_q[0]
     lowest = lowest_collision_point(builder)
     if lowest is None:
-        raise RobotConfigError(f"{_where(spec)}: field 'usd': {spec.usd} has no collision shapes to stand on")
+        raise RobotConfigError(f"{where(spec)}: field 'usd': {spec.usd} has no collision shapes to stand on")
     mass = float(sum(builder.body_mass))
     return RobotModelInfo(
         joint_names=joints,
@@ -115,8 +116,6 @@ def read_usd_robot_info(spec: RobotSpec) -> RobotModelInfo:
 def usd_for_simulation(spec: RobotSpec) -> tuple[Path, list[str]]:
     """The robot's USD for the scene: the file itself, or a layer over it with its collision groups switched off."""
     from pxr import Sdf, Usd, UsdGeom, UsdPhysics
-
-    from .usd_conversion import cache_root
 
     source = Path(spec.usd).resolve()
     stage = Usd.Stage.Open(str(source))
@@ -142,23 +141,10 @@ def usd_for_simulation(spec: RobotSpec) -> tuple[Path, list[str]]:
 
 
 def _check_usd_names(spec: RobotSpec, bodies: list[str], joints: list[str]) -> None:
-    wanted = [("base_body", spec.base_body, bodies, 1), ("foot_bodies", spec.foot_bodies, bodies, None),
-              ("hand_bodies", spec.hand_bodies, bodies, 2)]
-    wanted += [("pose_overrides", p, joints, None) for p in spec.pose_overrides]
-    wanted += [("kp_per_effort_overrides", p, joints, None) for p in spec.kp_per_effort_overrides]
-    for field, pattern, names, count in wanted:
-        if pattern is None:
-            continue
-        try:
-            matched = [n for n in names if re.fullmatch(pattern, n)]
-        except re.error as err:
-            raise RobotConfigError(f"{_where(spec)}: field '{field}': '{pattern}' is not a regular expression: {err}") from None
-        what = "bodies" if names is bodies else "joints"
-        if not matched or (count is not None and len(matched) != count):
-            raise RobotConfigError(f"{_where(spec)}: field '{field}': '{pattern}' matches {len(matched)} of the {what} "
-                                   f"of {spec.usd}{f' (needs {count})' if count else ''}; its {what}: {', '.join(names)}")
+    """The shared name check, plus what Newton's importer needs of a USD: the base body is its root."""
+    check_names(spec, bodies, joints)
     if bodies.index(next(b for b in bodies if re.fullmatch(spec.base_body, b))) != 0:
-        raise RobotConfigError(f"{_where(spec)}: field 'base_body': '{spec.base_body}' is not the USD's root body "
+        raise RobotConfigError(f"{where(spec)}: field 'base_body': '{spec.base_body}' is not the USD's root body "
                                f"'{bodies[0]}'")
 
 

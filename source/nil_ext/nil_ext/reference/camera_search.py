@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..tools import run_tool
+from ..child_process import run_tool
 from .camera_alignment import (
     DEFAULT_APERTURE,
     CameraAlignment,

@@ -15,7 +15,7 @@ from isaaclab.utils import configclass
 
 from ..assets.robot_cfg import robot_articulation_cfg
 from ..assets.robots import get_robot_spec
-from ..assets.usd_conversion import cache_root
+from ..cache_dir import cache_root
 from .camera import FollowCameraCfg
 
 GROUND_COLOR = (0.45, 0.45, 0.42)

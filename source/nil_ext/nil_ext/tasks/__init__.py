@@ -16,7 +16,7 @@ def register() -> None:
 def register_robot_file(path: str) -> str:
     """Make the robot of a robot file (``--robot_config FILE.toml``) known and register its walk task; return the
     task id. A robot already known by that name must be the same robot."""
-    from ..assets.mjcf import read_robot_info
+    from ..assets.robot_model import read_robot_info
     from ..assets.robots import add_robot, load_robot_file
 
     spec = load_robot_file(path)

@@ -6,8 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..assets.usd_conversion import cache_root
-from ..tools import run_tool
+from ..cache_dir import cache_root
+from ..child_process import run_tool
 
 CAMERA_GEOMETRY = ("distance", "height_offset", "yaw_deg", "focal_length", "horizontal_aperture")
 

@@ -30,7 +30,7 @@ from isaaclab.managers import CommandTerm, CommandTermCfg
 from isaaclab.utils import configclass
 
 from ...assets.robots import get_robot_spec
-from ...cli import ConfigError
+from ...errors import ConfigError
 from ...reference.task_reference import load_task_reference
 from ...rewards import NilReward, NilRewardCfg, VideoEncoder, embedding_cache_key, weigh
 from ...rewards.clip_buffer import fill_envs
