@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import json
 import os
-import sys
 from datetime import datetime
 
 import gymnasium as gym
@@ -32,6 +31,7 @@ from nil_ext.agents.bro import OffPolicyRunner
 from nil_ext.agents.vec_env import IsaacLabVecEnv
 from nil_ext.overrides import apply_overrides
 from nil_ext.rewards.nil_reward import ABLATIONS
+from nil_ext.run_failure import closing, exit_promptly
 from nil_ext.task_loading import (
     add_sim_args,
     check_reference,
@@ -149,8 +149,9 @@ def main(argv: list[str] | None = None) -> None:
         read_checkpoint(resume_path, task_id if args.agent == "bro" else "", args.agent)
 
     is_isaaclab_env = isinstance(env_cfg, (ManagerBasedRLEnvCfg, DirectRLEnvCfg))  # test tasks need no simulator
-    with cli.launch_simulation(env_cfg, args) if is_isaaclab_env else contextlib.nullcontext():
-        env = make_env(task_id, env_cfg, args, log_dir)
+    # the env is closed before the simulation, after a failure too (run_failure.closing)
+    with (cli.launch_simulation(env_cfg, args) if is_isaaclab_env else contextlib.nullcontext(),
+          closing(make_env(task_id, env_cfg, args, log_dir)) as env):
         if args.agent == "bro":
             agent_cfg.task_name = task_id
             runner = OffPolicyRunner(env, agent_cfg, log_dir=log_dir, device=device)
@@ -171,7 +172,6 @@ def main(argv: list[str] | None = None) -> None:
             print(f"[INFO] Exported policy: {runner.export_policy(os.path.join(log_dir, 'exported'))}")
             if hasattr(env_cfg, "imitation") and not runner.stop_requested:  # a stopped run exits promptly
                 record_side_by_side(env, runner.get_inference_policy(), log_dir, args.eval_steps)
-        env.close()
 
 
 def record_side_by_side(env, policy, log_dir: str, steps: int | None) -> None:
@@ -208,4 +208,4 @@ def save_configs(log_dir: str, env_cfg, agent_cfg) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(cli.run(main))
+    exit_promptly(cli.run(main))  # a failed run goes within seconds, whatever its threads and device are doing

@@ -6,7 +6,9 @@
   ``args.overrides``. A bad flag is said as ``[ERROR] ...`` in one line (exit code 2), as every other mistake.
 - :func:`run`: ``sys.exit(run(main))`` runs a script's ``main`` and turns the project's user errors (a bad task,
   robot, robot file, checkpoint, reference bundle or video, override, preset...) into ``[ERROR] <message>`` on
-  stderr and exit code 2, with no traceback. ``NIL_DEBUG=1`` shows the traceback instead.
+  stderr and exit code 2, with no traceback; any other exception (a run that failed: out of memory, a NaN, a broken
+  term) into one ``[ERROR] The run failed ...`` line and exit code 1 (:mod:`nil_ext.run_failure`). ``NIL_DEBUG=1``
+  shows the traceback instead.
 - :data:`FLAG_ALIASES`: flags of earlier releases that set one config field, kept for one release; each prints the
   override it stands for.
 """
@@ -21,6 +23,7 @@ from collections.abc import Callable
 
 from .errors import UserError
 from .overrides import OVERRIDE, OverrideError
+from .run_failure import EXIT_RUN_FAILED, RunFailed, failure_line
 
 EXIT_USER_ERROR = 2  # as argparse's own usage errors
 DEBUG_ENV = "NIL_DEBUG"
@@ -47,32 +50,47 @@ def error_line(message: str) -> str:
 
 def run(main: Callable[..., int | None], *args) -> int:
     """Call ``main(*args)`` and return its exit code; a user error becomes one ``[ERROR]`` line on stderr and exit
-    code 2 (``NIL_DEBUG=1``: the traceback). ``SystemExit("message")`` counts as one (exit code 2 too)."""
+    code 2 (``NIL_DEBUG=1``: the traceback). ``SystemExit("message")`` counts as one (exit code 2 too). Any other
+    exception (a run that failed: out of memory, a broken term) is said in one line too, exit code 1
+    (:mod:`nil_ext.run_failure`)."""
     try:
         return main(*args) or 0
+    except RunFailed as failed:
+        return _fail(failed.line)
     except SystemExit as stop:
         if not isinstance(stop.code, str):
             raise
         return _refuse(stop.code)
     except Exception as err:
-        if os.environ.get(DEBUG_ENV) or not isinstance(err, user_errors()):
+        if os.environ.get(DEBUG_ENV):
             raise
+        if not isinstance(err, user_errors()):
+            return _fail(failure_line(err))
         return _refuse(_message(err))
+
+
+def _fail(line: str) -> int:
+    sys.stdout.flush()
+    print(line, file=sys.stderr, flush=True)
+    return EXIT_RUN_FAILED
 
 
 @contextlib.contextmanager
 def launch_simulation(env_cfg, args):
     """Isaac Lab's ``launch_simulation``, with a user error raised inside it said in one line as well: Isaac Lab's
     own prints the traceback of any exception but ``SystemExit`` before it closes the simulation, so the user
-    error is turned into ``SystemExit("[ERROR] ...")`` inside it, which :func:`run` then prints."""
+    error is turned into ``SystemExit("[ERROR] ...")`` inside it, which :func:`run` then prints; any other
+    exception into :class:`~nil_ext.run_failure.RunFailed`, its one line, printed once."""
     from isaaclab.app import launch_simulation as isaaclab_launch_simulation
 
     with isaaclab_launch_simulation(env_cfg, args) as physics:
         try:
             yield physics
         except Exception as err:
-            if os.environ.get(DEBUG_ENV) or not isinstance(err, user_errors()):
+            if os.environ.get(DEBUG_ENV):
                 raise
+            if not isinstance(err, user_errors()):
+                raise RunFailed(failure_line(err)) from err
             raise SystemExit(error_line(_message(err))) from err
 
 

@@ -21,6 +21,7 @@ from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
+from ...run_failure import note_failure
 from ..vec_env import policy_obs
 from . import distributed
 from .algorithm import BRO
@@ -56,8 +57,13 @@ def atomic_save(obj: object, path: str) -> None:
     """torch.save to a temporary file, then rename: a crash never leaves a half-written checkpoint."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = f"{path}.tmp{os.getpid()}"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 class DeterministicPolicy(nn.Module):
@@ -122,6 +128,7 @@ class OffPolicyRunner:
         self._stop_requested = False
         self._buffer_ready = False
         self._updates_resume_at = 0  # after a resume without a replay buffer: refill it before updating
+        self.last_checkpoint: str | None = None  # what a failed run can be resumed from
 
     @property
     def stop_requested(self) -> bool:
@@ -158,9 +165,9 @@ class OffPolicyRunner:
             while self.iteration < end and not distributed.any_rank(self._stop_requested, self.device):
                 actions = self._act(obs)
                 if stepper is None:
-                    next_obs, rewards, dones, extras = self.env.step(actions.to(self.env.device))
+                    next_obs, rewards, dones, extras = self._step_env(actions.to(self.env.device))
                 else:  # the env steps on the worker thread while this one updates on the data stored so far
-                    pending = stepper.submit(self.env.step, actions.to(self.env.device))
+                    pending = stepper.submit(self._step_env, actions.to(self.env.device))
                     if self._ready_to_update():
                         self._update()
                     next_obs, rewards, dones, extras = pending.result()
@@ -181,15 +188,30 @@ class OffPolicyRunner:
                 print(f"[INFO] Stop requested: writing a last checkpoint at iteration {self.iteration}.")
             if self.log_dir is not None:
                 self.save(self._checkpoint_path())
+        except Exception as err:  # said by the scripts in one line (nil_ext.run_failure); no checkpoint of it
+            note_failure(err, self._failure_context("in the training loop"))
+            raise
         finally:
             if stepper is not None:
-                stepper.shutdown(wait=True)
+                # after a failure the worker has at most the step it is in to finish: nothing queued behind it
+                stepper.shutdown(wait=True, cancel_futures=True)
                 torch.set_num_threads(threads)
             bar.close()
             for sig, handler in previous_handlers.items():
                 signal.signal(sig, handler)
             if self.writer is not None:
                 self.writer.flush()
+
+    def _step_env(self, actions: torch.Tensor):
+        try:
+            return self.env.step(actions)
+        except Exception as err:
+            note_failure(err, self._failure_context("in the env step"))
+            raise
+
+    def _failure_context(self, where: str) -> str:
+        last = f"last checkpoint {self.last_checkpoint}" if self.last_checkpoint else "no checkpoint written yet"
+        return f"{where} of iteration {self.iteration + 1} ({last})"
 
     def _act(self, obs: torch.Tensor) -> torch.Tensor:
         if self.iteration < self.cfg.learning_starts:
@@ -255,6 +277,13 @@ class OffPolicyRunner:
         return self._buffer_ready
 
     def _update(self) -> None:
+        try:
+            self._update_steps()
+        except Exception as err:
+            note_failure(err, self._failure_context("in the update"))
+            raise
+
+    def _update_steps(self) -> None:
         for _ in range(self.cfg.algorithm.updates_per_step):
             batch = self.buffer.sample(self.cfg.algorithm.batch_size)
             batch.obs, batch.next_obs = self.normalizer(batch.obs), self.normalizer(batch.next_obs)
@@ -326,6 +355,7 @@ class OffPolicyRunner:
         if hasattr(self.env, "state_dict"):  # the env's own training state (a curriculum's progress)
             state["env"] = self.env.state_dict()
         atomic_save(state, path)
+        self.last_checkpoint = path
         if self.cfg.save_replay_buffer:
             buffer_path = os.path.join(os.path.dirname(os.path.abspath(path)), REPLAY_BUFFER_FILE)
             atomic_save({"iteration": self.iteration, "buffer": self.buffer.state_dict()}, buffer_path)
