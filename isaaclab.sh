@@ -4,6 +4,11 @@
 #   ./isaaclab.sh -p SCRIPT ARGS   run the environment's Python (installs first when the environment is missing)
 #   ./isaaclab.sh --test [ARGS]    run the test suite (pytest ARGS)
 #   ./isaaclab.sh --env            print where the environment lives
+#   ./isaaclab.sh --wheelhouse DIR [--without torch,nvidia-*]
+#                                  write every wheel the environment needs into DIR, for a machine without internet
+#                                  (same OS, CPU architecture and Python 3.12); --without leaves out packages (names or
+#                                  patterns) that machine's image already has: --install there then builds the
+#                                  environment on top of its Python's own packages (--system-site-packages)
 #
 # Settings (environment variables):
 #   NIL_PYTHON          a Python 3.12 interpreter to build the environment with (default: found on PATH, then pyenv)
@@ -12,11 +17,15 @@
 #   NIL_MENAGERIE_DIR   a MuJoCo Menagerie checkout to take robots from (offline machines); otherwise the
 #                       mujoco-menagerie package downloads them
 #   WARP_CACHE_PATH     Warp's kernel cache (default: ~/.cache/nil_ext/warp), kept across runs
+#   NIL_WHEELHOUSE      a folder written by --wheelhouse: --install then installs from it alone (pip --no-index),
+#                       with no network
+#   NIL_REQUIREMENTS_DIR  where pins.txt and no-deps.txt live (default: requirements/ of this checkout)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/nil_ext"
-PINS=("$ROOT/requirements/pins.txt" "$ROOT/requirements/no-deps.txt")
+REQUIREMENTS="${NIL_REQUIREMENTS_DIR:-$ROOT/requirements}"
+PINS=("$REQUIREMENTS/pins.txt" "$REQUIREMENTS/no-deps.txt")
 
 die() { echo "[nil_ext] error: $*" >&2; exit 1; }
 say() { echo "[nil_ext] $*" >&2; }
@@ -55,14 +64,35 @@ install_env() {
     local venv py
     venv="$(env_dir)"
     py="$(find_python)"
+    if [[ -n "${NIL_WHEELHOUSE:-}" ]]; then install_offline "$venv" "$py"; return; fi
     say "building the environment in $venv with $py (first time: ~4 GB of downloads, 5-10 minutes)"
     rm -rf "$venv"
     "$py" -m venv "$venv"
     local pip=("$venv/bin/python" -m pip)
     "${pip[@]}" install --upgrade pip
-    "${pip[@]}" install -r "$ROOT/requirements/pins.txt"
+    "${pip[@]}" install -r "$REQUIREMENTS/pins.txt"
     # Packages whose declared dependencies clash with Isaac Lab's pins but whose code works with them.
-    "${pip[@]}" install --no-deps -r "$ROOT/requirements/no-deps.txt"
+    "${pip[@]}" install --no-deps -r "$REQUIREMENTS/no-deps.txt"
+    finish_install "$venv"
+}
+
+# From a --wheelhouse folder, no index: its lock file is the whole dependency closure, so nothing is resolved.
+install_offline() {
+    local venv="$1" py="$2" wh
+    wh="$(cd "$NIL_WHEELHOUSE" 2>/dev/null && pwd)" || die "NIL_WHEELHOUSE=$NIL_WHEELHOUSE is not a folder."
+    [[ -f "$wh/requirements.lock" ]] || die "NIL_WHEELHOUSE=$wh has no requirements.lock: write it with ./isaaclab.sh --wheelhouse DIR."
+    say "building the environment in $venv with $py from the wheelhouse $wh (no network)"
+    rm -rf "$venv"
+    local site=()
+    # packages left out of the wheelhouse come from the Python it is built with (e.g. a CUDA image's torch)
+    if [[ -s "$wh/without.txt" ]]; then site=(--system-site-packages); fi
+    "$py" -m venv "${site[@]}" "$venv"
+    "$venv/bin/python" -m pip install --no-index --find-links "$wh" --no-deps -r "$wh/requirements.lock"
+    finish_install "$venv"
+}
+
+finish_install() {
+    local venv="$1"
     link_checkout "$venv"
     # Written last: an interrupted install leaves no environment that looks ready.
     touch "$venv/.nil_ready"
@@ -83,6 +113,63 @@ link_checkout() {
     ) 9>"$venv/.nil_lock"
 }
 
+# Resolve the pins once (pip's dry-run report), then fetch exactly that closure as wheels (sdists built here), so
+# that the offline install needs neither an index nor a resolver.
+write_wheelhouse() {
+    local dir="${1:-}" without="" py platform
+    [[ -n "$dir" && "$dir" != -* ]] || die "--wheelhouse needs a folder: ./isaaclab.sh --wheelhouse DIR [--without torch,nvidia-*]"
+    shift
+    case "${1:-}" in
+        --without) without="${2:-}"; [[ -n "$without" ]] || die "--without needs names, e.g. --without torch,nvidia-*" ;;
+        --without=*) without="${1#--without=}" ;;
+        "") ;;
+        *) die "unknown option '$1' after --wheelhouse DIR (only --without NAMES)" ;;
+    esac
+    py="$(find_python)"
+    platform="$("$py" -c 'import sysconfig; print(sysconfig.get_platform())')"
+    mkdir -p "$dir"
+    dir="$(cd "$dir" && pwd)"
+    say "resolving ${PINS[0]} for Python 3.12 on $platform"
+    # setuptools and wheel: what the offline install's editable install of this checkout builds with
+    "$py" -m pip install --dry-run --ignore-installed --quiet --report "$dir/.report.json" \
+        -r "${PINS[0]}" "setuptools>=69" wheel
+    NIL_WITHOUT="$without" "$py" - "$dir/.report.json" "${PINS[1]}" "$dir" <<'PY'
+import fnmatch, json, os, re, sys
+report, no_deps, out = sys.argv[1:]
+norm = lambda n: re.sub(r"[-_.]+", "-", n).lower()
+without = [norm(p.strip()) for p in os.environ["NIL_WITHOUT"].split(",") if p.strip()]
+pins = {norm(i["metadata"]["name"]): i["metadata"]["version"] for i in json.load(open(report))["install"]}
+for line in open(no_deps):
+    name, _, version = line.split("#")[0].strip().partition("==")
+    if name:
+        pins[norm(name)] = version
+kept = {n: v for n, v in pins.items() if not any(fnmatch.fnmatch(n, p) for p in without)}
+with open(os.path.join(out, "requirements.lock"), "w") as f:
+    f.write("".join(f"{n}=={v}\n" for n, v in sorted(kept.items())))
+with open(os.path.join(out, "without.txt"), "w") as f:
+    f.write("".join(f"{n}=={v}\n" for n, v in sorted(pins.items()) if n not in kept))
+print(f"[nil_ext] {len(kept)} packages, {len(pins) - len(kept)} left out", file=sys.stderr)
+PY
+    rm -f "$dir/.report.json"
+    "$py" -m pip wheel --no-deps --quiet --wheel-dir "$dir" -r "$dir/requirements.lock"
+    cat > "$dir/README.md" <<EOF
+# nil_ext wheelhouse
+
+Every package of nil_ext's environment as wheels for Python 3.12 on $platform, written by
+\`./isaaclab.sh --wheelhouse\` from pins.txt and no-deps.txt. \`requirements.lock\` is the whole dependency closure;
+\`without.txt\` lists the packages left out (--without), which the target machine's Python must already have.
+
+Install with no network, from a checkout of the same commit:
+
+    NIL_WHEELHOUSE=/path/to/this/folder ./isaaclab.sh --install
+
+or into a Python 3.12 environment of your own:
+
+    python -m pip install --no-index --find-links /path/to/this/folder --no-deps -r /path/to/this/folder/requirements.lock
+EOF
+    say "wheelhouse ready: $dir ($(du -sh "$dir" | cut -f1)); install it with no network: NIL_WHEELHOUSE=$dir ./isaaclab.sh --install"
+}
+
 ensure_env() {
     local venv
     venv="$(env_dir)"
@@ -93,13 +180,14 @@ ensure_env() {
     PY="$venv/bin/python"
 }
 
-usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 case "${1:-}" in
     -i|--install) install_env ;;
     -p|--python) shift; ensure_env; exec "$PY" "$@" ;;
     -t|--test) shift; ensure_env; cd "$ROOT"; exec "$PY" -m pytest "$@" ;;
     --env) env_dir ;;
+    --wheelhouse) shift; write_wheelhouse "$@" ;;
     -h|--help|"") usage ;;
     *) usage; die "unknown option '$1'" ;;
 esac
