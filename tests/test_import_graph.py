@@ -15,7 +15,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "source" / "nil_ext" / "nil_ext"
 
 # Leaves import nothing of nil_ext, so every layer may use them.
-LEAVES = {"nil_ext", "nil_ext.cache_dir", "nil_ext.child_process", "nil_ext.errors"}
+LEAVES = {"nil_ext", "nil_ext.cache_dir", "nil_ext.child_process", "nil_ext.errors", "nil_ext.run_failure"}
 # What each layer may import besides itself and the leaves; modules outside these layers (the scripts' floor: tools,
 # cli, task_loading, overrides) may import any layer, and no layer imports them.
 MAY_IMPORT = {
