@@ -99,7 +99,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                       help="search the camera that sees the robot's start pose as the video does and train from it "
                       "(auto: when the video's robot is not where the task camera sees it)")
     find.add_argument("--min_alignment_iou", type=float, default=MIN_ALIGNMENT_IOU,
-                      help=f"refuse a camera alignment below this IoU (default {MIN_ALIGNMENT_IOU})")
+                      help=f"take the best camera at or above this IoU (default {MIN_ALIGNMENT_IOU}); below it, only when "
+                      "it clearly leads the runner-up")
+    find.add_argument("--camera_yaw", type=float, metavar="DEG",
+                      help="search the camera only near this yaw (degrees): the choice between two candidates a refused "
+                      "alignment shows in OUT.rejected/candidates.png")
     post = p.add_argument_group("masks and timing")
     post.add_argument("--segmenter", default="sam2", choices=SEGMENTERS,
                       help="sam2 (best, downloads weights), grabcut (offline, any background) or background (offline, "
@@ -209,7 +213,7 @@ def make(argv=None) -> int:
         max_bad_share=args.max_bad_frames,
         robot_prompt=_robot_prompt(args),
         align_camera=args.align_camera,
-        camera_aligner=_camera_aligner(args.robot, not args.no_progress),
+        camera_aligner=_camera_aligner(args.robot, not args.no_progress, args.camera_yaw),
         min_alignment_iou=args.min_alignment_iou,
     )
     return 0
@@ -222,13 +226,15 @@ def _robot_prompt(args) -> RobotPrompt | None:
     return RobotPrompt(box=box, points=[parse_point(p) for p in args.robot_point])
 
 
-def _camera_aligner(robot: str, progress: bool):
-    """The simulator's camera search, in a child process (this one may have rendered e0 already)."""
+def _camera_aligner(robot: str, progress: bool, yaw_deg: float | None = None):
+    """The simulator's camera search, in a child process (this one may have rendered e0 already); ``yaw_deg``: the
+    user's choice of yaw (--camera_yaw)."""
 
     def align(mask: np.ndarray, frame: np.ndarray):
+        from nil_ext.reference.camera_alignment import CameraSearchCfg
         from nil_ext.reference.camera_search import align_camera_in_subprocess  # imports the simulator
 
-        return align_camera_in_subprocess(robot, mask, frame)
+        return align_camera_in_subprocess(robot, mask, frame, CameraSearchCfg(yaw_deg=yaw_deg))
 
     return align
 

@@ -304,3 +304,31 @@ def test_align_never_keeps_the_task_camera_and_says_what_that_costs(tmp_path, ca
                        video=video, segmenter="grabcut", align_camera="never", reference_speed=1.0, progress=False)
     assert b.camera == camera and b.meta["camera_source"] == "task"
     assert "--align_camera never keeps the task camera" in capsys.readouterr().out
+
+
+def test_a_refused_alignment_keeps_the_first_frame_its_mask_and_the_candidates(tmp_path):
+    """Issue 43 (1): a refused alignment pointed at a first_frame_mask.png that did not exist. Now OUT.rejected/ holds
+    the first frame, the mask found on it and the two best cameras' renders over it, and the message names it."""
+    from nil_ext.reference.camera_alignment import AmbiguousAlignmentError, pack_mask
+
+    frames, masks, e0 = elsewhere_clip()
+    video = write_mp4(tmp_path / "clip.mp4", frames, fps=25)
+
+    def tied(mask, frame):
+        camera = {"width": 128, "height": 96, "distance": 2.5, "height_offset": 0.5, "yaw_deg": 120.0,
+                  "focal_length": 18.0, "horizontal_aperture": 20.955}
+        runner = {"yaw_deg": -60.0, "elevation_deg": 11.0, "fov_deg": 60.0, "range_m": 2.55, "iou": 0.69}
+        return CameraAlignment(camera=camera, iou=0.70, shift_px=(0.0, 0.0), elevation_deg=11.3, fov_deg=60.4,
+                               range_m=2.55, runner_up=runner, tie_break=None, candidates=1, seconds=0.0,
+                               candidate_masks=[pack_mask(mask), pack_mask(np.roll(mask, 5, axis=1))])
+
+    out = tmp_path / "ref"
+    with pytest.raises(AmbiguousAlignmentError, match=r"--camera_yaw 120 or --camera_yaw -60.*Kept for a look in "
+                       r".*ref\.rejected/: first_frame\.png, first_frame_mask\.png, candidates\.png"):
+        make_reference(e0, masks[0], robot="h1", camera={"width": 128, "height": 96}, video=video,
+                       segmenter="grabcut", robot_prompt=RobotPrompt(box=(20, 10, 90, 90)), camera_aligner=tied,
+                       out=out, progress=False)
+    aside = tmp_path / "ref.rejected"
+    for name in ("first_frame.png", "first_frame_mask.png", "candidates.png", "alignment.json"):
+        assert (aside / name).is_file(), name
+    assert not out.exists()

@@ -39,11 +39,16 @@ class AlignmentError(ReferenceInputError):
     """The video's first-frame mask matches the robot's start pose from no camera well enough."""
 
 
+class AmbiguousAlignmentError(AlignmentError):
+    """Two cameras fit the first frame about as well, below the bar: the user picks one (--camera_yaw)."""
+
+
 @dataclass
 class CameraSearchCfg:
     yaw_step_deg: float = 15.0
     """Coarse yaw grid over the full circle."""
-    elevation_deg: tuple[float, float] = (-10.0, 50.0)
+    elevation_deg: tuple[float, float] = (-10.0, 65.0)
+    """From a little below the base to well above (a real clip filmed from head height looks down at 35 deg)."""
     elevation_step_deg: float = 15.0
     distance_scales: tuple[float, ...] = (0.8, 1.25)
     """Coarse camera ranges, relative to the default camera distance (the FOV crops cover apparent size; the
@@ -67,6 +72,16 @@ class CameraSearchCfg:
     robot is a blob): the threshold sits between."""
     tie_margin: float = 0.02
     """Runner-up IoU within this of the best: front/back ambiguous, the RGB decides."""
+    floor_iou: float = 0.6
+    """Below min_iou, a camera is still taken when its IoU is at least this and clear of the runner-up by
+    decide_margin: a real clip's robot is never exactly our robot in one of our poses (a generated H1 mid-stride,
+    front-left from above: 0.70, its mirror 0.67). Another robot scores 0.41-0.47; a circle or a box, which fit from
+    every yaw alike, has no margin."""
+    decide_margin: float = 0.02
+    """How far the best IoU must lead the runner-up (the best camera more than 90 deg of yaw away) below min_iou."""
+    yaw_deg: float | None = None
+    """The user's choice between candidates (--camera_yaw): only yaws within yaw_window_deg of it are searched."""
+    yaw_window_deg: float = 20.0
     gait_poses: int = 4
     """A video's first frame may be mid-stride: when the start pose scores below min_iou, the search is repeated
     with the robot held in this many poses of its scripted gait (a quarter stride apart, full swing) and the best
@@ -124,6 +139,8 @@ def pose_offsets(poses: torch.Tensor) -> torch.Tensor:
 
 def coarse_poses(cfg: CameraSearchCfg, base_range: float) -> torch.Tensor:
     yaws = torch.arange(-180.0, 180.0 - 1e-6, cfg.yaw_step_deg)
+    if cfg.yaw_deg is not None:  # the user chose: a finer grid around it
+        yaws = _wrap_deg(cfg.yaw_deg + torch.arange(-cfg.yaw_window_deg, cfg.yaw_window_deg + 1e-6, cfg.yaw_step_deg / 3))
     lo, hi = cfg.elevation_deg
     elevs = torch.arange(lo, hi + 1e-6, cfg.elevation_step_deg)
     ranges = torch.tensor(cfg.distance_scales) * base_range
@@ -261,8 +278,29 @@ class CameraAlignment:
     """The robot's pose the camera was found with: its start pose, or one of its scripted gait's."""
     poses_searched: list[dict] = field(default_factory=list)
     """Each pose searched, with the best IoU from any camera: {"pose", "iou"}."""
+    candidate_masks: list[str] = field(default_factory=list)
+    """The best camera's and the runner-up's renders, moved onto the video mask (its size), as pack_mask strings:
+    what a user looks at to choose between them."""
+    decided_by: str = ""
+    """How the camera was taken: "" (above the bar), or the margin over the runner-up below it."""
 
-    def check(self, min_iou: float) -> CameraAlignment:
+    def check(self, min_iou: float, floor_iou: float | None = None, margin: float = 0.02) -> CameraAlignment:
+        """Refuse a camera below ``min_iou``; given ``floor_iou``, take one at least that good and ``margin`` clear of
+        the runner-up instead, and say that two cameras tie (AmbiguousAlignmentError) when it is not."""
+        if self.iou < min_iou and floor_iou is not None and self.iou >= floor_iou:
+            lead = self.iou - self.runner_up["iou"] if self.runner_up else 1.0
+            if lead >= margin:
+                self.decided_by = (f"IoU {self.iou:.2f} below the {min_iou} bar, {lead:.2f} clear of the runner-up "
+                                   f"(at least {margin})")
+                return self
+            r = self.runner_up
+            raise AmbiguousAlignmentError(
+                f"cannot decide the camera: the best, yaw {self.camera['yaw_deg']:.1f} deg (elevation "
+                f"{self.elevation_deg:.0f}) at IoU {self.iou:.2f}, leads yaw {r['yaw_deg']:.1f} deg (elevation "
+                f"{r['elevation_deg']:.0f}) at {r['iou']:.2f} by less than {margin}, below the {min_iou} bar at which "
+                f"the best is taken anyway. candidates.png shows both over the first frame: choose with --camera_yaw "
+                f"{self.camera['yaw_deg']:.0f} or --camera_yaw {r['yaw_deg']:.0f}"
+            )
         if not self.iou >= min_iou:
             searched = ", ".join(f"{p['pose']} {p['iou']:.2f}" for p in self.poses_searched) or self.pose
             raise AlignmentError(
@@ -276,6 +314,19 @@ class CameraAlignment:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def gait_phase(self) -> float:
+        """The stride fraction of a "scripted gait at P stride" pose (0 for the start pose)."""
+        from fractions import Fraction
+
+        if not self.pose.startswith("scripted gait at "):
+            return 0.0
+        return float(Fraction(self.pose.removeprefix("scripted gait at ").split(" ")[0]))
+
+    def candidate_arrays(self) -> list[np.ndarray]:
+        """The candidate renders as (H, W) bool arrays (best first)."""
+        return [unpack_mask(m) for m in self.candidate_masks]
 
     @classmethod
     def from_dict(cls, data: dict) -> CameraAlignment:
@@ -291,7 +342,7 @@ class CameraAlignment:
                 f"({self.shift_px[0]:.1f}, {self.shift_px[1]:.1f}) px; {self.candidates} candidates, {self.seconds:.1f} s")
         if self.runner_up:
             text += f"; runner-up yaw {self.runner_up['yaw_deg']:.1f} deg IoU {self.runner_up['iou']:.3f}"
-        return text + (f"; {self.tie_break}" if self.tie_break else "")
+        return text + "".join(f"; {x}" for x in (self.tie_break, self.decided_by) if x)
 
 
 def search_camera(
@@ -381,11 +432,43 @@ def search_camera(
     }
     to_video = w / geometry.compare_width  # shift_px moves the video onto the render: minus the render->video shift
     dx, dy = (-shift[best] * to_video).tolist()
+    shown = _candidate_masks(render, poses, shift, geometry, [k for k in (best, runner) if k is not None], (h, w))
     return CameraAlignment(
         camera=camera, iou=b["iou"], shift_px=(round(dx, 2), round(dy, 2)), elevation_deg=b["elevation_deg"],
         fov_deg=b["fov_deg"], range_m=b["range_m"], runner_up=describe(runner) if runner else None,
         tie_break=tie_break, candidates=int(iou.numel()), seconds=round(time.perf_counter() - start, 2), robot=robot,
+        candidate_masks=[pack_mask(m) for m in shown],
     )
+
+
+def _candidate_masks(render, poses, shift, geometry, picks, size) -> list[np.ndarray]:
+    """The picked (pose, crop) renders as the video would show them: cropped, at the video mask's size, moved by
+    their shift (for a user to compare with the first frame)."""
+    h, w = size
+    _, masks = render(poses[[k for k, _ in picks]])
+    out = []
+    for n, (k, crop) in enumerate(picks):
+        crop_w, crop_h, _ = geometry.crops[crop]
+        m = fit_mask(centre_crop(masks[n].cpu().float(), crop_w, crop_h), h, w)
+        moved = translate(m[None, None], shift[k, crop][None] * (w / geometry.compare_width))[0, 0]
+        out.append((moved >= 0.5).numpy())
+    return out
+
+
+def pack_mask(mask: np.ndarray) -> str:
+    """(H, W) bool -> "HxW:" + base64 of its packed bits (small enough for a JSON record)."""
+    import base64
+
+    mask = np.asarray(mask, dtype=bool)
+    return f"{mask.shape[0]}x{mask.shape[1]}:" + base64.b64encode(np.packbits(mask).tobytes()).decode()
+
+
+def unpack_mask(text: str) -> np.ndarray:
+    import base64
+
+    size, data = text.split(":", 1)
+    h, w = (int(v) for v in size.split("x"))
+    return np.unpackbits(np.frombuffer(base64.b64decode(data), np.uint8))[: h * w].reshape(h, w).astype(bool)
 
 
 def _rgb_tie_break(render, poses, shift, geometry, video_frame, video, best, runner):

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import tempfile
 from dataclasses import asdict
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -101,12 +103,23 @@ def align_in_scene(scene, robot: str, video_mask, video_frame=None, cfg: CameraS
                               base_range=2.8 * base_height + 0.3, robot=robot, progress=progress)
         return dataclasses.replace(found, pose=pose)
 
-    results = [search("start pose")]
-    if results[0].iou < cfg.min_iou:
-        start_joint_pos = scene.robot.data.joint_pos.torch.clone()
-        for pose, joint_pos in gait_poses(robot, scene, cfg.gait_poses):
+    def search_poses(poses) -> None:
+        for pose, joint_pos in poses:
             scene.hold_joint_positions(joint_pos)
             results.append(search(pose))
+
+    results = [search("start pose")]
+    if results[0].iou < cfg.min_iou and cfg.gait_poses > 0:
+        start_joint_pos = scene.robot.data.joint_pos.torch.clone()
+        n = cfg.gait_poses
+        search_poses(gait_poses(robot, scene, [k / n for k in range(n)]))
+        best = max(results[1:], key=lambda r: r.iou, default=None)
+        if best is not None and best.iou < cfg.min_iou:
+            # still below the bar: a real clip's stride is caught between our phases, its arms swing more or less
+            phase = best.gait_phase
+            search_poses(gait_poses(robot, scene, [phase - 0.5 / n, phase + 0.5 / n]))
+            phase = max(results[1:], key=lambda r: r.iou).gait_phase
+            search_poses(gait_poses(robot, scene, [phase, phase], arm_scales=ARM_SCALES))
         scene.hold_joint_positions(start_joint_pos)
     best = max(results, key=lambda r: r.iou)
     return dataclasses.replace(best, seconds=round(sum(r.seconds for r in results), 2),
@@ -114,21 +127,33 @@ def align_in_scene(scene, robot: str, video_mask, video_frame=None, cfg: CameraS
                                poses_searched=[{"pose": r.pose, "iou": round(r.iou, 3)} for r in results])
 
 
-def gait_poses(robot: str, scene, count: int) -> list[tuple[str, torch.Tensor]]:
-    """``count`` poses of the robot's scripted gait a stride's ``1/count`` apart, at full swing: (label, joint
-    positions (num_envs, J)). Empty for a robot whose gait does not move its joints."""
+ARM_SCALES = (0.0, 2.0)  # the arms held still, or swinging twice the scripted gait's amplitude
+ARM_JOINTS = re.compile(r".*(shoulder|elbow|arm).*")
+
+
+def gait_poses(robot: str, scene, phases: list[float], arm_scales=None) -> list[tuple[str, torch.Tensor]]:
+    """Poses of the robot's scripted gait at these phases (stride fractions), at full swing: (label, joint positions
+    (num_envs, J)). ``arm_scales`` (one per phase): the arms' swing times this. Empty for a robot whose gait does not
+    move its joints."""
     from .scripted import gait_of, scripted_motion
 
     gait = gait_of(robot)
-    if count < 1 or not gait.swing:
+    if not phases or not gait.swing:
         return []
     data = scene.robot.data
     ramp_done = 1.0  # s: past the gait's swing ramp
-    times = ramp_done + torch.arange(count) / (count * gait.frequency)
-    _, joint_pos = scripted_motion(gait, scene.robot.joint_names, data.root_pose_w.torch[0].clone(),
-                                   data.default_joint_pos.torch[0].clone(), data.joint_pos_limits.torch[0], times)
-    return [(f"scripted gait at {k}/{count} stride", joint_pos[k].expand(scene.num_envs, -1).clone())
-            for k in range(count)]
+    out = []
+    for k, phase in enumerate(phases):
+        scale = 1.0 if arm_scales is None else arm_scales[k]
+        swing = {j: (a * scale if ARM_JOINTS.fullmatch(j) else a, ph) for j, (a, ph) in gait.swing.items()}
+        times = torch.tensor([ramp_done + (phase % 1.0) / gait.frequency])
+        _, joint_pos = scripted_motion(dataclasses.replace(gait, swing=swing), scene.robot.joint_names,
+                                       data.root_pose_w.torch[0].clone(), data.default_joint_pos.torch[0].clone(),
+                                       data.joint_pos_limits.torch[0], times)
+        label = f"scripted gait at {Fraction(phase % 1.0).limit_denominator(64)} stride"
+        label += "" if scale == 1.0 else f", arms swinging {scale:g}x"
+        out.append((label, joint_pos[0].expand(scene.num_envs, -1).clone()))
+    return out
 
 
 def align_camera_in_subprocess(

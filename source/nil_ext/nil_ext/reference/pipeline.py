@@ -22,7 +22,7 @@ import numpy as np
 import nil_ext
 
 from .bundle import ReferenceBundle
-from .camera_alignment import CameraAlignment, CameraSearchCfg
+from .camera_alignment import AlignmentError, CameraAlignment, CameraSearchCfg
 from .camera_path import (
     CameraPathError,
     GroundCamera,
@@ -131,9 +131,13 @@ def make_reference(
         meta["sam2_model"] = getattr(segmenter, "model_id", sam2_model)
 
     if video is not None:
-        frames, masks, e0_mask, camera, src_fps, found = _import_video(
-            video, video_fps, e0, e0_mask, camera, segmenter, robot_prompt, align_camera, camera_aligner, min_alignment_iou
-        )
+        try:
+            frames, masks, e0_mask, camera, src_fps, found = _import_video(
+                video, video_fps, e0, e0_mask, camera, segmenter, robot_prompt, align_camera, camera_aligner,
+                min_alignment_iou
+            )
+        except AlignmentError as err:
+            _refuse_alignment(err, out)
         robot_shape = found.pop("robot_shape", None)  # at the work size: brought to the bundle's, and moved as it was
         if robot_shape is not None:
             robot_shape = _fit_masks(robot_shape[None], (camera["width"], camera["height"]))[0]
@@ -199,15 +203,54 @@ def make_reference(
 def _save_first_frame_picture(out: str | Path, bundle: ReferenceBundle) -> None:
     """first_frame_mask.png in the bundle: the first frame, the mask the import started from over it (green), so a
     user sees what was taken for the robot."""
+    save_picture(Path(out) / "first_frame_mask.png", [bundle.frames[0], _tint(bundle.frames[0], bundle.masks[0])])
+
+
+def save_picture(file: Path, panels: list[np.ndarray], labels: list[str] | None = None) -> None:
+    """Panels (H, W, 3) uint8 side by side, at least 256 px tall, each with its label written at the top."""
     import cv2
 
-    frame, mask = bundle.frames[0], bundle.masks[0]
-    over = frame.copy()
-    over[mask] = (0.5 * over[mask] + 0.5 * np.array([0, 220, 0])).astype(np.uint8)
-    picture = np.concatenate([frame, over], axis=1)
+    picture = np.concatenate(panels, axis=1)
     scale = max(1, 256 // picture.shape[0])
     picture = cv2.resize(picture, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-    cv2.imwrite(str(Path(out) / "first_frame_mask.png"), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    width = panels[0].shape[1] * scale
+    for k, text in enumerate(labels or []):
+        for colour, thick in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+            cv2.putText(picture, text, (k * width + 6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, thick, cv2.LINE_AA)
+    cv2.imwrite(str(file), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+
+
+def _tint(frame: np.ndarray, mask: np.ndarray, colour=(0, 220, 0)) -> np.ndarray:
+    over = frame.copy()
+    over[mask] = (0.5 * over[mask] + 0.5 * np.array(colour)).astype(np.uint8)
+    return over
+
+
+def _refuse_alignment(err: AlignmentError, out: str | Path | None) -> None:
+    """A refused camera alignment keeps what was made in OUT.rejected (the first frame, the mask found on it, the
+    best cameras' renders over it) and says where, as the quality gate does; then raises it again."""
+    frame, mask, alignment = (getattr(err, k, None) for k in ("first_frame", "first_mask", "alignment"))
+    if out is None or frame is None:
+        raise err
+    import json
+
+    aside = Path(f"{out}.rejected")
+    aside.mkdir(parents=True, exist_ok=True)
+    save_picture(aside / "first_frame.png", [frame])
+    save_picture(aside / "first_frame_mask.png", [frame, _tint(frame, mask)])
+    shown = alignment.candidate_arrays()
+    if shown:
+        # the video's robot in green, each candidate's render in magenta: where they overlap reads grey-white
+        panels = [_tint(_tint(frame, mask), m, (255, 0, 255)) for m in shown]
+        runner = [alignment.runner_up] if alignment.runner_up else []
+        labels = [f"yaw {c['yaw_deg']:.0f} elev {c['elevation_deg']:.0f} IoU {c['iou']:.2f}"
+                  for c in [{"yaw_deg": alignment.camera["yaw_deg"], "elevation_deg": alignment.elevation_deg,
+                             "iou": alignment.iou}, *runner]]
+        save_picture(aside / "candidates.png", panels, labels)
+    record = {k: v for k, v in alignment.to_dict().items() if k != "candidate_masks"}
+    (aside / "alignment.json").write_text(json.dumps(record, indent=2) + "\n")
+    files = "first_frame.png, first_frame_mask.png" + (", candidates.png" if shown else "") + ", alignment.json"
+    raise type(err)(f"{err}. Kept for a look in {aside}/: {files}") from None
 
 
 def _import_video(video, video_fps, e0, e0_mask, camera, segmenter, robot_prompt, align_camera, camera_aligner, min_iou):
@@ -245,7 +288,7 @@ def _import_video(video, video_fps, e0, e0_mask, camera, segmenter, robot_prompt
     shift = (alignment.shift_px[0] / scale, alignment.shift_px[1] / scale)
     frames, masks, first = shift_images(frames, shift), shift_images(masks, shift), shift_images(first[None], shift)[0]
     found_record = record
-    record = {k: v for k, v in alignment.to_dict().items() if k != "camera"}
+    record = {k: v for k, v in alignment.to_dict().items() if k not in ("camera", "candidate_masks")}
     record["shift_px"] = shift  # in the bundle's pixels
     camera = {**camera, **{k: v for k, v in alignment.camera.items() if k not in ("width", "height")}}
     return frames, masks, first, camera, src_fps, {"camera_source": "aligned", "camera_alignment": record,
@@ -285,7 +328,11 @@ def _first_mask(frames, e0, e0_mask, robot_prompt, align_camera, camera_aligner,
         )
     alignment = camera_aligner(found.mask, frame)
     print(alignment.summary(), flush=True)
-    alignment.check(min_iou)
+    try:
+        alignment.check(min_iou, CameraSearchCfg.floor_iou, CameraSearchCfg.decide_margin)
+    except AlignmentError as err:
+        err.first_frame, err.first_mask, err.alignment = frame, found.mask, alignment  # kept for a look
+        raise
     return found.mask, alignment, record
 
 
