@@ -32,6 +32,7 @@ from nil_ext.agents.vec_env import IsaacLabVecEnv
 from nil_ext.overrides import apply_overrides
 from nil_ext.rewards.nil_reward import ABLATIONS
 from nil_ext.run_failure import closing, exit_promptly
+from nil_ext.tasks.walk.gpu_sizing import check_env_cfg
 from nil_ext.task_loading import (
     add_sim_args,
     check_reference,
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.distributed and torch.device(device).type == "cuda":
         device = f"cuda:{int(os.getenv('LOCAL_RANK', '0'))}"
     agent_cfg.device = env_cfg.sim.device = device
+    check_env_cfg(env_cfg, device)  # a GPU run that would not fit is refused here, before the simulator starts
     env_cfg.seed = agent_cfg.seed + rank  # different envs on every process; the runner offsets its own seed
     if hasattr(env_cfg, "compute_final_obs"):
         env_cfg.compute_final_obs = True  # bootstrap time-outs from the true last observation

@@ -195,7 +195,8 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
                  torque_actions: bool = False, camera_mode: str = "reference_path",
                  camera_speed_curriculum: bool = True, control_hz: float | None = None,
                  action_scale: float | None = None, profile: str = DEFAULT_PROFILE) -> NilWalkEnvCfg:
-    """The walk task of ``robot`` with a preset: ``gpu`` (4096 envs, 224 px, TimeSformer-base in bf16),
+    """The walk task of ``robot`` with a preset: ``gpu`` (TimeSformer-base in bf16; envs, camera, encoder chunk and
+    video_every_k sized to the card's free memory by :mod:`.gpu_sizing`: 4096 envs at 224 px on an 80 GB card),
     ``cpu`` (128 envs, 64 px, video term off: the most env steps/s a CPU gives, for learning runs) or
     ``cpu-smoke`` (4 envs, 64 px, video term off: starts fast, for the quickstart and tests).
 
@@ -215,11 +216,16 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     device = device or ("cpu" if on_cpu else "cuda:0")
     # cpu: 128 envs, stepped beside the updates (agents.py), 1.9x the transitions/s of 64 envs stepped between
     # them (scripts/benchmark.py --what train)
-    num_envs = num_envs or {"gpu": 4096, "cpu": 128, "cpu-smoke": 4}[preset]
+    from .gpu_sizing import gpu_sizes  # reads the device's free memory: only for the gpu preset
+
+    sizes = None if on_cpu else gpu_sizes(device, num_envs)
+    num_envs = num_envs or (sizes.num_envs if sizes else {"cpu": 128, "cpu-smoke": 4}[preset])
     # On a CPU a random-init or absent video encoder tells nothing and costs most of the step: IoU + penalties,
     # and no colour rendered (play_mode renders it for the videos)
-    camera = FollowCameraCfg(width=64, height=64, mode=camera_mode, rgb=False) if on_cpu else FollowCameraCfg(mode=camera_mode)
-    reward = NilRewardCfg(ablation="no_video") if on_cpu else NilRewardCfg()
+    camera = FollowCameraCfg(width=64, height=64, mode=camera_mode, rgb=False) if on_cpu else FollowCameraCfg(
+        width=sizes.camera_px, height=sizes.camera_px, mode=camera_mode)
+    reward = NilRewardCfg(ablation="no_video") if on_cpu else NilRewardCfg(chunk_size=sizes.chunk_size,
+                                                                            video_every_k=sizes.video_every_k)
 
     cfg = NilWalkEnvCfg(robot_name=robot, robot_config=get_robot_spec(robot).source, preset=preset, profile=profile,
                         scene=robot_scene_cfg(robot, num_envs, camera, env_spacing=4.0))
