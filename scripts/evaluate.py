@@ -11,8 +11,11 @@ The env is the one the checkpoints' run trained in (its params/overrides.json, r
 in Isaac Lab's play mode, then the overrides given here.
 
 Metrics per episode (never used in training): the environment reward (LocoMujoco's default task reward, summed
-over 400 control steps for humanoids, 300 for A1 at 100 Hz, so that the expert scores 400 / 300), mean mask IoU and video
-similarity to the reference, and falls. Mean +- std over episodes, env seeds and checkpoints (training seeds; the
+over 400 control steps for humanoids, 300 for A1 at 100 Hz, so that the expert scores 400 / 300), and how closely the
+policy imitates: speed ratio (forward speed along the reference's travel over the reference's own speed), mask IoU
+with the camera on the reference's path at full speed (pace and posture together), pose IoU (centred masks seen by a
+camera that follows the agent: the posture alone), heading error of the base and the torso against the reference's
+direction of travel (degrees), video similarity, and falls. Mean +- std over episodes, env seeds and checkpoints (training seeds; the
 table's last lines and the JSON also have one row per checkpoint: to pick one of a run's checkpoints, judge them on
 other seeds than those you report, as docs/experiments/2026-11-25-four-robots-defaults.md does). Whole-body tasks
 (SitChair, HangBar, BalanceBoard) report their success rate and normalised imitation reward instead
@@ -85,18 +88,46 @@ def load_bro_policies(path: str, env, device: str):
     return runner.get_inference_policy(), lambda obs: runner.alg.act(runner.normalizer(obs), mode="sample")
 
 
+FIDELITY = {  # JSON key -> EpisodeStats field: imitation, not only walking (mean and std over episodes)
+    "speed_ratio": "speed_ratio",
+    "iou": "mean_iou",
+    "pose_iou": "mean_pose_iou",
+    "heading_error_deg": "heading_error_deg",
+    "torso_heading_error_deg": "torso_heading_error_deg",
+}
+
+
 def summarise(name: str, episodes: list) -> dict:
-    cat = {k: np.concatenate([getattr(e, k) for e in episodes]) for k in ("env_reward", "mean_iou", "mean_video", "forward_speed", "fell")}
-    return {
+    """One row: the env reward, the fidelity columns (speed ratio: forward speed along the reference's travel over
+    the reference's own speed; IoU with the camera on the reference's path; pose IoU, the centred masks seen by a
+    camera that follows the agent; heading errors of base and torso in degrees) and falls."""
+    def values(field: str) -> np.ndarray | None:
+        if field == "speed_ratio":
+            return np.concatenate([e.forward_speed / e.reference_speed for e in episodes])
+        parts = [getattr(e, field) for e in episodes]
+        return None if any(p is None for p in parts) else np.concatenate(parts)
+
+    cat = {k: values(k) for k in ("env_reward", "mean_video", "forward_speed", "fell")}
+    row = {
         "policy": name,
         "episodes": int(len(cat["env_reward"])),
         "env_reward_mean": float(cat["env_reward"].mean()),
         "env_reward_std": float(cat["env_reward"].std()),
-        "iou_mean": float(cat["mean_iou"].mean()),
         "video_mean": float(cat["mean_video"].mean()),
         "forward_speed_mean": float(cat["forward_speed"].mean()),
+        "reference_speed": float(episodes[0].reference_speed),
         "falls_per_episode": float(cat["fell"].mean()),
     }
+    for key, field in FIDELITY.items():
+        v = values(field)
+        row[f"{key}_mean"] = None if v is None else float(v.mean())
+        row[f"{key}_std"] = None if v is None else float(v.std())
+    return row
+
+
+def _cell(row: dict, key: str, fmt: str) -> str:
+    value = row.get(f"{key}_mean")
+    return "-" if value is None or not np.isfinite(value) else format(value, fmt)
 
 
 def trained_run(checkpoints: list[str], own: tuple[str, ...] = ()) -> dict:
@@ -185,16 +216,24 @@ def main(argv=None) -> None:
         print(metrics.table(task_id, results))
     else:
         print(f"\n{task_id} (env reward: LocoMujoco default task reward; expert = {expert:.0f})")
-        print(f"{'policy':12s} {'env reward':>18s} {'mask IoU':>9s} {'video sim':>9s} {'speed m/s':>9s} {'falls/ep':>9s} "
-              f"{'expert':>7s}")
+        print(f"{'policy':12s} {'env reward':>18s} {'speed m/s':>9s} {'speed ratio':>11s} {'mask IoU':>9s} "
+              f"{'pose IoU':>9s} {'heading°':>9s} {'torso°':>7s} {'video sim':>9s} {'falls/ep':>9s}")
         for r in results:
-            print(f"{r['policy']:12s} {r['env_reward_mean']:9.1f} +- {r['env_reward_std']:5.1f} {r['iou_mean']:9.3f} "
-                  f"{r['video_mean']:9.3f} {r['forward_speed_mean']:9.2f} {r['falls_per_episode']:9.2f} {expert:7.0f}")
+            print(f"{r['policy']:12s} {r['env_reward_mean']:9.1f} +- {r['env_reward_std']:5.1f} "
+                  f"{r['forward_speed_mean']:9.2f} {_cell(r, 'speed_ratio', '11.2f')} {_cell(r, 'iou', '9.3f')} "
+                  f"{_cell(r, 'pose_iou', '9.3f')} {_cell(r, 'heading_error_deg', '9.1f')} "
+                  f"{_cell(r, 'torso_heading_error_deg', '7.1f')} {r['video_mean']:9.3f} {r['falls_per_episode']:9.2f}")
+        print(f"(speed ratio: over the reference's {results[0]['reference_speed']:.2f} m/s; mask IoU: camera on the "
+              "reference's path at full speed; pose IoU: centred masks, camera following the agent; heading: |yaw| "
+              "of base and torso against the reference's travel, degrees)")
         # one line per checkpoint, named as given (two seeds' model_2400.pt differ): the last checkpoint of a run is
         # not always its best
         for r in per_checkpoint:
             print(f"  {r['policy']}, {r['checkpoint']}: env reward {r['env_reward_mean']:.1f} +- "
-                  f"{r['env_reward_std']:.1f}, {r['forward_speed_mean']:.2f} m/s, falls/ep {r['falls_per_episode']:.2f}")
+                  f"{r['env_reward_std']:.1f}, {r['forward_speed_mean']:.2f} m/s, speed ratio "
+                  f"{_cell(r, 'speed_ratio', '.2f')}, IoU {_cell(r, 'iou', '.3f')}, pose IoU "
+                  f"{_cell(r, 'pose_iou', '.3f')}, heading {_cell(r, 'heading_error_deg', '.1f')}°, "
+                  f"falls/ep {r['falls_per_episode']:.2f}")
     report = {"task": task_id, "expert": expert, "camera_mode": env_cfg.imitation.camera.mode,
               "control_hz": control_rate_hz(env_cfg),
               "reference": env_cfg.imitation.reference, "checkpoints": args.checkpoint, "results": results}

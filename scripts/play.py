@@ -11,8 +11,8 @@ policy (TorchScript + ONNX, checked against each other) with the observation / a
 The env is the one the checkpoint's run trained in: its params/overrides.json (task factory arguments and
 overrides, written by train.py) is replayed, then Isaac Lab's play mode, then the overrides given here.
 
-Writes beside the checkpoint: ``play/side_by_side.mp4`` (reference | agent | masks with IoU, real time),
-``play/rewards.png`` (each reward term and the environment reward per step), and ``exported/policy.pt``,
+Writes beside the checkpoint: ``play/side_by_side.mp4`` (reference | agent | masks with IoU, real time, 256 px
+panels: ``--video_size``), ``play/strip.png`` (four moments of it), ``play/rewards.png`` (each reward term and the environment reward per step), and ``exported/policy.pt``,
 ``exported/policy.onnx``, ``exported/observation_layout.json``; for a policy shipped in ``policies/<name>/``, the same
 files under ``logs/play/<name>/`` (the shipped folder stays as committed; ``--output_dir`` chooses). With ``--viz viser`` or ``--viz newton_gl`` it then
 keeps playing the policy's episode in the viewer, in real time, until Ctrl-C (or ``--loops`` episodes); viser's side
@@ -65,6 +65,9 @@ def parse_args(argv=None):
                    help="folder for play/ and exported/ (default: the checkpoint's; for a policy shipped in policies/, "
                         "logs/play/<policy>)")
     p.add_argument("--steps", type=int, default=None, help="control steps (default: a full episode)")
+    p.add_argument("--video_size", type=int, default=256,
+                   help="side of the side-by-side video's panels in px (a camera of the training camera's view at this "
+                        "size, for the video only; training's own camera keeps its size)")
     p.add_argument("--viz_port", type=int, default=8080, help="--viz viser: the browser viewer's port (default 8080)")
     p.add_argument("--loops", type=int, default=None,
                    help="--viz viser/newton_gl: episodes to show after the recorded one (default: until Ctrl-C or the "
@@ -260,6 +263,7 @@ def main(argv=None) -> None:
     check_reference(env_cfg)
     root = output_root(checkpoint, args.output_dir)
     out_dir, export_dir = os.path.join(root, "play"), os.path.join(root, "exported")
+    env_cfg.record_video(args.video_size)
     configure_viewer(env_cfg, args)
 
     with cli.launch_simulation(env_cfg, args):
@@ -269,7 +273,7 @@ def main(argv=None) -> None:
         from nil_ext.agents.vec_env import IsaacLabVecEnv
         from nil_ext.evaluation.plots import plot_reward_terms
         from nil_ext.evaluation.rollout import run_episode
-        from nil_ext.evaluation.video import write_video
+        from nil_ext.evaluation.video import write_strip, write_video
 
         env = gym.make(task_id, cfg=env_cfg)
         runner = OffPolicyRunner(IsaacLabVecEnv(env), state["cfg"], log_dir=None, device=device)
@@ -280,6 +284,7 @@ def main(argv=None) -> None:
         stats = run_episode(env, runner.get_inference_policy(), record=True, max_steps=args.steps)
         every = max(1, round(0.04 / env.unwrapped.step_dt))  # 25 fps in real time
         video = write_video(stats.frames[::every], os.path.join(out_dir, "side_by_side.mp4"), fps=25)
+        strip = write_strip(stats.frames, os.path.join(out_dir, "strip.png"))
         run_name = os.path.join(*checkpoint.split(os.sep)[-2:])
         plot = plot_reward_terms(stats.terms, os.path.join(out_dir, "rewards.png"), dt=env.unwrapped.step_dt,
                                  title=f"{task_id}  {run_name}: reward terms of one episode (env 0)")
@@ -295,6 +300,7 @@ def main(argv=None) -> None:
             f"[INFO] Episode: {len(stats.frames)} steps, env reward {stats.env_reward[0]:.1f} (sum), "
             f"mask IoU {stats.mean_iou[0]:.3f}, fell: {bool(stats.fell[0])}\n"
             f"[INFO] Side-by-side video: {video}\n"
+            f"[INFO] Strip:              {strip}\n"
             f"[INFO] Reward plot:        {plot}\n"
             f"[INFO] TorchScript policy: {files['torchscript']}\n"
             f"[INFO] ONNX policy:        {files['onnx']}\n"

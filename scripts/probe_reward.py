@@ -7,11 +7,11 @@
 
 Scores, with the task's OWN reward (its reward manager: every term, weighted as configured, overrides included;
 with --checkpoint, the reward that checkpoint's run trained with: its params/overrides.json replayed), one episode of every env for each behaviour: the reference replayed kinematically (``reference``), at
-half speed (``half_speed``), time-reversed (``backwards``), zero action (``standing``), uniform random actions
+half speed (``half_speed``), turned 90 degrees to the camera along the same path (``turned``), time-reversed (``backwards``), zero action (``standing``), uniform random actions
 (``random``) and a scripted fall (``falling``). The camera is the play-mode one, on the reference's path at its own
 speed. Prints a markdown table (return, each term's episode sum, mean IoU, the env reward of
 nil_ext.evaluation.env_reward) and warns when the reward does not rank reference > half_speed > standing > random,
-with falling lowest (--strict: exit 1 then). The replays need the reference's robot states: a scripted walk has them; a bundle made
+the reference above its turned copy, with falling lowest (--strict: exit 1 then). The replays need the reference's robot states: a scripted walk has them; a bundle made
 from a video does not, and they are skipped with a note.
 """
 
@@ -52,7 +52,7 @@ def parse_args(argv=None):
                    help="envs per behaviour (default: the preset's, at most 50 in play mode)")
     p.add_argument("--steps", type=int, default=None, help="control steps per episode (default: the evaluation's)")
     p.add_argument("--profile", default=None, choices=sorted(PROFILES),
-                   help="the walk profile to probe, as train.py's (default: walk; paper: the paper's rate and reward)")
+                   help="the walk profile to probe, as train.py's (default: imitate; walk; paper: the paper's rate and reward)")
     p.add_argument("--control_hz", type=float, default=None,
                    help="policy and reward rate, as train.py's (default: the profile's)")
     p.add_argument("--seed", type=int, default=0)

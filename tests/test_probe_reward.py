@@ -24,6 +24,9 @@ def test_ranking_check_names_each_misordered_pair_and_a_fall_that_is_not_lowest(
     # ties are failures (a reward that cannot tell them apart); skipped replays leave the rest checked
     assert ranking_problems({"standing": 3.0, "random": 3.0}) == ["standing (3.00) does not score above random (3.00)"]
     assert ranking_problems({"standing": 3.0, "random": 1.0, "falling": 0.0}) == []
+    # a body turned away from the way the reference goes must not pay as much as the reference
+    assert ranking_problems(dict(good, turned=45.0)) == []
+    assert ranking_problems(dict(good, turned=50.0)) == ["reference (50.00) does not score above turned (50.00)"]
 
 
 @pytest.fixture(scope="module")

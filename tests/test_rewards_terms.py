@@ -111,3 +111,30 @@ def test_penalty_scales():
     vel = torch.tensor([[[0.0, 0.0, 3.0], [0.5, 0.0, 0.0]]])
     assert torch.allclose(foot_slip_penalty(vel, torch.tensor([[True, False]])), torch.tensor([0.0]))
     assert torch.allclose(foot_slip_penalty(vel, torch.tensor([[False, True]]), scale=0.5), torch.tensor([-0.5]))
+
+
+def test_pose_iou_ignores_where_the_robot_is_and_sees_its_shape():
+    from nil_ext.rewards import pose_iou
+
+    ref = torch.zeros(4, 32, 32, dtype=torch.bool)
+    ref[:, 4:28, 14:18] = True  # a thin upright robot in profile
+    agent = torch.zeros_like(ref)
+    agent[0, 4:28, 14:18] = True  # the same, the same place
+    agent[1, 2:26, 3:7] = True  # the same shape elsewhere in the image
+    agent[2, 4:28, 10:22] = True  # the same height, three times as wide: turned to the camera
+    # agent[3] empty: out of view
+    score = pose_iou(agent, ref)
+    assert score[0] == pytest.approx(1.0) and score[1] == pytest.approx(1.0)
+    assert score[2] == pytest.approx(4 / 12)
+    assert score[3] == 0.0
+    assert mask_iou(agent[1:2], ref[1:2]) == 0.0  # the plain IoU sees no overlap at all
+
+
+def test_centred_masks_cut_what_leaves_the_image_and_keep_empty_masks_empty():
+    from nil_ext.rewards.similarity import centre_masks
+
+    m = torch.zeros(2, 8, 8, dtype=torch.bool)
+    m[0, 0:2, 0:2] = True
+    out = centre_masks(m)
+    assert out[0].sum() == 4 and out[0, 3:5, 3:5].all()  # moved to the centre (centroid 0.5 -> 3.5), nothing lost
+    assert not out[1].any()

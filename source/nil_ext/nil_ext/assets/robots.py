@@ -71,6 +71,9 @@ class RobotSpec:
     """Joint regex -> kp_per_effort for those joints, over kp_per_effort or the gains file (H1's ankles: stiffer than
     gravity's pull on the body above them, m g h per radian, or the robot topples slowly from any pose)."""
     kd_per_kp: float = 0.05
+    torso_body: str | None = None
+    """The upper body that can turn apart from the base (H1's ``torso_link``): its heading is measured (and rewarded)
+    beside the base's; None: the base is the whole trunk (A1)."""
     hand_bodies: str | None = None
     """Regex of the two bodies that carry the hands (whole-body skills: hanging); None: none known."""
     hand_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)

@@ -15,7 +15,9 @@ import torch
 from tqdm import tqdm
 
 from ..assets.robots import get_robot_spec
-from ..tasks.mdp import imitation_term
+from ..rewards import pose_iou
+from ..rewards.similarity import resize_mask
+from ..tasks.mdp import heading_errors, imitation_term
 from .env_reward import env_reward, episode_steps
 from .video import mask_as_image, side_by_side_frame
 
@@ -27,9 +29,13 @@ class EpisodeStats:
     env_reward: np.ndarray  # (N,) summed over the episode
     mean_iou: np.ndarray  # (N,) over the episode's steps; those after a fall count 0
     mean_video: np.ndarray  # (N,) likewise
-    forward_speed: np.ndarray  # (N,) mean base velocity along the start heading (+x) while up, m/s
+    forward_speed: np.ndarray  # (N,) mean base velocity along the reference's direction of travel while up, m/s
     fell: np.ndarray  # (N,) bool
     steps: int
+    mean_pose_iou: np.ndarray | None = None  # (N,) centred-mask IoU seen by a camera following the agent, like mean_iou
+    heading_error_deg: np.ndarray | None = None  # (N,) mean |yaw error| of the base against the travel, while up
+    torso_heading_error_deg: np.ndarray | None = None  # (N,) the same for the torso; None: the robot names none
+    reference_speed: float = float("nan")  # m/s, the reference's travel speed (its camera path); nan: no path
     frames: list[np.ndarray] = field(default_factory=list)
     terms: dict[str, np.ndarray] = field(default_factory=dict)  # (T,) per step of env 0 (record=True)
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # (N,) per env, from the task's metrics (success...)
@@ -82,6 +88,8 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
     video = torch.zeros(n, device=device)
     counted = torch.zeros(n, device=device)
     speed = torch.zeros(n, device=device)
+    pose = torch.zeros(n, device=device)
+    heading = None
     task_return = torch.zeros(n, device=device)
     manager = unwrapped.reward_manager
     term_returns = torch.zeros(n, len(manager.active_terms), device=device)
@@ -93,7 +101,13 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
         live = alive.float()
         velocity = robot.data.root_lin_vel_w.torch
         reward = env_reward(velocity, spec.quadruped, unwrapped.step_dt)
-        speed += live * velocity[:, 0]
+        along = state.travel_dir if state.travel_dir is not None else torch.tensor([1.0, 0.0], device=device)
+        speed += live * (velocity[:, :2] @ along)
+        follow = state.follow_mask if state.follow_mask is not None else state.mask
+        pose += live * pose_iou(resize_mask(follow, state.reference_mask.shape[-2:]), state.reference_mask)
+        if state.travel_dir is not None:
+            error = heading_errors(state).abs().rad2deg()
+            heading = live[:, None] * error if heading is None else heading + live[:, None] * error
         total += live * reward
         task_return += live * task_reward
         # each term's weighted value of this step; Isaac Lab's own episode sums are cleared by this step's resets
@@ -102,11 +116,14 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
         video += live * state.scores["raw/video"]
         counted += live
         if record:
-            t = int(state.reward.ref_index()[0]) - 1
-            ref = state.bundle
-            mask = state.mask[0].cpu().numpy()
-            agent = state.rgb[0].cpu().numpy() if state.rgb is not None else mask_as_image(mask)  # masks-only camera
-            frames.append(side_by_side_frame(ref.frames[max(t, 0)], agent, ref.masks[max(t, 0)], mask,
+            t = int(state.frame_index[0])
+            # play.py's video camera (the same view, larger) when there is one, else the training camera
+            large = state.video_rgb is not None
+            ref = state.video_reference if large else state.bundle
+            mask = (state.video_mask if large else state.mask)[0].cpu().numpy()
+            rgb = state.video_rgb if large else state.rgb
+            agent = rgb[0].cpu().numpy() if rgb is not None else mask_as_image(mask)  # masks-only camera
+            frames.append(side_by_side_frame(ref.frames[t], agent, ref.masks[t], mask,
                                              float(state.scores["raw/iou"][0])))
             terms.append({**{k: float(v[0]) for k, v in state.scores.items()}, "env_reward": float(reward[0])})
         if metrics is not None:  # an env that ended this step shows its next episode's start: not counted
@@ -122,6 +139,11 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
         forward_speed=(speed / counted.clamp(min=1)).cpu().numpy(),
         fell=fell.cpu().numpy(),
         steps=steps,
+        mean_pose_iou=(pose / steps).cpu().numpy(),
+        heading_error_deg=None if heading is None else (heading[:, 0] / counted.clamp(min=1)).cpu().numpy(),
+        torso_heading_error_deg=None if heading is None or heading.shape[1] < 2
+        else (heading[:, 1] / counted.clamp(min=1)).cpu().numpy(),
+        reference_speed=getattr(imitation_term(unwrapped), "reference_speed", float("nan")),
         frames=frames,
         terms={k: np.array([step[k] for step in terms]) for k in (terms[0] if terms else ())},
         extra=metrics.end(steps) if metrics is not None else {},

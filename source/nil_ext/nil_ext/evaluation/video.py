@@ -48,3 +48,14 @@ def write_video(frames: list[np.ndarray], path: str | Path, fps: float) -> Path:
         for frame in frames:
             writer.append_data(frame)
     return path
+
+
+def write_strip(frames: list[np.ndarray], path: str | Path, count: int = 4) -> Path:
+    """``count`` of the frames, first to last, stacked top to bottom: the video at a glance."""
+    import imageio.v3 as iio
+
+    picks = np.linspace(0, len(frames) - 1, count).round().astype(int)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    iio.imwrite(path, np.concatenate([frames[i] for i in picks], axis=0))
+    return path

@@ -25,7 +25,7 @@ from .penalties import (
     joint_torque_penalty,
     tilt_penalty,
 )
-from .similarity import mask_iou, silhouette_closeness, video_similarity
+from .similarity import mask_iou, pose_iou, silhouette_closeness, video_similarity
 from .video_encoder import DEFAULT_ENCODER_ID, EncoderUnavailableError, VideoEncoder
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "foot_slip_penalty",
     "joint_torque_penalty",
     "mask_iou",
+    "pose_iou",
     "reference_clip_embeddings",
     "silhouette_closeness",
     "tilt_penalty",

@@ -57,3 +57,34 @@ def silhouette_closeness(agent: torch.Tensor, ref: torch.Tensor, sigma: float = 
     d2 = ((ya - yb).square() + (xa - xb).square()) / height.square()
     seen = a.flatten(1).any(1) & b.flatten(1).any(1)
     return torch.where(seen, torch.exp(-d2 / (2 * sigma**2)), torch.zeros_like(d2))
+
+
+def centre_masks(mask: torch.Tensor) -> torch.Tensor:
+    """(N,H,W) bool -> (N,H,W) bool: each mask shifted (whole pixels) so that its centroid sits at the image centre;
+    what leaves the image is cut. An empty mask stays empty. One gather for all envs."""
+    m = mask.bool()
+    n, h, w = m.shape
+    rows = torch.arange(h, device=m.device)
+    cols = torch.arange(w, device=m.device)
+    area = m.flatten(1).sum(1).clamp(min=1).float()
+    cy = (m.sum(2).float() @ rows.float()) / area
+    cx = (m.sum(1).float() @ cols.float()) / area
+    dy = (cy - (h - 1) / 2).round().long()
+    dx = (cx - (w - 1) / 2).round().long()
+    src_y = rows[None, :, None] + dy[:, None, None]  # (N,H,1): the source row of each output row
+    src_x = cols[None, None, :] + dx[:, None, None]  # (N,1,W)
+    inside = (src_y >= 0) & (src_y < h) & (src_x >= 0) & (src_x < w)
+    index = (src_y.clamp(0, h - 1) * w + src_x.clamp(0, w - 1)).expand(n, h, w)
+    return m.flatten(1).gather(1, index.reshape(n, -1)).view(n, h, w) & inside
+
+
+def pose_iou(agent: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """IoU of (N,H,W) bool masks after centring each on its centroid -> (N,) in [0, 1]: how alike the two postures
+    look wherever each robot stands in the image (a robot turned to the camera shows a wider, other shape than one
+    in profile). An empty mask on either side reads 0: a robot out of view shows no posture."""
+    a, b = centre_masks(agent), centre_masks(ref)
+    inter = (a & b).flatten(1).sum(1).float()
+    union = (a | b).flatten(1).sum(1).float()
+    return torch.where(union > 0, inter / union.clamp(min=1), torch.zeros_like(union)) * (
+        agent.flatten(1).any(1) & ref.flatten(1).any(1)
+    )

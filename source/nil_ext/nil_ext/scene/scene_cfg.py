@@ -158,6 +158,10 @@ class NilSceneCfg(InteractiveSceneCfg):
     )
     robot: ArticulationCfg = None
     camera: CameraCfg = None
+    follow_camera: CameraCfg | None = None
+    """Play and evaluate only: a camera that always follows the agent (the posture score, pose IoU)."""
+    video_camera: CameraCfg | None = None
+    """Play only: the training camera's view at a size people can watch (the side-by-side video)."""
     feet_contact: ContactSensorCfg | None = None
     """Net contact force on each foot body: which feet touch the ground (the tasks' foot-slip penalty)."""
 

@@ -5,5 +5,16 @@ from isaaclab.envs.mdp import *  # noqa: F401, F403
 from .actions import LowPassJointPositionAction, LowPassJointPositionActionCfg  # noqa: F401
 from .commands import IMITATION, ImitationCfg, ImitationCommand, ImitationCommandCfg, imitation_term  # noqa: F401
 from .curriculums import camera_speed_curriculum  # noqa: F401
-from .rewards import nil_alive, nil_iou, nil_penalty, nil_silhouette, nil_video, stream_weights  # noqa: F401
+from .rewards import (  # noqa: F401
+    heading_errors,
+    nil_alive,
+    nil_heading,
+    nil_iou,
+    nil_pace,
+    nil_penalty,
+    nil_pose_iou,
+    nil_silhouette,
+    nil_video,
+    stream_weights,
+)
 from .terminations import reference_finished  # noqa: F401

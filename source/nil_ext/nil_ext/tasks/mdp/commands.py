@@ -37,6 +37,7 @@ from ...rewards.clip_buffer import fill_envs
 from ...rewards.penalties import PenaltyInputs
 from ...scene.camera import FollowCameraCfg, RobotMasks, aim_camera
 from ...scene.scene_cfg import FEET_CONTACT_SENSOR
+from ..references import ensure_scripted_reference
 from .rewards import stream_weights
 
 IMITATION = "imitation"
@@ -87,8 +88,21 @@ class ImitationCommand(CommandTerm):
         self.masks = RobotMasks(env.num_envs, env.device)
         self.camera_offset = torch.tensor(icfg.camera.offset(base_height), device=env.device)
         self.camera_mode = icfg.camera.mode
-        if self.camera_mode == "reference_path":
+        self.camera_travel = self.travel_dir = None
+        self.reference_speed = float("nan")  # m/s; known from the reference's camera path
+        if self.camera_mode == "reference_path" or self.bundle.camera_path is not None:
             self._camera_path(icfg.reference, env.device)
+        # play and evaluate: a second camera that always follows the agent, for the posture score (pose IoU)
+        self.follow_camera = env.scene.sensors.get("follow_camera")
+        self.follow_masks = RobotMasks(env.num_envs, env.device) if self.follow_camera is not None else None
+        self.follow_mask = None
+        self.torso_id = self.robot.find_bodies(spec.torso_body)[0][0] if spec.torso_body else None
+        # play.py: the same view at a size people can watch, with the reference at that size
+        self.video_camera = env.scene.sensors.get("video_camera")
+        self.video_rgb = self.video_mask = self.video_reference = None
+        if self.video_camera is not None:
+            self.video_masks = RobotMasks(env.num_envs, env.device)
+            self.video_reference = self._video_reference(icfg, spec.name, base_height, control_fps)
         # A 0-dim tensor so that the curriculum updates it without a host round trip.
         self.camera_speed = torch.tensor(float(icfg.camera_speed), device=env.device)
         # Control steps of the running episode (the curriculum's votes count only episodes that ran).
@@ -97,6 +111,7 @@ class ImitationCommand(CommandTerm):
         self.rgb = self.mask = None
         self._scores: dict[str, torch.Tensor] = {}
         self._scored_at = -1
+        self.frame_index = torch.zeros(env.num_envs, dtype=torch.long, device=env.device)
 
     def _scorer(self, reward_cfg: NilRewardCfg, control_fps: float, env: ManagerBasedRLEnv) -> NilReward:
         """The streams' scorer. Reference embeddings: the bundle's own when it carries them for this encoder, else
@@ -114,8 +129,19 @@ class ImitationCommand(CommandTerm):
         return NilReward(reward_cfg, torch.from_numpy(self.bundle.frames), torch.from_numpy(self.bundle.masks),
                          env.num_envs, env.device, encoder=encoder, ref_embeddings=cached)
 
+    def _video_reference(self, icfg: ImitationCfg, robot: str, base_height: float, control_fps: float):
+        """The reference at the video camera's size: a scripted demo is rendered at that size (once, cached), any
+        other bundle is resampled from its own frames."""
+        camera = dict(icfg.camera.to_dict(base_height), width=self.video_camera.cfg.width,
+                      height=self.video_camera.cfg.height)
+        path = icfg.reference
+        if self.bundle.meta.get("generator") == "scripted" and "walk" in str(self.bundle.meta.get("skill", "")):
+            path = str(ensure_scripted_reference(robot, camera))
+        return load_task_reference(path, robot, camera, control_fps)
+
     def _camera_path(self, reference: str, device) -> None:
-        """The reference camera's travel, which reference_path mode replays."""
+        """The reference camera's travel, which reference_path mode replays (and the pace and heading terms, the
+        evaluation's speed ratio and heading error read: the camera follows the reference's robot)."""
         if self.bundle.camera_path is None:
             note = self.bundle.meta.get("camera_path_note", "none was made for it")
             raise ValueError(
@@ -128,6 +154,9 @@ class ImitationCommand(CommandTerm):
         self.camera_travel = path - path[0]  # (T, 3) camera displacement since the reference's first frame
         heading = self.camera_travel[-1, :2]  # the direction the reference travels, on the ground
         self.travel_dir = heading / heading.norm().clamp_min(1e-6)
+        self.travel_yaw = float(torch.atan2(self.travel_dir[1], self.travel_dir[0]))
+        duration = max(len(self.camera_travel) - 1, 1) * self._env.step_dt
+        self.reference_speed = float(heading.norm()) / duration
 
     def _feet(self, spec, contact_force: float, env: ManagerBasedRLEnv) -> None:
         """The feet's bodies and their rows in the scene's contact sensor (foot-slip penalty)."""
@@ -195,6 +224,20 @@ class ImitationCommand(CommandTerm):
         else:
             look_at = self.robot.data.root_pos_w.torch[ids]
         aim_camera(self.camera, look_at, self.camera_offset, env_ids=env_ids)
+        if self.video_camera is not None:
+            aim_camera(self.video_camera, look_at, self.camera_offset, env_ids=env_ids)
+
+    @property
+    def reference_mask(self) -> torch.Tensor:
+        """(N, H, W) bool: the reference's robot mask of the frame this step's render was compared with."""
+        return self.reward.ref_masks[self.frame_index]
+
+    def reference_position_w(self) -> torch.Tensor:
+        """(N, 3) where the reference's robot is at this step's frame, in the world: the env's start plus the
+        reference camera's travel (the camera follows that robot), at the curriculum's camera speed, as the camera
+        replays it."""
+        start = self.robot.data.default_root_pose.torch[:, :3] + self._env.scene.env_origins
+        return start + self.camera_speed * self.camera_travel[self.frame_index]
 
     def feet_in_contact(self) -> torch.Tensor:
         """(N, F) bool: the feet that touch something (the ground, a prop): net contact force above
@@ -221,7 +264,16 @@ class ImitationCommand(CommandTerm):
             foot_contact=self.feet_in_contact(),
             projected_gravity_b=data.projected_gravity_b.torch,
         )
+        if self.video_camera is not None:
+            self.video_camera.update(0.0, force_recompute=True)
+            self.video_rgb = self.video_camera.data.output["rgb"].torch
+            self.video_mask = self.video_masks(self.video_camera)
+        if self.follow_camera is not None:
+            aim_camera(self.follow_camera, data.root_pos_w.torch, self.camera_offset)
+            self.follow_camera.update(0.0, force_recompute=True)
+            self.follow_mask = self.follow_masks(self.follow_camera)
         weights = self.weights
+        self.frame_index = self.reward.ref_index()  # before step() advances reference time
         raw = self.reward.step(self.rgb, self.mask, inputs, silhouette=weights["silhouette"] != 0)
         raw["raw/alive"] = (~env.termination_manager.terminated).float()  # terminations come before rewards
         self._scores = {**raw, **weigh(raw, weights)}

@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING
 import torch
 from isaaclab.envs import ManagerBasedRLEnv
 
-from ...rewards import PENALTY_NAMES, STREAMS
+from isaaclab.utils.math import quat_apply
+
+from ...rewards import PENALTY_NAMES, STREAMS, pose_iou
+from ...rewards.similarity import resize_mask
 
 if TYPE_CHECKING:
     from isaaclab.managers import RewardManager
@@ -55,6 +58,56 @@ def nil_alive(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torch.
     penalties, is below 0, and ending the episode by falling is the best the agent can do (the probe measures it:
     H1's fall outscores standing)."""
     return _stream(env, "alive", command_name)
+
+
+def _scored(env: ManagerBasedRLEnv, command_name: str):
+    """The imitation command, with this step's render made (its first read in a step renders and scores it)."""
+    command = env.command_manager.get_term(command_name)
+    command.scores  # noqa: B018: renders on the step's first read
+    return command
+
+
+def nil_pose_iou(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torch.Tensor:
+    """S_pose (not the paper's): IoU of the agent's and the reference's masks, each centred on its centroid: the
+    posture alone, wherever each robot is in the image (a torso turned to the camera shows another shape)."""
+    command = _scored(env, command_name)
+    reference = command.reference_mask
+    return pose_iou(resize_mask(command.mask, reference.shape[-2:]), reference) / env.step_dt
+
+
+def nil_pace(env: ManagerBasedRLEnv, std: float = 0.5, command_name: str = "imitation") -> torch.Tensor:
+    """S_pace (not the paper's): exp(-d^2 / 2 std^2), d the ground distance (m) between the base and where the
+    reference's robot is now (the start plus the reference camera's travel, as the camera replays it). Pays before the
+    masks overlap and wherever the camera looks: keeping the reference's pace."""
+    command = _scored(env, command_name)
+    gap = command.robot.data.root_pos_w.torch[:, :2] - command.reference_position_w()[:, :2]
+    return torch.exp(-gap.square().sum(-1) / (2 * std**2)) / env.step_dt
+
+
+def nil_heading(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torch.Tensor:
+    """S_heading (not the paper's): ((1 + cos e) / 2)^2 for the yaw error e of the base against the reference's
+    direction of travel (its camera path), averaged with the torso's where the robot file names one: 1 facing the
+    way the reference goes, 0.25 turned 90 degrees (to the camera), 0 facing back; a slope at every angle."""
+    command = _scored(env, command_name)
+    errors = heading_errors(command)
+    return (((1 + torch.cos(errors)) / 2).square().mean(-1)) / env.step_dt
+
+
+def heading_errors(command) -> torch.Tensor:
+    """(N, K) yaw error (rad, in [-pi, pi]) of the base (and the torso, when the robot file names one) against the
+    reference's direction of travel."""
+    data = command.robot.data
+    quats = [data.root_quat_w.torch]
+    if command.torso_id is not None:
+        quats.append(data.body_quat_w.torch[:, command.torso_id])
+    forward = torch.zeros(command.num_envs, 3, device=command.device)
+    forward[:, 0] = 1.0
+    yaws = []
+    for quat in quats:
+        heading = quat_apply(quat, forward)
+        yaws.append(torch.atan2(heading[:, 1], heading[:, 0]))
+    error = torch.stack(yaws, dim=-1) - command.travel_yaw
+    return torch.atan2(torch.sin(error), torch.cos(error))
 
 
 _STREAMS = {nil_video: "video", nil_iou: "iou", nil_silhouette: "silhouette", nil_alive: "alive"}

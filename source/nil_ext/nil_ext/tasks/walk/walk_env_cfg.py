@@ -48,16 +48,28 @@ class WalkProfile:
     """Radians of PD target offset per unit of action (None: the robot file's)."""
     alive: float
     silhouette: float
+    pose: float = 0.0
+    """Weight of S_pose, the centred-mask IoU (posture wherever the robot is in view)."""
+    pace: float = 0.0
+    """Weight of S_pace, closeness of the base to where the reference's robot is (its camera path)."""
+    heading: float = 0.0
+    """Weight of S_heading, the base's and torso's yaw against the reference's direction of travel."""
 
 
 PROFILES = {
+    # walk, plus three terms that only the imagined video (its masks, its camera path) and the robot's own state
+    # give: posture (centred masks), pace (the reference's position on its camera path) and heading (the base and
+    # torso facing the reference's direction of travel). Why: "walk" policies went forward at half the
+    # reference's pace with the torso turned to the camera (docs/experiments/2026-11-26-imitation.md).
+    "imitate": WalkProfile(control_hz=25.0, action_scale=0.25, alive=0.5, silhouette=1.0, pose=1.0, pace=1.0,
+                           heading=1.0),
     # What walks on a CPU (H1: 0.58 m/s, no falls, after an hour on one core; docs/experiments/): 25 Hz control,
     # small actions, and a reward that pays for staying up and for being near the reference before masks overlap.
     "walk": WalkProfile(control_hz=25.0, action_scale=0.25, alive=0.5, silhouette=1.0),
     # The paper's: 100 Hz control and R_t = S_video + S_iou + P_t alone.
     "paper": WalkProfile(control_hz=100.0, action_scale=None, alive=0.0, silhouette=0.0),
 }
-DEFAULT_PROFILE = "walk"
+DEFAULT_PROFILE = "imitate"
 
 
 @configclass
@@ -111,9 +123,12 @@ class RewardsCfg:
     ang_vel = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "ang_vel"})
     foot_slip = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "foot_slip"})
     tilt = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "tilt"})
-    # Beyond the paper: weighted by the profile (walk: 1 and 0.5; paper: 0, off)
+    # Beyond the paper: weighted by the profile (imitate: all on; walk: silhouette 1 and alive 0.5; paper: 0, off)
     silhouette = RewTerm(func=mdp.nil_silhouette, weight=0.0)
     alive = RewTerm(func=mdp.nil_alive, weight=0.0)
+    pose = RewTerm(func=mdp.nil_pose_iou, weight=0.0)
+    pace = RewTerm(func=mdp.nil_pace, weight=0.0)
+    heading = RewTerm(func=mdp.nil_heading, weight=0.0)
 
 
 @configclass
@@ -167,6 +182,20 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
         self.imitation.camera_speed = 1.0
         self.imitation.camera = dataclasses.replace(self.imitation.camera, rgb=True)  # play and evaluate record videos
         self.scene.camera = self.imitation.camera.sensor_cfg()
+        self._add_follow_camera()
+
+    def record_video(self, size: int = 256) -> None:
+        """Add a camera for the side-by-side video: the training camera's geometry and path at ``size`` px (at least
+        its own), colour and masks; training and the scores keep the training camera. Call after set_reference."""
+        cam = self.imitation.camera
+        scale = max(size / max(cam.width, cam.height), 1.0)
+        video = dataclasses.replace(cam, width=round(cam.width * scale), height=round(cam.height * scale), rgb=True)
+        self.scene.video_camera = video.sensor_cfg("{ENV_REGEX_NS}/VideoCamera")
+
+    def _add_follow_camera(self) -> None:
+        """The posture score (pose IoU) sees the agent from a camera of the same geometry that follows it."""
+        follow = dataclasses.replace(self.imitation.camera, mode="follow_agent", rgb=False)
+        self.scene.follow_camera = follow.sensor_cfg("{ENV_REGEX_NS}/FollowCamera")
 
     def set_reference(self, path: str | None) -> None:
         """Use this reference bundle (None: the robot's scripted demo for this camera, rendered once)."""
@@ -177,6 +206,8 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
             # a video filmed from elsewhere: the agent is seen from the camera its first frame was aligned to
             self.imitation.camera = dataclasses.replace(self.imitation.camera, **geometry)
             self.scene.camera = self.imitation.camera.sensor_cfg()  # its focal length too
+            if self.scene.follow_camera is not None:
+                self._add_follow_camera()
             print(f"[INFO] Camera from the reference {path} (aligned to its video): {geometry}", flush=True)
         self.imitation.reference = os.path.abspath(path)  # the run's params then name it from any folder
 
@@ -203,8 +234,9 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     With ``camera_mode="reference_path"`` the camera's speed starts at ``CAMERA_START_SPEED`` and a curriculum
     raises it to the reference's own as the agent keeps up (``camera_speed_curriculum=False``: full speed from the start).
 
-    ``profile``: ``walk`` (default: 25 Hz control, action scale 0.25, the ``alive`` and ``silhouette`` terms on;
-    what walks) or ``paper`` (the paper's 100 Hz and reward). ``control_hz`` (one that divides the 200 Hz physics;
+    ``profile``: ``imitate`` (default: 25 Hz control, action scale 0.25, the ``alive``, ``silhouette``, ``pose``,
+    ``pace`` and ``heading`` terms on), ``walk`` (the same without the last three: what walked forward, the shipped
+    policies of before) or ``paper`` (the paper's 100 Hz and reward). ``control_hz`` (one that divides the 200 Hz physics;
     the reference is retimed to it when the env starts) and ``action_scale`` override the profile's.
     Playing back and evaluating use :meth:`NilWalkEnvCfg.play_mode`."""
     if preset not in PRESETS:
@@ -241,6 +273,9 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     cfg.actions.joint.scale = action_scale or recipe.action_scale or get_robot_spec(robot).action_scale
     cfg.rewards.alive.weight = recipe.alive
     cfg.rewards.silhouette.weight = recipe.silhouette
+    cfg.rewards.pose.weight = recipe.pose
+    cfg.rewards.pace.weight = recipe.pace
+    cfg.rewards.heading.weight = recipe.heading
     start_height = robot_model_info(robot).base_pos[2]
     cfg.terminations.fell.params["minimum_height"] = 0.5 * start_height
     if torque_actions:
