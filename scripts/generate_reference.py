@@ -21,33 +21,33 @@ from the ground's motion in the video, unless --reference_speed or --camera_path
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from nil_ext import cli
 from nil_ext.assets.robots import ROBOTS
-from nil_ext.reference.camera_path import load_camera_path_file
-from nil_ext.reference.errors import ReferenceInputError
+from nil_ext.reference.builder import build_bundle
+from nil_ext.reference.camera_search import simulator_aligner
+from nil_ext.reference.first_frame import EXPORT_SHORT_SIDE, FirstFrame, export_first_frame, parse_camera_overrides
 from nil_ext.reference.generators import DEFAULT_GENERATOR, GeneratorOptions, make_prompt
-from nil_ext.reference.pipeline import (
+from nil_ext.reference.options import (
     ALIGN_MODES,
     DEFAULT_CONTROL_FPS,
     MIN_ALIGNMENT_IOU,
-    bundle_from_frames,
-    make_reference,
+    AlignmentOptions,
+    CameraPathOptions,
+    OutputOptions,
+    QualityGateOptions,
+    RetimingOptions,
+    SegmentationOptions,
 )
 from nil_ext.reference.prompts import RobotPrompt, parse_box, parse_point
 from nil_ext.reference.quality import GATE_MAX_BAD_SHARE
 from nil_ext.reference.retiming import METHODS
 from nil_ext.reference.segmenters import DEFAULT_SAM2_MODEL, SEGMENTERS
+from nil_ext.reference.sources import GeneratedVideo, ImportedVideo, ScriptedWalk
 from nil_ext.task_loading import import_tasks, task_spec
 from nil_ext.tasks import GENERIC_WALK_TASK
-
-EXPORT_SHORT_SIDE = 720  # web generators take 720p first frames; a 224 px one comes back blurred
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -173,50 +173,49 @@ def main(argv=None) -> int:
 
 def make(argv=None) -> int:
     args = parse_args(argv)
-    if args.camera_path is not None:
-        load_camera_path_file(args.camera_path, 2)  # a bad file fails before any rendering or generating
-    camera_cfg = _camera_overrides(args.camera)
+    task_camera = parse_camera_overrides(args.camera)
+    first_frame = FirstFrame.from_files(args.e0, args.e0_mask, task_camera) if args.e0 is not None else None
     if args.export_first_frame is not None:
-        _export_first_frame(args, camera_cfg)
+        prompt = args.prompt or make_prompt(args.robot, args.skill)
+        e0 = export_first_frame(args.robot, args.export_first_frame, task_camera, prompt, first_frame,
+                                args.export_size).image
+        out = args.export_first_frame
+        print(
+            f"wrote {out}/e0.png ({e0.shape[1]}x{e0.shape[0]}), e0_mask.png, camera.json and prompt.txt.\n"
+            f"Upload e0.png as the first frame with the prompt:\n  {prompt}\n"
+            "then import the video (any size: it is centre-cropped to the camera's aspect):\n"
+            f"  ./isaaclab.sh -p scripts/generate_reference.py --robot {args.robot} --camera {out}/camera.json "
+            "--video CLIP.mp4 --out REF_DIR",
+            flush=True,
+        )
         return 0
-    if args.generator == "scripted" and args.video is None:
-        _scripted(args, camera_cfg)
-        return 0
-    if args.e0 is not None:
-        e0, mask = _read_png(args.e0, rgb=True), _read_png(args.e0_mask, rgb=False) > 0
-        camera = {"width": e0.shape[1], "height": e0.shape[0], **camera_cfg}
-    else:
-        e0, mask, camera = _render_first_frame(args.robot, camera_cfg)
-    make_reference(
-        e0,
-        mask,
-        robot=args.robot,
-        camera=camera,
-        prompt=args.prompt,
-        skill=args.skill,
-        generator=None if args.video else _generator_options(args),
-        video=args.video,
-        video_fps=args.video_fps,
-        segmenter=args.segmenter,
-        sam2_model=args.sam2_model,
-        sam2_device=args.sam2_device,
-        seed=args.seed,
-        num_candidates=args.num_candidates,
-        control_fps=args.control_hz,
-        retime_method=args.retime,
-        out=args.out,
-        overwrite=args.overwrite,
-        progress=not args.no_progress,
-        reference_speed=args.reference_speed,
-        camera_path_file=args.camera_path,
-        force=args.force,
-        max_bad_share=args.max_bad_frames,
-        robot_prompt=_robot_prompt(args),
-        align_camera=args.align_camera,
-        camera_aligner=_camera_aligner(args.robot, not args.no_progress, args.camera_yaw),
-        min_alignment_iou=args.min_alignment_iou,
+    build_bundle(
+        args.robot,
+        _source(args),
+        first_frame=first_frame,
+        task_camera=task_camera,
+        segmentation=SegmentationOptions(args.segmenter, args.sam2_model, args.sam2_device),
+        alignment=AlignmentOptions(args.align_camera, args.min_alignment_iou,
+                                   simulator_aligner(args.robot, args.camera_yaw)),
+        camera_path=CameraPathOptions(file=args.camera_path, speed=args.reference_speed),
+        retiming=RetimingOptions(args.control_hz, args.retime),
+        gate=QualityGateOptions(args.max_bad_frames, args.force),
+        output=OutputOptions(args.out, args.overwrite, progress=not args.no_progress),
     )
     return 0
+
+
+def _source(args):
+    if args.video is not None:
+        return ImportedVideo(args.video, args.video_fps, _robot_prompt(args), args.prompt)
+    if args.generator == "scripted":
+        return ScriptedWalk(args.skill, args.num_frames, args.seed)
+    generator = GeneratorOptions(
+        model=args.generator, num_frames=args.num_frames, steps=args.steps, guidance=args.guidance,
+        negative_prompt=args.negative_prompt, height=args.height, width=args.width, dtype=args.dtype,
+        device=args.device, cpu_offload=args.cpu_offload, sequential_offload=args.sequential_offload,
+        vae_tiling=args.vae_tiling)
+    return GeneratedVideo(generator, args.prompt, args.skill, args.seed, args.num_candidates)
 
 
 def _robot_prompt(args) -> RobotPrompt | None:
@@ -226,110 +225,6 @@ def _robot_prompt(args) -> RobotPrompt | None:
     return RobotPrompt(box=box, points=[parse_point(p) for p in args.robot_point])
 
 
-def _camera_aligner(robot: str, progress: bool, yaw_deg: float | None = None):
-    """The simulator's camera search, in a child process (this one may have rendered e0 already); ``yaw_deg``: the
-    user's choice of yaw (--camera_yaw)."""
-
-    def align(mask: np.ndarray, frame: np.ndarray):
-        from nil_ext.reference.camera_alignment import CameraSearchCfg
-        from nil_ext.reference.camera_search import align_camera_in_subprocess  # imports the simulator
-
-        return align_camera_in_subprocess(robot, mask, frame, CameraSearchCfg(yaw_deg=yaw_deg))
-
-    return align
-
-
-def _export_first_frame(args, camera_cfg: dict) -> None:
-    """e0 and its mask (larger than the task camera, same field of view: web generators want 720p), the task camera
-    and the prompt, with how to import the generated video."""
-    out = args.export_first_frame
-    if args.e0 is not None:
-        e0, mask = _read_png(args.e0, rgb=True), _read_png(args.e0_mask, rgb=False) > 0
-        camera = {"width": e0.shape[1], "height": e0.shape[0], **camera_cfg}
-    else:
-        task_camera = _render_camera(args.robot, camera_cfg)
-        scale = max(1.0, args.export_size / min(task_camera["width"], task_camera["height"]))
-        size = {k: round(task_camera[k] * scale) for k in ("width", "height")}
-        e0, mask, _ = _render_first_frame(args.robot, {**camera_cfg, **size})
-        camera = task_camera
-    prompt = args.prompt or make_prompt(args.robot, args.skill)
-    out.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(out / "e0.png"), cv2.cvtColor(e0, cv2.COLOR_RGB2BGR))
-    cv2.imwrite(str(out / "e0_mask.png"), mask.astype(np.uint8) * 255)
-    (out / "camera.json").write_text(json.dumps(camera, indent=2) + "\n")
-    (out / "prompt.txt").write_text(prompt + "\n")
-    print(
-        f"wrote {out}/e0.png ({e0.shape[1]}x{e0.shape[0]}), e0_mask.png, camera.json and prompt.txt.\n"
-        f"Upload e0.png as the first frame with the prompt:\n  {prompt}\n"
-        "then import the video (any size: it is centre-cropped to the camera's aspect):\n"
-        f"  ./isaaclab.sh -p scripts/generate_reference.py --robot {args.robot} --camera {out}/camera.json "
-        "--video CLIP.mp4 --out REF_DIR",
-        flush=True,
-    )
-
-
-def _render_camera(robot: str, overrides: dict) -> dict:
-    """The camera dict a bundle records for these overrides (no rendering)."""
-    from nil_ext.assets.robot_cfg import robot_model_info  # needs the simulator's packages
-
-    return _follow_camera(overrides).to_dict(robot_model_info(robot).base_pos[2])
-
-
-def _render_first_frame(robot: str, overrides: dict):
-    from nil_ext.reference.first_frame import render_first_frame  # needs the simulator
-
-    return render_first_frame(robot, _follow_camera(overrides))
-
-
-def _follow_camera(overrides: dict):
-    from nil_ext.scene.camera import FollowCameraCfg  # imports the simulator
-
-    try:
-        return FollowCameraCfg(**overrides)
-    except TypeError as err:
-        raise ReferenceInputError(f"--camera: {err}") from err
-
-
-def _generator_options(args) -> GeneratorOptions:
-    return GeneratorOptions(
-        model=args.generator,
-        num_frames=args.num_frames,
-        steps=args.steps,
-        guidance=args.guidance,
-        negative_prompt=args.negative_prompt,
-        height=args.height,
-        width=args.width,
-        dtype=args.dtype,
-        device=args.device,
-        cpu_offload=args.cpu_offload,
-        sequential_offload=args.sequential_offload,
-        vae_tiling=args.vae_tiling,
-    )
-
-
-def _scripted(args, camera_cfg: dict) -> None:
-    from nil_ext.reference.scripted import render_scripted_reference  # needs the simulator
-
-    frames, masks, fps, camera, camera_path = render_scripted_reference(
-        args.robot, _follow_camera(camera_cfg), skill=args.skill, num_frames=args.num_frames, seed=args.seed
-    )
-    bundle_from_frames(
-        frames,
-        masks,
-        fps,
-        robot=args.robot,
-        camera=camera,
-        camera_path=camera_path,
-        control_fps=args.control_hz,
-        meta={"source": "scripted", "skill": args.skill, "seed": args.seed, "generator": "scripted"},
-        out=args.out,
-        overwrite=args.overwrite,
-        progress=not args.no_progress,
-        reference_speed=args.reference_speed,
-        camera_path_file=args.camera_path,
-    )
-
-
 def _robot_from_task(parser: argparse.ArgumentParser, task: str | None, robot_config: str | None) -> str:
     if task is None and robot_config is None:
         parser.error("give --robot, --task or --robot_config")
@@ -337,26 +232,6 @@ def _robot_from_task(parser: argparse.ArgumentParser, task: str | None, robot_co
     if robot is None:
         parser.error(f"task {task!r} names no robot; give --robot ({', '.join(sorted(ROBOTS))})")
     return robot
-
-
-def _camera_overrides(text: str | None) -> dict:
-    if not text:
-        return {}
-    src = Path(text).read_text() if text.endswith(".json") else text
-    try:
-        cfg = json.loads(src)
-    except json.JSONDecodeError as err:
-        raise ReferenceInputError(f"--camera is not a JSON object: {err}") from err
-    if not isinstance(cfg, dict):
-        raise ReferenceInputError("--camera must be a JSON object")
-    return cfg
-
-
-def _read_png(path: Path, rgb: bool) -> np.ndarray:
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR if rgb else cv2.IMREAD_GRAYSCALE)
-    if img is None:
-        raise ReferenceInputError(f"cannot read image {path}")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if rgb else img
 
 
 if __name__ == "__main__":

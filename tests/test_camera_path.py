@@ -24,7 +24,10 @@ from nil_ext.reference.camera_path import (
     speed_path,
 )
 from nil_ext.reference.errors import ReferenceInputError
-from nil_ext.reference.pipeline import bundle_from_frames, make_reference
+from nil_ext.reference.builder import build_bundle
+from nil_ext.reference.first_frame import FirstFrame
+from nil_ext.reference.options import CameraPathOptions, OutputOptions, SegmentationOptions
+from nil_ext.reference.sources import ImportedVideo, SimulatorFrames
 
 CAMERA = GroundCamera(width=128, height=96, focal_px=140.0, eye_height=1.0, pitch=0.15, heading=math.pi / 2,
                       distance=3.0)
@@ -166,8 +169,9 @@ def test_bundles_store_the_estimated_path_its_confidence_and_a_speed_plot(tmp_pa
     frames, masks = render_ground_views(CAMERA, truth, ground_texture())
     camera = {"width": 128, "height": 96, "distance": 3.0, "height_offset": 3.0 * math.tan(0.15),
               "fov": math.degrees(2 * math.atan(64 / 140.0))}
-    b = bundle_from_frames(frames, masks, FPS, robot="h1", camera=camera, estimate_path=True,
-                           base_height=1.0 - 3.0 * math.tan(0.15), out=tmp_path / "ref", progress=False)
+    b = build_bundle("h1", SimulatorFrames(frames, masks, FPS, camera),
+                     camera_path=CameraPathOptions(base_height=1.0 - 3.0 * math.tan(0.15)),
+                     output=OutputOptions(tmp_path / "ref", progress=False))
     loaded = ReferenceBundle.load(tmp_path / "ref")
     assert loaded.camera_path_source == "estimated" and loaded.meta["camera_path_source"] == "estimated"
     assert loaded.camera_path.shape == (b.num_frames, 4) and loaded.camera_path_confidence.min() > 0.8
@@ -184,19 +188,24 @@ def test_a_video_without_a_visible_camera_motion_needs_a_speed_or_a_file(tmp_pat
     frames, truth = articulated_clip(t=12)  # plain background
     video = write_mp4(tmp_path / "clip.mp4", frames, fps=25)
     camera = {"width": 128, "height": 96, "distance": 3.0, "fov": 60.0}
-    kwargs = dict(robot="h1", camera=camera, video=video, segmenter="background", progress=False, base_height=1.0)
-    b = make_reference(frames[0], truth[0], **kwargs)
+    kwargs = dict(first_frame=FirstFrame(frames[0], truth[0], camera), segmentation=SegmentationOptions("background"))
+
+    def make(out=None, **path):
+        return build_bundle("h1", ImportedVideo(video), camera_path=CameraPathOptions(base_height=1.0, **path),
+                            output=OutputOptions(out, progress=False), **kwargs)
+
+    b = make()
     assert b.camera_path is None and b.meta["camera_path_source"] is None
     assert "textured ground" in b.meta["camera_path_note"]
     assert "--reference_speed" in capsys.readouterr().out
-    b = make_reference(frames[0], truth[0], reference_speed=0.8, out=tmp_path / "ref", **kwargs)
+    b = make(tmp_path / "ref", speed=0.8)
     assert b.camera_path_source == "speed" and b.quality["camera_path"]["mean_speed"] == pytest.approx(0.8)
     assert ReferenceBundle.load(tmp_path / "ref").camera_path_source == "speed"
     np.save(tmp_path / "path.npy", np.stack([np.linspace(0, 0.5, 12), np.zeros(12), np.ones(12)], axis=1))
-    b = make_reference(frames[0], truth[0], camera_path_file=tmp_path / "path.npy", **kwargs)
+    b = make(file=tmp_path / "path.npy")
     assert b.camera_path_source == "file" and b.camera_path[-1, 0] - b.camera_path[0, 0] == pytest.approx(0.5)
     with pytest.raises(ReferenceInputError, match="at most one"):
-        make_reference(frames[0], truth[0], reference_speed=1.0, camera_path_file=tmp_path / "path.npy", **kwargs)
+        make(speed=1.0, file=tmp_path / "path.npy")
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +222,7 @@ def rendered_walks(menagerie_available):
 
 
 def test_rendered_walk_distance_is_estimated_within_ten_percent(rendered_walks, tmp_path):
-    from nil_ext.reference.pipeline import robot_base_height
+    from nil_ext.reference.camera_path_source import robot_base_height
 
     (frames, masks, fps, camera, path), _ = rendered_walks
     cv2.imwrite(str(tmp_path / "textured.png"), frames[50][..., ::-1])  # for people debugging a failure
@@ -231,7 +240,7 @@ def test_rendered_walk_distance_is_estimated_within_ten_percent(rendered_walks, 
 
 
 def test_rendered_walk_over_plain_ground_is_flagged(rendered_walks):
-    from nil_ext.reference.pipeline import robot_base_height
+    from nil_ext.reference.camera_path_source import robot_base_height
 
     _, (frames, masks, fps, camera, _) = rendered_walks
     geometry = GroundCamera.from_camera(camera, robot_base_height("h1"))

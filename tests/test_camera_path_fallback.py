@@ -7,10 +7,12 @@ import cv2
 import numpy as np
 import pytest
 
-from nil_ext.reference import pipeline
+from nil_ext.reference import camera_path_source
+from nil_ext.reference.builder import build_bundle
 from nil_ext.reference.camera_path import GroundCamera
 from nil_ext.reference.feet_speed import feet_velocity
-from nil_ext.reference.pipeline import bundle_from_frames
+from nil_ext.reference.options import CameraPathOptions, OutputOptions
+from nil_ext.reference.sources import SimulatorFrames
 
 CAMERA = {"width": 160, "height": 120, "distance": 3.0, "height_offset": 0.6, "fov": 60.0}
 BASE_HEIGHT = 1.0
@@ -42,10 +44,15 @@ def stepping_robot(speed=1.25, num_frames=50, step_m=0.5, sliding=False):
     return frames, masks
 
 
+def estimated(frames, masks):
+    """A bundle of these frames whose camera path is estimated (the ground is plain: the feet, or nothing)."""
+    return build_bundle("h1", SimulatorFrames(frames, masks, FPS, CAMERA), camera_path=CameraPathOptions(
+        base_height=BASE_HEIGHT), output=OutputOptions(progress=False))
+
+
 def test_the_feet_give_the_camera_speed_when_the_ground_is_plain(capsys):
     frames, masks = stepping_robot()
-    b = bundle_from_frames(frames, masks, FPS, robot="h1", camera=CAMERA, estimate_path=True, base_height=BASE_HEIGHT,
-                           progress=False)
+    b = estimated(frames, masks)
     out = capsys.readouterr().out
     assert b.meta["camera_path_source"] == "feet", out
     assert "textured ground" in b.meta["camera_path_note"] and "stance feet" in out and "--reference_speed" in out
@@ -62,12 +69,10 @@ def test_an_estimator_failure_is_a_line_and_the_fallback_not_a_traceback(monkeyp
     def crash(*_args, **_kwargs):
         raise cv2.error("OpenCV: (-215:Assertion failed) dst.cols < SHRT_MAX in function 'remap'")
 
-    monkeypatch.setattr(pipeline, "estimate_camera_path", crash)
+    monkeypatch.setattr(camera_path_source, "estimate_camera_path", crash)
     frames, masks = stepping_robot()
-    b = bundle_from_frames(frames, masks, FPS, robot="h1", camera=CAMERA, estimate_path=True, base_height=BASE_HEIGHT,
-                           progress=False)
+    b = estimated(frames, masks)
     assert b.meta["camera_path_source"] == "feet" and "estimator failed" in b.meta["camera_path_note"]
     frames, masks = stepping_robot(sliding=True)  # and without feet to go by: no path, and the options named
-    b = bundle_from_frames(frames, masks, FPS, robot="h1", camera=CAMERA, estimate_path=True, base_height=BASE_HEIGHT,
-                           progress=False)
+    b = estimated(frames, masks)
     assert b.camera_path is None and "--reference_speed" in capsys.readouterr().out

@@ -25,8 +25,10 @@ def bundles(menagerie_available, tmp_path_factory):
     made for another focal length and for a 16:9 camera."""
     import dataclasses
 
-    from nil_ext.reference.pipeline import bundle_from_frames
+    from nil_ext.reference.builder import build_bundle
+    from nil_ext.reference.options import OutputOptions
     from nil_ext.reference.scripted import render_scripted_reference
+    from nil_ext.reference.sources import SimulatorFrames
     from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
 
     camera = dataclasses.replace(walk_env_cfg("h1", "cpu-smoke").imitation.camera, width=224, height=224,
@@ -36,8 +38,8 @@ def bundles(menagerie_available, tmp_path_factory):
     out = {}
     for name, changes in (("224", {}), ("focal", {"focal_length": 18.0}), ("wide", {"height": 126})):
         f, m = (frames[:, 49:175], masks[:, 49:175]) if name == "wide" else (frames, masks)
-        bundle_from_frames(f, m, fps, robot="h1", camera={**cam, **changes}, camera_path=path, out=root / name,
-                           progress=False)
+        build_bundle("h1", SimulatorFrames(f, m, fps, {**cam, **changes}, path),
+                     output=OutputOptions(root / name, progress=False))
         out[name] = str(root / name)
     return out
 
@@ -62,7 +64,7 @@ def first_ious(reference: str | None, steps: int = 3) -> tuple[list[float], tupl
         for _ in range(steps):
             _, reward, _, _, _ = env.step(actions)
             assert torch.isfinite(reward).all()
-            ious.append(float(imitation_term(env).scores["raw/iou"].mean()))
+            ious.append(float(imitation_term(env).mask_iou().mean()))
         return ious, imitation_term(env).bundle.size
     finally:
         env.close()

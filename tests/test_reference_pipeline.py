@@ -15,7 +15,16 @@ from reference_helpers import articulated_clip, save_tiny_wan, write_mp4, write_
 from nil_ext.reference.bundle import ReferenceBundle
 from nil_ext.reference.camera_alignment import AlignmentError, CameraAlignment
 from nil_ext.reference.errors import ReferenceInputError
-from nil_ext.reference.pipeline import bundle_from_frames, make_reference
+from nil_ext.reference.builder import build_bundle
+from nil_ext.reference.first_frame import FirstFrame
+from nil_ext.reference.options import (
+    AlignmentOptions,
+    CameraPathOptions,
+    OutputOptions,
+    QualityGateOptions,
+    SegmentationOptions,
+)
+from nil_ext.reference.sources import ImportedVideo, SimulatorFrames
 from nil_ext.reference.prompts import RobotPrompt
 from nil_ext.reference.quality import QualityGateError, gate_of, gate_warning, iou
 from nil_ext.reference.retiming import output_times
@@ -42,16 +51,9 @@ def test_bundle_from_an_imported_video(tmp_path):
     frames, truth = articulated_clip(t=12)
     video = write_mp4(tmp_path / "clip.mp4", frames, fps=25)
     camera = {"width": 128, "height": 96, "distance": 3.0, "fov": 60.0}
-    bundle = make_reference(
-        frames[0],
-        truth[0],
-        robot="h1",
-        camera=camera,
-        video=video,
-        segmenter="background",
-        out=tmp_path / "ref",
-        progress=False,
-    )
+    bundle = build_bundle("h1", ImportedVideo(video), first_frame=FirstFrame(frames[0], truth[0], camera),
+                          segmentation=SegmentationOptions("background"),
+                          output=OutputOptions(tmp_path / "ref", progress=False))
     loaded = ReferenceBundle.load(tmp_path / "ref")
     assert loaded.num_frames == 45 and loaded.fps == 100.0  # 11 source intervals x 4 + 1
     assert loaded.camera == camera and loaded.robot == "h1"
@@ -61,19 +63,11 @@ def test_bundle_from_an_imported_video(tmp_path):
     np.testing.assert_array_equal(loaded.frames, bundle.frames)
 
 
-def test_bundle_from_frames_retimes_the_camera_path(tmp_path):
+def test_simulator_frames_retime_their_camera_path(tmp_path):
     frames, masks = articulated_clip(t=9)
     path = np.stack([np.arange(9) * 0.1, np.zeros(9), np.ones(9), np.zeros(9)], axis=1)
-    b = bundle_from_frames(
-        frames,
-        masks,
-        25.0,
-        robot="a1",
-        camera={"width": 128, "height": 96},
-        camera_path=path,
-        out=tmp_path / "ref",
-        progress=False,
-    )
+    b = build_bundle("a1", SimulatorFrames(frames, masks, 25.0, {"width": 128, "height": 96}, path),
+                     output=OutputOptions(tmp_path / "ref", progress=False))
     assert b.num_frames == 33 and b.camera_path.shape == (33, 4) and b.meta["synthetic"] is True
     np.testing.assert_allclose(b.camera_path[4], [0.1, 0, 1, 0])
 
@@ -184,12 +178,6 @@ def test_script_errors_are_clear_and_leave_no_bundle(tmp_path, capsys, monkeypat
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
-def test_pipeline_needs_one_source(tmp_path):
-    frames, masks = articulated_clip(t=1)
-    with pytest.raises(ReferenceInputError, match="exactly one"):
-        make_reference(frames[0], masks[0], robot="h1", camera={"width": 128, "height": 96}, segmenter="background")
-
-
 def vanishing_clip(t=24):
     """The stick figure for a third of the clip, then an empty scene: a segmenter that loses the robot."""
     frames, masks = articulated_clip(t=t)
@@ -201,15 +189,16 @@ def vanishing_clip(t=24):
 def test_masks_that_vanish_fail_the_quality_gate_and_are_kept_aside(tmp_path):
     frames, masks = vanishing_clip()
     video = write_mp4(tmp_path / "clip.mp4", frames, fps=25)
-    kwargs = dict(robot="h1", camera={"width": 128, "height": 96}, video=video, segmenter="background", progress=False)
+    kwargs = dict(first_frame=FirstFrame(frames[0], masks[0], {"width": 128, "height": 96}),
+                  segmentation=SegmentationOptions("background"), output=OutputOptions(tmp_path / "ref", progress=False))
     with pytest.raises(QualityGateError, match=r"vanish or jump in \d+% of the frames.*--robot_box.*--force"):
-        make_reference(frames[0], masks[0], out=tmp_path / "ref", **kwargs)
+        build_bundle("h1", ImportedVideo(video), **kwargs)
     assert not (tmp_path / "ref").exists()
     aside = ReferenceBundle.load(tmp_path / "ref.rejected")  # the work is not lost: look at it, or --force
     assert not aside.quality["gate"]["passed"] and not aside.quality["gate"]["forced"]
     assert (tmp_path / "ref.rejected" / "strip.png").is_file()
 
-    kept = make_reference(frames[0], masks[0], out=tmp_path / "ref", force=True, **kwargs)
+    kept = build_bundle("h1", ImportedVideo(video), gate=QualityGateOptions(force=True), **kwargs)
     assert kept.quality["gate"]["forced"] and kept.quality["gate"]["bad_share"] > 0.5
     warning = gate_warning(ReferenceBundle.load(tmp_path / "ref").quality, "ref")
     assert "kept with --force" in warning and "vanish" in warning
@@ -217,11 +206,12 @@ def test_masks_that_vanish_fail_the_quality_gate_and_are_kept_aside(tmp_path):
 
 def test_a_clean_bundle_passes_the_gate_and_old_bundles_are_judged_by_their_report(tmp_path):
     frames, masks = articulated_clip(t=12)
-    b = bundle_from_frames(frames, masks, 25.0, robot="h1", camera={"width": 128, "height": 96}, progress=False)
+    quiet = dict(camera_path=CameraPathOptions(estimate=False), output=OutputOptions(progress=False))
+    b = build_bundle("h1", SimulatorFrames(frames, masks, 25.0, {"width": 128, "height": 96}), **quiet)
     assert b.quality["gate"]["passed"] and gate_warning(b.quality, "ref") is None
     old = {k: v for k, v in b.quality.items() if k != "gate"}  # a bundle made before the gate
     assert gate_of(old)["passed"]
-    bad = bundle_from_frames(*vanishing_clip(), 25.0, robot="h1", camera={"width": 128, "height": 96}, progress=False)
+    bad = build_bundle("h1", SimulatorFrames(*vanishing_clip(), 25.0, {"width": 128, "height": 96}), **quiet)
     assert not gate_of({k: v for k, v in bad.quality.items() if k != "gate"})["passed"]
 
 
@@ -276,9 +266,11 @@ def test_a_video_not_started_from_e0_is_aligned_shifted_and_recorded(tmp_path):
                                range_m=2.55, runner_up=None, tie_break=None, candidates=1, seconds=0.0)
 
     camera = {"width": 128, "height": 96, "distance": 3.0, "yaw_deg": -90.0}
-    b = make_reference(e0, e0_mask, robot="h1", camera=camera, video=video, segmenter="grabcut",
-                       robot_prompt=RobotPrompt(box=(20, 10, 90, 90)), camera_aligner=aligner, reference_speed=1.0,
-                       progress=False)
+    box = RobotPrompt(box=(20, 10, 90, 90))
+    kwargs = dict(first_frame=FirstFrame(e0, e0_mask, camera), segmentation=SegmentationOptions("grabcut"),
+                  output=OutputOptions(progress=False))
+    b = build_bundle("h1", ImportedVideo(video, robot_prompt=box), alignment=AlignmentOptions(aligner=aligner),
+                     camera_path=CameraPathOptions(speed=1.0), **kwargs)
     assert seen["iou"] > 0.6 > 0.2 > seen["e0_iou"]  # the box found the robot on the video's own first frame
     assert b.camera == {**camera, "distance": 2.5, "height_offset": 0.5, "yaw_deg": -60.0, "focal_length": 18.0,
                         "horizontal_aperture": 20.955}
@@ -290,18 +282,19 @@ def test_a_video_not_started_from_e0_is_aligned_shifted_and_recorded(tmp_path):
         return dataclasses.replace(aligner(mask, frame), iou=0.4)
 
     with pytest.raises(AlignmentError, match="best IoU 0.40 < 0.75"):
-        make_reference(e0, e0_mask, robot="h1", camera=camera, video=video, segmenter="grabcut",
-                       robot_prompt=RobotPrompt(box=(20, 10, 90, 90)), camera_aligner=wrong, progress=False)
+        build_bundle("h1", ImportedVideo(video, robot_prompt=box), alignment=AlignmentOptions(aligner=wrong), **kwargs)
     with pytest.raises(ReferenceInputError, match="no camera search is available"):
-        make_reference(e0, e0_mask, robot="h1", camera=camera, video=video, segmenter="grabcut", progress=False)
+        build_bundle("h1", ImportedVideo(video), **kwargs)
 
 
 def test_align_never_keeps_the_task_camera_and_says_what_that_costs(tmp_path, capsys):
     frames, masks, e0 = elsewhere_clip()
     video = write_mp4(tmp_path / "clip.mp4", frames, fps=25)
     camera = {"width": 128, "height": 96, "distance": 3.0, "yaw_deg": -90.0}
-    b = make_reference(np.roll(e0, 20, axis=1), np.roll(masks[0], 20, axis=1), robot="h1", camera=camera,
-                       video=video, segmenter="grabcut", align_camera="never", reference_speed=1.0, progress=False)
+    b = build_bundle("h1", ImportedVideo(video),
+                     first_frame=FirstFrame(np.roll(e0, 20, axis=1), np.roll(masks[0], 20, axis=1), camera),
+                     segmentation=SegmentationOptions("grabcut"), alignment=AlignmentOptions(mode="never"),
+                     camera_path=CameraPathOptions(speed=1.0), output=OutputOptions(progress=False))
     assert b.camera == camera and b.meta["camera_source"] == "task"
     assert "--align_camera never keeps the task camera" in capsys.readouterr().out
 
@@ -325,9 +318,10 @@ def test_a_refused_alignment_keeps_the_first_frame_its_mask_and_the_candidates(t
     out = tmp_path / "ref"
     with pytest.raises(AmbiguousAlignmentError, match=r"--camera_yaw 120 or --camera_yaw -60.*Kept for a look in "
                        r".*ref\.rejected/: first_frame\.png, first_frame_mask\.png, candidates\.png"):
-        make_reference(e0, masks[0], robot="h1", camera={"width": 128, "height": 96}, video=video,
-                       segmenter="grabcut", robot_prompt=RobotPrompt(box=(20, 10, 90, 90)), camera_aligner=tied,
-                       out=out, progress=False)
+        build_bundle("h1", ImportedVideo(video, robot_prompt=RobotPrompt(box=(20, 10, 90, 90))),
+                     first_frame=FirstFrame(e0, masks[0], {"width": 128, "height": 96}),
+                     segmentation=SegmentationOptions("grabcut"), alignment=AlignmentOptions(aligner=tied),
+                     output=OutputOptions(out, progress=False))
     aside = tmp_path / "ref.rejected"
     for name in ("first_frame.png", "first_frame_mask.png", "candidates.png", "alignment.json"):
         assert (aside / name).is_file(), name

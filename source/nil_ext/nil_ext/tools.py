@@ -21,23 +21,29 @@ from pathlib import Path
 from .child_process import TOOLS_MODULE  # one spelling of the entry, shared with the caller's side
 
 
-def _camera_cfg(text: str):
+def _camera_fields(text: str) -> dict:
+    """The FollowCameraCfg fields of a bundle's camera dict (which also holds what the camera derives)."""
     from .scene.camera import FollowCameraCfg
 
-    fields = {k: v for k, v in json.loads(text).items() if k in FollowCameraCfg.__dataclass_fields__}
-    return FollowCameraCfg(**fields)
+    return {k: v for k, v in json.loads(text).items() if k in FollowCameraCfg.__dataclass_fields__}
 
 
 def _render_scripted(args) -> None:
-    from .reference.scripted import make_scripted_bundle
+    from .reference.builder import build_bundle
+    from .reference.options import OutputOptions
+    from .reference.sources import ScriptedWalk
 
-    make_scripted_bundle(args.robot, _camera_cfg(args.camera), args.out)
+    build_bundle(args.robot, ScriptedWalk(), task_camera=_camera_fields(args.camera),
+                 output=OutputOptions(args.out, progress=False))
 
 
 def _render_wholebody(args) -> None:
-    from .reference.scripted_wholebody import make_wholebody_bundle
+    from .reference.builder import build_bundle
+    from .reference.options import OutputOptions
+    from .reference.sources import ScriptedWholeBody
 
-    make_wholebody_bundle(args.robot, args.skill, _camera_cfg(args.camera), args.out)
+    build_bundle(args.robot, ScriptedWholeBody(args.skill), task_camera=_camera_fields(args.camera),
+                 output=OutputOptions(args.out, progress=False))
 
 
 def _align_camera(args) -> None:

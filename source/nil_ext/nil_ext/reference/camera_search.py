@@ -176,6 +176,16 @@ def align_camera_in_subprocess(
         return CameraAlignment.from_dict(json.loads(out.read_text()))
 
 
+def simulator_aligner(robot: str, yaw_deg: float | None = None):
+    """The builder's camera aligner (options.CameraAligner): the search in a child process, since the caller may have
+    rendered e0 already; ``yaw_deg``: search only near this yaw (the user's choice between two tied cameras)."""
+
+    def align(mask: np.ndarray, frame: np.ndarray) -> CameraAlignment:
+        return align_camera_in_subprocess(robot, mask, frame, CameraSearchCfg(yaw_deg=yaw_deg))
+
+    return align
+
+
 def search_cfg_from_json(text: str | None) -> CameraSearchCfg:
     """CameraSearchCfg from its fields as JSON (the align-camera tool's --cfg)."""
     fields = json.loads(text) if text else {}

@@ -148,13 +148,3 @@ def render_scripted_reference(robot: str, camera_cfg, skill: str | None = None, 
     camera = camera_cfg.to_dict(robot_model_info(robot).base_pos[2])
     return np.stack(frames), np.stack(masks), fps, camera, np.asarray(path, dtype=np.float64)
 
-
-def make_scripted_bundle(robot: str, camera_cfg, out, num_frames: int | None = None, device: str = "cpu"):
-    """Render the scripted walk and save it as a reference bundle (retimed to 100 Hz) at ``out``."""
-    from .pipeline import bundle_from_frames
-
-    frames, masks, fps, camera, path = render_scripted_reference(robot, camera_cfg, num_frames=num_frames, device=device)
-    meta = {"source": "scripted", "skill": "walking", "generator": "scripted"}
-    return bundle_from_frames(frames, masks, fps, robot=robot, camera=camera, camera_path=path, meta=meta,
-                              synthetic=True, out=out, progress=False)
-

@@ -272,16 +272,3 @@ def render_wholebody_reference(robot: str, skill: str, camera_cfg, num_frames: i
     camera = camera_cfg.to_dict(robot_model_info(robot).base_pos[2])
     return np.stack(frames), np.stack(masks), SOURCE_FPS, camera, np.asarray(path, dtype=np.float64), prop
 
-
-def make_wholebody_bundle(robot: str, skill: str, camera_cfg, out, num_frames: int | None = None, device: str = "cpu"):
-    """Render the scripted skill and save it as a reference bundle (100 Hz) at ``out``."""
-    import dataclasses
-
-    from .pipeline import bundle_from_frames
-
-    frames, masks, fps, camera, path, prop = render_wholebody_reference(robot, skill, camera_cfg, num_frames, device)
-    meta = {"source": "scripted", "skill": skill, "generator": "scripted", "camera_mode": camera_cfg.mode,
-            "prop": {type(prop).__name__: dataclasses.asdict(prop)}}
-    return bundle_from_frames(frames, masks, fps, robot=robot, camera=camera, camera_path=path, meta=meta,
-                              synthetic=True, out=out, progress=False)
-
