@@ -34,6 +34,7 @@ import torch
 
 from nil_ext import cli
 from nil_ext.assets.robots import get_robot_spec
+from nil_ext.errors import CheckpointError
 from nil_ext.evaluation import EXPERT_SCORE
 from nil_ext.evaluation.metrics import task_metrics
 from nil_ext.evaluation.rollout import random_policy, run_episode, standing_policy
@@ -151,8 +152,8 @@ def trained_run(checkpoints: list[str], own: tuple[str, ...] = ()) -> dict:
         if first["overrides"] != second["overrides"]:
             differ.append(f"overrides {' '.join(first['overrides']) or 'none'} vs "
                           f"{' '.join(second['overrides']) or 'none'}")
-        sys.exit(f"[ERROR] The checkpoints {a} and {b} were trained with different settings ({'; '.join(differ)}): "
-                 "evaluate them separately.")
+        raise CheckpointError(f"The checkpoints {a} and {b} were trained with different settings "
+                              f"({'; '.join(differ)}): evaluate them separately.")
     return next(iter(runs.values()), {})
 
 
@@ -160,8 +161,9 @@ def trained_reference_of(checkpoints: list[str], preset: str) -> str | None:
     """The reference bundle the checkpoints trained on (None: the task's default); they must agree."""
     references = {trained_reference(run_settings(c), preset) for c in checkpoints} - {None}
     if len(references) > 1:
-        sys.exit(f"[ERROR] The checkpoints were trained on different references ({', '.join(sorted(references))}); "
-                 "evaluate them separately, or choose one with --reference.")
+        raise CheckpointError(f"The checkpoints were trained on different references "
+                              f"({', '.join(sorted(references))}); evaluate them separately, or choose one with "
+                              "--reference.")
     return references.pop() if references else None
 
 

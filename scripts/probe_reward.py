@@ -22,9 +22,9 @@ import sys
 from argparse import RawDescriptionHelpFormatter
 
 from nil_ext import cli
+from nil_ext.errors import CheckpointError
 from nil_ext.evaluation.env_reward import episode_steps
 from nil_ext.evaluation.probe import BEHAVIOURS, add_replay_writer, markdown_table, ranking_problems, run_probe
-from nil_ext.rewards import ABLATIONS
 from nil_ext.task_loading import (
     add_sim_args,
     check_reference,
@@ -57,11 +57,6 @@ def parse_args(argv=None):
                    help="policy and reward rate, as train.py's (default: the profile's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--behaviours", nargs="+", default=list(BEHAVIOURS), choices=BEHAVIOURS)
-    old = p.add_argument_group("flags of earlier releases, each one override (they print it; use the override)")
-    old.add_argument("--ablation", default=None, choices=sorted(ABLATIONS),
-                     help="= env.imitation.reward.ablation=NAME (one of the paper's ablation rows, e.g. no_reg)")
-    old.add_argument("--reward", action="append", default=None, metavar="TERM=WEIGHT",
-                     help="= env.rewards.TERM.weight=WEIGHT (repeatable), e.g. env.rewards.alive.weight=0.5")
     p.add_argument("--json", default=None, help="write the results here")
     p.add_argument("--strict", action="store_true", help="exit 1 when the reward ranks the behaviours wrongly")
     add_sim_args(p)
@@ -73,12 +68,12 @@ def main(argv=None) -> int:
     task_id = import_tasks(args.task, args.robot_config, args.checkpoint)
     run = run_settings(args.checkpoint) if args.checkpoint else {}
     if args.checkpoint and not run:
-        raise SystemExit(f"[ERROR] --checkpoint {args.checkpoint}: no params/ beside it to take the run's settings "
-                         "from; give the model_N.pt of a train.py run.")
+        raise CheckpointError(f"--checkpoint {args.checkpoint}: no params/ beside it to take the run's settings "
+                              "from; give the model_N.pt of a train.py run.")
     preset = args.preset or run.get("factory", {}).get("preset") or "cpu-smoke"
     # the run's env when given (else the task's), the reference's own camera path at full speed (play mode, as
-    # evaluate.py judges policies), then the old flags' overrides and this command line's
-    env_cfg = run_env_cfg(task_id, run, cli.alias_overrides(args) + args.overrides, preset=preset,
+    # evaluate.py judges policies), then this command line's overrides
+    env_cfg = run_env_cfg(task_id, run, args.overrides, preset=preset,
                           num_envs=args.num_envs, control_hz=args.control_hz, profile=args.profile)
     env_cfg.sim.device = resolve_device(args.device, env_cfg.sim.device)
     env_cfg.set_reference(args.reference or trained_reference(run, preset))

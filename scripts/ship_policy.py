@@ -23,6 +23,7 @@ from argparse import RawDescriptionHelpFormatter
 import torch
 
 from nil_ext import cli
+from nil_ext.errors import CheckpointError, UserError
 from nil_ext.task_loading import RUN_SETTINGS_FILE, read_checkpoint, run_settings
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -67,8 +68,8 @@ def copy_run(checkpoint: str, out: str) -> str:
     cache = str(cache_root())
     reference = env.get("imitation", {}).get("reference")
     if reference and not os.path.abspath(reference).startswith(os.path.join(cache, "references") + os.sep):
-        sys.exit(f"[ERROR] The run trained on the reference bundle {reference}, which a fresh clone does not have: "
-                 "ship policies trained on the task's default reference (train.py without --reference).")
+        raise UserError(f"The run trained on the reference bundle {reference}, which a fresh clone does not have: "
+                        "ship policies trained on the task's default reference (train.py without --reference).")
     env["imitation"]["reference"] = None  # the task's default: the robot's scripted demo, rendered on first use
     robot_file = os.path.join(REPO, "assets", "robots", os.path.basename(env.get("robot_config") or ""))
     if os.path.isfile(robot_file):  # one of the checkout's robots (the run may have been started from another copy)
@@ -108,18 +109,19 @@ def run(script: str, *args: str) -> None:
     command = [sys.executable, os.path.join(REPO, "scripts", script), *args]
     print("[INFO] " + " ".join(command[1:]), flush=True)
     if subprocess.run(command, cwd=REPO).returncode != 0:
-        sys.exit(f"[ERROR] scripts/{script} failed on the shipped copy (its message is above); nothing more shipped.")
+        raise UserError(f"scripts/{script} failed on the shipped copy (its message is above); nothing more shipped.")
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
     read_checkpoint(args.checkpoint)  # missing or unreadable: said in one line
     if not os.path.isfile(os.path.join(os.path.dirname(args.checkpoint), "params", "env.json")):
-        sys.exit(f"[ERROR] '{args.checkpoint}' has no params/env.json beside it: ship a checkpoint of a train.py run.")
+        raise CheckpointError(f"'{args.checkpoint}' has no params/env.json beside it: ship a checkpoint of a train.py "
+                              "run.")
     out = os.path.join(REPO, "policies", args.name)
     if os.path.exists(out):
         if not args.overwrite:
-            sys.exit(f"[ERROR] {out} exists; pass --overwrite to replace it.")
+            raise UserError(f"{out} exists; pass --overwrite to replace it.")
         shutil.rmtree(out)
     shipped = os.path.relpath(copy_run(os.path.abspath(args.checkpoint), out), REPO)
     # the camera on the reference's path at full speed, as evaluation judges it: the strip shows pace and posture

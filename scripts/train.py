@@ -30,7 +30,6 @@ from nil_ext import cli
 from nil_ext.agents.bro import OffPolicyRunner
 from nil_ext.agents.vec_env import IsaacLabVecEnv
 from nil_ext.overrides import apply_overrides
-from nil_ext.rewards.nil_reward import ABLATIONS
 from nil_ext.run_failure import closing, exit_promptly
 from nil_ext.tasks.walk.gpu_sizing import check_env_cfg
 from nil_ext.task_loading import (
@@ -76,21 +75,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="Policy and reward rate (NIL tasks; default: the profile's, 25 Hz; the paper's is 100). "
                              "The reference is retimed to it. A factory argument, not an override: it sets the "
                              "decimation and the render interval together.")
-    old = parser.add_argument_group("flags of earlier releases, each one override (they print it; use the override)")
-    old.add_argument("--no_curriculum", action="store_true",
-                     help="= env.curriculum=None env.imitation.camera_speed=1.0 (reference_path camera at the "
-                          "reference's full speed from the start)")
-    old.add_argument("--camera_speed", type=float, default=None,
-                     help="= env.imitation.camera_speed=V (the curriculum's starting speed, a fraction of the "
-                          "reference's; default 0.3; a resumed run continues from its checkpoint's speed)")
-    old.add_argument("--action_scale", type=float, default=None,
-                     help="= env.actions.joint.scale=V (radians of PD target offset per unit of action)")
-    old.add_argument("--ablation", default=None, choices=sorted(ABLATIONS),
-                     help="= env.imitation.reward.ablation=NAME (the paper's ablation rows, e.g. no_video)")
-    old.add_argument("--reward", action="append", default=None, metavar="TERM=WEIGHT",
-                     help="= env.rewards.TERM.weight=WEIGHT (repeatable), e.g. env.rewards.alive.weight=0")
-    old.add_argument("--gamma", type=float, default=None,
-                     help="= agent.algorithm.gamma=V (discount; its horizon ~1 / (1 - gamma) is in control steps)")
     parser.add_argument("--run_name", default=None, help="Suffix of the run's log folder (<timestamp>_<run_name>).")
     parser.add_argument("--eval_steps", type=int, default=None,
                         help="Steps of the side-by-side evaluation episode after training (default: a full episode).")
@@ -120,8 +104,7 @@ def main(argv: list[str] | None = None) -> None:
                "profile": args.profile}
     env_cfg = load_cfg(task_id, "env_cfg_entry_point", **factory)
     agent_cfg = load_cfg(task_id, CFG_ENTRY_POINTS[args.agent], preset=args.preset)
-    # the old flags first, so that an override on the same line wins
-    overrides = apply_overrides({"env": env_cfg, "agent": agent_cfg}, cli.alias_overrides(args) + args.overrides)
+    overrides = apply_overrides({"env": env_cfg, "agent": agent_cfg}, args.overrides)
     if hasattr(env_cfg, "set_reference"):  # NIL tasks: the user's reference, or the robot's scripted demo
         env_cfg.set_reference(args.reference)
         check_reference(env_cfg)

@@ -43,7 +43,7 @@ def load(path: Path) -> dict:
 
 
 def test_sigterm_writes_a_last_checkpoint(tmp_path):
-    proc = launch(tmp_path, "--max_iterations", "100000", "--gamma", "0.995")
+    proc = launch(tmp_path, "--max_iterations", "100000", "agent.algorithm.gamma=0.995")
     run = wait_for_checkpoint(tmp_path / "logs/bro/bro_pendulum", 50, proc)
     proc.send_signal(signal.SIGTERM)
     output, _ = proc.communicate(timeout=60)
@@ -60,9 +60,8 @@ def test_sigterm_writes_a_last_checkpoint(tmp_path):
 
 
 def test_ablation_is_refused_for_a_task_without_the_nil_reward(tmp_path):
-    proc = launch(tmp_path, "--ablation", "no_video")
+    proc = launch(tmp_path, "env.imitation.reward.ablation=no_video")
     output, _ = proc.communicate(timeout=120)
-    assert "--ablation no_video is env.imitation.reward.ablation=no_video" in output, output  # the old flag's override
     assert proc.returncode == 2 and "[ERROR] 'env.imitation.reward.ablation=no_video': env has no 'imitation'" in output
     assert "Traceback" not in output, output
 

@@ -18,7 +18,7 @@ def test_envs_follow_the_card(free_gib, envs):
 def test_a_card_too_small_for_any_choice():
     sizes = size_gpu_run(6 * GIB)  # less than what does not grow with the envs
     assert not sizes.fits and sizes.num_envs == 128
-    assert "--ablation no_video or a smaller camera" in misfit_line(sizes, "cuda:0")
+    assert "env.imitation.reward.ablation=no_video or a smaller camera" in misfit_line(sizes, "cuda:0")
 
 
 def test_the_chunk_takes_what_the_envs_leave():

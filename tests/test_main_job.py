@@ -22,7 +22,8 @@ def test_main_job_leaves_checkpoint_logs_and_video_and_evaluates(tmp_path, menag
     cmd = [
         sys.executable, script("train.py"), "--task", "NIL-H1-Walk", "--headless",
         "--preset", "cpu-smoke", "--max_iterations", "260", "--eval_steps", "12",
-        "--run_name", "smoke", "--ablation", "only_iou",  # the preset's own is no_video: IoU and penalties
+        "--run_name", "smoke",
+        "env.imitation.reward.ablation=only_iou",  # the preset's own is no_video: IoU and penalties
     ]
     result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -110,7 +110,7 @@ def test_a_bad_override_is_refused_naming_it_and_the_choices(override, message):
 
 
 def test_the_walk_tasks_settings_are_reachable_by_override(menagerie_available):
-    """The settings the old flags set (--action_scale, --reward, --ablation, --no_curriculum) and Isaac Lab's own
+    """The settings the removed flags set (--action_scale, --reward, --ablation, --no_curriculum) and Isaac Lab's own
     (decimation, actuator gains, event parameters) on a real NIL task config."""
     from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
 

@@ -7,6 +7,8 @@ import os
 import pytest
 
 from nil_ext.assets.robots import ROBOT_FILES_ENV, ROBOTS, ROBOTS_DIR, RobotConfigError, get_robot_spec, load_robot_file
+from nil_ext.cli import user_errors
+from nil_ext.errors import TaskError
 from nil_ext.task_loading import import_tasks, load_cfg
 
 
@@ -70,7 +72,7 @@ def test_the_policy_moves_the_joints_its_robot_file_names(menagerie_available):
 
 
 def test_nil_walk_without_a_robot_file_says_what_to_give():
-    with pytest.raises(SystemExit, match="--robot_config FILE.toml"):
+    with pytest.raises(TaskError, match="--robot_config FILE.toml"):
         import_tasks("NIL-Walk")
 
 
@@ -96,7 +98,7 @@ def test_a_broken_robot_file_is_refused_naming_the_field(change, message, ant_ro
                                                          isolated_robot_files):
     broken = tmp_path / "ant.toml"
     broken.write_text(change(ant_robot_file.read_text()))
-    with pytest.raises(SystemExit) as err:  # what the scripts do with it: one line, no traceback
+    with pytest.raises(user_errors()) as err:  # what the scripts say in one line, no traceback (cli.run)
         import_tasks("NIL-Walk", str(broken))
     assert message in str(err.value) and str(broken) in str(err.value)
 

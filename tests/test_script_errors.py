@@ -36,6 +36,8 @@ CASES = {
                                   "for task 'NIL-H1-Walk', but this run is agent 'bro' on task 'NIL-A1-Walk'"),
     "evaluate: unknown setting": ("evaluate.py", "--task NIL-A1-Walk --floors_only env.imitation.camra.mode=fixed",
                                   "env.imitation has no 'camra' (did you mean 'camera'"),
+    "train: removed flag": ("train.py", "--task NIL-A1-Walk --ablation no_video",
+                            "--ablation was removed; write the setting env.imitation.reward.ablation=no_video instead"),
     "probe: control rate": ("probe_reward.py", "--task NIL-A1-Walk --control_hz 33",
                             "control_hz=33 does not divide the 200 Hz physics"),
     "generate: unknown robot": ("generate_reference.py", "--robot atlas --out {tmp}/ref", "unknown robot 'atlas'"),

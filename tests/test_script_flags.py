@@ -48,20 +48,21 @@ def test_a_bad_flag_is_one_error_line(argv, message, capsys):
     assert err.startswith(message) and err.count("\n") == 1, err
 
 
-def test_the_flags_of_earlier_releases_say_the_override_they_stand_for(capsys):
-    from nil_ext.cli import alias_overrides
-    from nil_ext.overrides import OverrideError
-
-    args = load_script("train").parse_args(["--task", "T", "--gamma", "0.995", "--action_scale", "0.1",
-                                            "--no_curriculum", "--camera_speed", "0.5", "--ablation", "no_reg",
-                                            "--reward", "alive=0", "--reward", "iou=0.5"])
-    assert alias_overrides(args) == [
-        "env.actions.joint.scale=0.1", "agent.algorithm.gamma=0.995", "env.curriculum=None",
-        "env.imitation.camera_speed=1.0", "env.imitation.camera_speed=0.5", "env.imitation.reward.ablation=no_reg",
-        "env.rewards.alive.weight=0", "env.rewards.iou.weight=0.5"]
-    out = capsys.readouterr().out
-    assert "[INFO] --gamma 0.995 is agent.algorithm.gamma=0.995" in out
-    assert "[INFO] --no_curriculum is env.curriculum=None env.imitation.camera_speed=1.0" in out
-    assert "[INFO] --reward alive=0 is env.rewards.alive.weight=0" in out
-    with pytest.raises(OverrideError, match="--reward alive: write TERM=WEIGHT"):
-        alias_overrides(load_script("probe_reward").parse_args(["--task", "T", "--reward", "alive"]))
+@pytest.mark.parametrize("script, argv, override", [
+    ("train", ["--gamma", "0.995"], "agent.algorithm.gamma=0.995"),
+    ("train", ["--action-scale=0.1"], "env.actions.joint.scale=0.1"),
+    ("train", ["--no_curriculum"], "env.curriculum=None env.imitation.camera_speed=1.0"),
+    ("train", ["--camera_speed", "0.5"], "env.imitation.camera_speed=0.5"),
+    ("train", ["--ablation", "no_reg"], "env.imitation.reward.ablation=no_reg"),
+    ("train", ["--reward", "alive=0"], "env.rewards.alive.weight=0"),
+    ("probe_reward", ["--reward", "alive"], "env.rewards.alive.weight=WEIGHT"),
+    ("probe_reward", ["--ablation"], "env.imitation.reward.ablation=V"),
+    ("evaluate", ["--gamma", "0.9"], "agent.algorithm.gamma=0.9"),
+])
+def test_a_removed_flag_names_the_override_that_replaces_it(script, argv, override, capsys):
+    with pytest.raises(SystemExit) as stop:
+        load_script(script).parse_args(["--task", "T", *argv])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    flag = argv[0].split("=")[0].replace("-", "_").replace("__", "--", 1)
+    assert err.startswith(f"[ERROR] {flag} was removed; write the setting {override} instead") and err.count("\n") == 1

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from nil_ext.errors import CheckpointError
 from nil_ext.task_loading import load_cfg, run_settings, trained_reference
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -99,10 +100,10 @@ def test_evaluate_takes_the_checkpoints_settings_and_refuses_a_mix(tmp_path):
     at_100 = fake_run(tmp_path, "c", 2)
     assert evaluate.trained_run([at_50, also_50])["factory"]["control_hz"] == 50.0
     assert evaluate.trained_run([]) == {}  # floors only: the task's own settings
-    with pytest.raises(SystemExit, match=r"different settings \(control_hz 50.0 vs 100.0\)"):
+    with pytest.raises(CheckpointError, match=r"different settings \(control_hz 50.0 vs 100.0\)"):
         evaluate.trained_run([at_50, at_100])
     assert evaluate.trained_run([at_50, at_100], own=("control_hz",))  # --control_hz given: the rates may differ
-    with pytest.raises(SystemExit, match=r"different settings \(overrides env.actions.joint.scale=0.25 vs "
+    with pytest.raises(CheckpointError, match=r"different settings \(overrides env.actions.joint.scale=0.25 vs "
                                          r"env.actions.joint.scale=0.5\)"):
         evaluate.trained_run([at_50, fake_run(tmp_path, "d", 4, action_scale=0.5)])
 
@@ -117,7 +118,7 @@ def test_evaluate_takes_the_checkpoints_reference_and_refuses_a_mix(tmp_path):
     c = fake_run(tmp_path, "c", 2, reference=str(trot))
     assert evaluate.trained_reference_of([a, b], "cpu") == str(walk)
     assert evaluate.trained_reference_of([a, b], "cpu-smoke") is None  # another preset's camera: the default
-    with pytest.raises(SystemExit, match="trained on different references"):
+    with pytest.raises(CheckpointError, match="trained on different references"):
         evaluate.trained_reference_of([a, c], "cpu")
 
 

@@ -9,8 +9,8 @@
   stderr and exit code 2, with no traceback; any other exception (a run that failed: out of memory, a NaN, a broken
   term) into one ``[ERROR] The run failed ...`` line and exit code 1 (:mod:`nil_ext.run_failure`). ``NIL_DEBUG=1``
   shows the traceback instead.
-- :data:`FLAG_ALIASES`: flags of earlier releases that set one config field, kept for one release; each prints the
-  override it stands for.
+- :data:`REMOVED_FLAGS`: flags of earlier releases that set one config field; given one, the script names the override
+  that replaces it, in one line.
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ def error_line(message: str) -> str:
 
 
 def run(main: Callable[..., int | None], *args) -> int:
-    """Call ``main(*args)`` and return its exit code; a user error becomes one ``[ERROR]`` line on stderr and exit
-    code 2 (``NIL_DEBUG=1``: the traceback). ``SystemExit("message")`` counts as one (exit code 2 too). Any other
+    """Call ``main(*args)`` and return its exit code; a user error (:mod:`nil_ext.errors` and the library's own input
+    errors, :func:`user_errors`) becomes one ``[ERROR]`` line on stderr and exit code 2 (``NIL_DEBUG=1``: the
+    traceback); so does the ``SystemExit("message")`` that :func:`launch_simulation` turns one into. Any other
     exception (a run that failed: out of memory, a broken term) is said in one line too, exit code 1
     (:mod:`nil_ext.run_failure`)."""
     try:
@@ -132,6 +133,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def parse_known_args(self, args=None, namespace=None):
         args = list(sys.argv[1:] if args is None else args)
+        self._refuse_removed_flags(args)
         args = [self._snake_case(a) for a in args]
         given = []
         if self.takes_overrides:  # anywhere on the line, also between flags that take several values
@@ -148,6 +150,15 @@ class ArgumentParser(argparse.ArgumentParser):
                            "agent.PATH=VALUE (e.g. agent.algorithm.gamma=0.995)")
             namespace.overrides = given + list(namespace.overrides)
         return namespace, extras
+
+    def _refuse_removed_flags(self, args: list[str]) -> None:
+        for k, token in enumerate(args):
+            name, eq, value = token.partition("=")
+            flag = "--" + name[2:].replace("-", "_") if name.startswith("--") else name
+            if flag in REMOVED_FLAGS and flag not in self._option_string_actions:
+                if not eq and "{}" in REMOVED_FLAGS[flag] and k + 1 < len(args) and not args[k + 1].startswith("-"):
+                    value = args[k + 1]
+                self.error(removed_flag_error(flag, value or None))
 
     def _snake_case(self, token: str) -> str:
         """``--num-envs[=N]`` -> ``--num_envs[=N]`` when the parser knows the snake_case flag."""
@@ -167,41 +178,28 @@ def is_override_token(token: str) -> bool:
     return match is not None and match["key"].split(".", 1)[0] in SECTIONS
 
 
-# Flags of earlier releases that set one config field (or two): they keep working for this release and print the
-# override they stand for. ``{}`` is the flag's value; ``--reward TERM=W`` gives one override per item.
-# Not here, on purpose: --preset, --profile, --camera_mode and --control_hz stay arguments of the task's config
+# Flags of earlier releases, removed: each set one config field (or two), which an override sets now. Given one, a
+# script names the override to write instead (docs/scripts.md, "Removed flags"). ``{}``: the flag's value.
+# Not overrides, on purpose: --preset, --profile, --camera_mode and --control_hz stay arguments of the task's config
 # factory. Each changes several fields together (--control_hz: the decimation, the render interval and the rate
 # the reference is retimed to; --camera_mode: the camera and whether the speed curriculum exists; --preset and
 # --profile: whole sets of values), which one override would leave half-changed.
-FLAG_ALIASES = {
-    "action_scale": ("env.actions.joint.scale={}",),
-    "gamma": ("agent.algorithm.gamma={}",),
-    "no_curriculum": ("env.curriculum=None", "env.imitation.camera_speed=1.0"),
-    "camera_speed": ("env.imitation.camera_speed={}",),
-    "ablation": ("env.imitation.reward.ablation={}",),
-    "reward": ("env.rewards.{}.weight={}",),
+REMOVED_FLAGS = {
+    "--action_scale": "env.actions.joint.scale={}",
+    "--gamma": "agent.algorithm.gamma={}",
+    "--no_curriculum": "env.curriculum=None env.imitation.camera_speed=1.0",
+    "--camera_speed": "env.imitation.camera_speed={}",
+    "--ablation": "env.imitation.reward.ablation={}",
+    "--reward": "env.rewards.{}.weight={}",
 }
 
 
-def alias_overrides(args: argparse.Namespace) -> list[str]:
-    """The overrides that ``args``' old-style flags (:data:`FLAG_ALIASES`) stand for, each said once."""
-    out = []
-    for flag, templates in FLAG_ALIASES.items():
-        value = getattr(args, flag, None)
-        if value is None or value is False:
-            continue
-        if flag == "reward":
-            for item in value:
-                name, eq, weight = item.partition("=")
-                if not eq or not name.strip():
-                    raise OverrideError(f"--reward {item}: write TERM=WEIGHT, e.g. --reward alive=0.5 (or "
-                                        f"env.rewards.alive.weight=0.5)")
-                override = templates[0].format(name.strip(), weight.strip())
-                print(f"[INFO] --reward {item} is {override}", flush=True)
-                out.append(override)
-            continue
-        overrides = [t.format(value) for t in templates]
-        shown = f"--{flag}" if value is True else f"--{flag} {value}"
-        print(f"[INFO] {shown} is {' '.join(overrides)}", flush=True)
-        out += overrides
-    return out
+def removed_flag_error(flag: str, value: str | None) -> str:
+    """What a removed flag says: the override that replaces it, with the value given."""
+    template = REMOVED_FLAGS[flag]
+    if flag == "--reward":  # --reward TERM=WEIGHT
+        term, eq, weight = (value or "").partition("=")
+        override = template.format(term.strip() or "TERM", weight.strip() if eq and weight.strip() else "WEIGHT")
+    else:
+        override = template.format(value or "V")
+    return f"{flag} was removed; write the setting {override} instead (docs/scripts.md: removed flags)"

@@ -8,6 +8,10 @@ class UserError(Exception):
     """A mistake in what the user gave (a flag, a file, a setting): :func:`nil_ext.cli.run` says it in one line."""
 
 
+class TaskError(UserError):
+    """A task id that is not registered, or that needs what was not given (NIL-Walk: a robot file)."""
+
+
 class CheckpointError(UserError):
     """A checkpoint that is missing, unreadable, or not one of this project's."""
 

@@ -12,7 +12,7 @@ import re
 
 import gymnasium as gym
 
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError, TaskError
 from .overrides import OverrideError, apply_overrides
 
 RUN_SETTINGS_FILE = "overrides.json"
@@ -51,12 +51,12 @@ def import_tasks(task: str, robot_config: str | None = None, checkpoint: str | N
     if robot_config is None and checkpoint and task_id not in gym.registry:
         robot_config = run_settings(checkpoint).get("robot_config")
     if robot_config:
-        own = _user_error(register_robot_file, robot_config)
+        own = register_robot_file(robot_config)
         if task_id == GENERIC_WALK_TASK:
             return own
     elif task_id == GENERIC_WALK_TASK:
-        raise SystemExit(f"[ERROR] {GENERIC_WALK_TASK} is the walk task of the robot file given with --robot_config FILE.toml "
-                         "(see assets/robots/h1.toml); give one, or a robot's own task id (scripts/list_envs.py).")
+        raise TaskError(f"{GENERIC_WALK_TASK} is the walk task of the robot file given with --robot_config FILE.toml "
+                        "(see assets/robots/h1.toml); give one, or a robot's own task id (scripts/list_envs.py).")
     return task_id
 
 
@@ -73,9 +73,13 @@ def load_cfg(task_id: str, key: str, **kwargs):
         entry = getattr(importlib.import_module(module), attr)
     if not callable(entry):
         return entry
+    from .assets import MjcfError, RobotConfigError
+
     accepted = inspect.signature(entry).parameters
     try:
-        return _user_error(entry, **{k: v for k, v in kwargs.items() if v is not None and k in accepted})
+        return entry(**{k: v for k, v in kwargs.items() if v is not None and k in accepted})
+    except (RobotConfigError, MjcfError):
+        raise  # the robot's file or model: its message names it already
     except ValueError as err:  # the factory's refusal of an argument: an unknown preset or profile, a bad rate
         raise ConfigError(f"{task_id}: {err}") from err
 
@@ -89,23 +93,13 @@ def factory_parameters(task_id: str, key: str = "env_cfg_entry_point") -> list[s
     return list(inspect.signature(entry).parameters) if callable(entry) else []
 
 
-def _user_error(call, *args, **kwargs):
-    """``call``, with a robot that cannot be used (its file, its MJCF, its download) said in one message instead of a
-    traceback."""
-    from .assets import MenagerieNotFoundError, MjcfError, RobotConfigError, UnknownRobotError
-
-    try:
-        return call(*args, **kwargs)
-    except (RobotConfigError, MjcfError, MenagerieNotFoundError, UnknownRobotError) as err:
-        raise SystemExit(f"[ERROR] {err}") from err
-
-
 def task_spec(task_id: str):
     try:
         return gym.spec(task_id)
     except gym.error.Error:
         known = sorted(t for t in gym.registry if t.startswith("NIL-"))
-        raise SystemExit(f"[ERROR] Unknown task '{task_id}'. NIL tasks: {', '.join(known)} (list all: scripts/list_envs.py).") from None
+        raise TaskError(f"Unknown task '{task_id}'. NIL tasks: {', '.join(known)} (list all: scripts/list_envs.py).") \
+            from None
 
 
 def latest_checkpoint(experiment_dir: str) -> str:

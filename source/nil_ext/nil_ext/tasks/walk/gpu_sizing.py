@@ -106,7 +106,8 @@ def misfit_line(sizes: GpuSizes, device: str) -> str:
     """One line: what does not fit and the setting to change."""
     fewer = size_gpu_run(sizes.free_bytes, camera_px=sizes.camera_px, video=sizes.chunk_size is not None,
                          video_every_k=sizes.video_every_k)
-    hint = f"--num_envs {fewer.num_envs}" if fewer.fits else "--ablation no_video or a smaller camera"
+    hint = (f"--num_envs {fewer.num_envs}" if fewer.fits
+            else "env.imitation.reward.ablation=no_video or a smaller camera")
     return (f"{sizes.num_envs} envs at {sizes.camera_px} px with encoder chunks of {sizes.chunk_size} need "
             f"~{sizes.need_bytes / GIB:.0f} GiB by estimate, {device} has {sizes.free_bytes / GIB:.0f} GiB free: "
             f"use {hint}, or lower env.imitation.reward.chunk_size")
