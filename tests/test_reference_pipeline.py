@@ -190,7 +190,8 @@ def test_masks_that_vanish_fail_the_quality_gate_and_are_kept_aside(tmp_path):
     frames, masks = vanishing_clip()
     video = write_mp4(tmp_path / "clip.mp4", frames, fps=25)
     kwargs = dict(first_frame=FirstFrame(frames[0], masks[0], {"width": 128, "height": 96}),
-                  segmentation=SegmentationOptions("background"), output=OutputOptions(tmp_path / "ref", progress=False))
+                  segmentation=SegmentationOptions("background"),
+                  output=OutputOptions(tmp_path / "ref", progress=False))
     with pytest.raises(QualityGateError, match=r"vanish or jump in \d+% of the frames.*--robot_box.*--force"):
         build_bundle("h1", ImportedVideo(video), **kwargs)
     assert not (tmp_path / "ref").exists()
