@@ -133,7 +133,6 @@ def _random_base_timesformer(path: str) -> str:
 def bench_env(robots: list[str], num_envs: list[int], steps: int, device: str) -> list[dict]:
     from isaaclab.envs import ManagerBasedRLEnv
 
-    from nil_ext.tasks.mdp import imitation_term
     from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
 
     results = []
@@ -147,16 +146,16 @@ def bench_env(robots: list[str], num_envs: list[int], steps: int, device: str) -
                 env.reset()
                 actions = torch.zeros(n, env.action_manager.total_action_dim, device=env.device)
                 env.step(actions)
-                state = imitation_term(env)
                 reward_s = []
-                score = state._score  # the step's render and scoring, once per control step (via state.scores)
+                compute = env.reward_manager.compute  # the step's render and every reward term, once per step
 
-                def timed_score(score=score, reward_s=reward_s):
+                def timed_rewards(dt, compute=compute, reward_s=reward_s):
                     start = time.perf_counter()
-                    score()
+                    value = compute(dt)
                     reward_s.append(time.perf_counter() - start)
+                    return value
 
-                state._score = timed_score
+                env.reward_manager.compute = timed_rewards
                 step_s = _timed(lambda env=env, actions=actions: env.step(actions), steps, device)
                 env.close()
                 step_ms = 1000 * statistics.median(step_s)

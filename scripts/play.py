@@ -226,7 +226,7 @@ def observation_layout(env, task_id: str, checkpoint: str, files: dict) -> dict:
         "physics_dt": unwrapped.physics_dt,
         "observation": {"group": "policy", "dim": start, "terms": terms},
         # phase = control steps since the episode began / (reference_steps - 1), at most 1
-        "reference_steps": imitation_term(unwrapped).reward.num_ref_frames,
+        "reference_steps": imitation_term(unwrapped).num_ref_frames,
         "action": {"dim": action_manager.total_action_dim, "terms": actions},
     }
 

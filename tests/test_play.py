@@ -80,11 +80,11 @@ def test_reward_plot_groups_terms_into_labelled_panels(tmp_path):
     from nil_ext.evaluation.plots import plot_reward_terms
 
     steps = np.arange(50)
-    terms = {"total": np.sin(steps / 5), "weighted/iou": np.cos(steps / 5), "raw/iou": np.cos(steps / 5),
-             "raw/torque": -np.abs(np.sin(steps / 3)), "env_reward": np.exp(-((steps / 50 - 1.25) ** 2))}
+    terms = {"total": np.sin(steps / 5), "reward/iou": np.cos(steps / 5), "similarity/iou": np.cos(steps / 5),
+             "reward/torque": -0.1 * np.abs(np.sin(steps / 3)), "env_reward": np.exp(-((steps / 50 - 1.25) ** 2))}
     path = plot_reward_terms(terms, tmp_path / "plot" / "rewards.png", title="NIL-H1-Walk run/model_1.pt", dt=0.01)
     image = cv2.imread(str(path))
-    assert image is not None and image.shape[0] > image.shape[1] * 0.8  # four panels stacked
+    assert image is not None and image.shape[0] > image.shape[1] * 0.7  # three panels stacked
 
 
 def test_playing_a_shipped_policy_leaves_its_folder_as_committed(tmp_path, menagerie_available):

@@ -5,7 +5,7 @@ import torch
 from reward_helpers import render_walker
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from nil_ext.rewards import NilReward, NilRewardCfg, VideoEncoder
+from nil_ext.rewards import ClipSimilarity, VideoEncoder, reference_clip_embeddings
 from nil_ext.rewards.fused_attention import use_fused_attention
 from nil_ext.rewards.tiny_models import save_tiny_timesformer
 from nil_ext.rewards.video_encoder import chunk_for_memory, clip_activation_bytes
@@ -105,17 +105,18 @@ def test_cpu_runs_the_whole_batch_unless_told(fused):
     assert fused.chunk_size is None and fused.auto_chunk_size(4096) == 4096
 
 
-def test_nil_reward_passes_its_chunk_size(fused):
+def test_clip_similarity_passes_its_chunk_size(fused):
     frames, masks = render_walker(12, SIZE)
-    cfg = NilRewardCfg(clip_len=FRAMES, clip_stride=1, chunk_size=3)
-    rewards = [NilReward(c, frames, masks, num_envs=4, device="cpu", encoder=fused) for c in (cfg, NilRewardCfg(
-        clip_len=FRAMES, clip_stride=1))]
+    embeddings = reference_clip_embeddings(fused, frames, masks, FRAMES, 1)
+    chunked = VideoEncoder(fused.model_id)
     seen = []
-    rewards[0].encoder = VideoEncoder(fused.model_id)
-    rewards[0].encoder._forward = lambda x: (seen.append(len(x)), fused._forward_impl(x))[1]
+    chunked._forward = lambda x: (seen.append(len(x)), fused._forward_impl(x))[1]
+    scores = [ClipSimilarity(encoder, embeddings, 4, FRAMES, 1, chunk_size=chunk)
+              for encoder, chunk in ((chunked, 3), (fused, None))]
     agent = frames[3:7].clone(), masks[3:7].clone()
+    index = torch.arange(3, 7)
     for _ in range(3):
-        a, b = (r.step(*agent)["raw/video"] for r in rewards)
+        a, b = (score(*agent, index) for score in scores)
     assert seen == [3, 1] * 3
     assert torch.allclose(a, b, atol=1e-5)
 

@@ -12,6 +12,25 @@ from nil_ext.tasks import NIL_TASKS
 from nil_ext.tasks.mdp import imitation_term
 
 
+def term_values(env) -> dict[str, torch.Tensor]:
+    """Each active reward term's value of the last step per env, before its weight, in the paper's per-step units:
+    the terms recomputed from the command's render of that step (the video term's score as it holds it)."""
+    manager, values = env.reward_manager, {}
+    for name in manager.active_terms:
+        cfg = manager.get_term_cfg(name)
+        if name == "video":
+            score = cfg.func.score
+            values[name] = score.held if score is not None else torch.zeros(env.num_envs)
+        else:
+            values[name] = cfg.func(env, **cfg.params) * env.step_dt
+    return values
+
+
+def weighted_sum(env, values: dict[str, torch.Tensor]) -> torch.Tensor:
+    """R_t from the terms' values and weights."""
+    return sum(env.reward_manager.get_term_cfg(name).weight * value for name, value in values.items())
+
+
 def make_env(task_id: str, num_envs: int = 2, reference: str | None = None):
     from isaaclab.envs import ManagerBasedRLEnv
 
@@ -42,16 +61,14 @@ def test_task_builds_resets_and_steps(task_id, launched, menagerie_available):
             obs, reward, terminated, truncated, extras = env.step(actions)
         assert reward.shape == (2,) and torch.isfinite(reward).all()
         # the env's reward is the paper's R_t (Isaac Lab's dt scaling undone), term by term
-        assert torch.allclose(reward, imitation_term(env).scores["total"], atol=1e-4)
-        terms = imitation_term(env).scores
-        for name in ("weighted/iou", "weighted/penalty", "raw/tilt", "total"):
+        terms = term_values(env)
+        assert torch.allclose(reward, weighted_sum(env, terms), atol=1e-4)
+        for name in ("iou", "torque", "tilt"):
             assert torch.isfinite(terms[name]).all(), name
-        assert (terms["raw/iou"] > 0.2).all(), "standing at the start pose should overlap the reference's start"
-        if env.cfg.rewards.silhouette.weight == 0:  # the paper's profile (whole-body tasks)
-            assert (terms["raw/silhouette"] == 0).all(), "weighted 0: not scored"
-        else:  # the walk profile: standing at the start pose is centred where the reference starts
-            assert (terms["raw/silhouette"] > 0.5).all()
-        assert (imitation_term(env).reward.t == 5).all()
+        assert (terms["iou"] > 0.2).all(), "standing at the start pose should overlap the reference's start"
+        if env.cfg.rewards.silhouette.weight != 0:  # the walk profile: centred where the reference starts
+            assert (terms["silhouette"] > 0.5).all()
+        assert (imitation_term(env).time_steps == 5).all()
         assert not terminated.any()
         if env.cfg.robot_name == "talos":  # its policy_joints: the grippers and head hold their start pose
             robot = env.scene["robot"]
@@ -80,18 +97,18 @@ def test_alive_and_silhouette_terms_join_the_reward_when_weighted(launched, mena
         actions = torch.zeros(2, env.action_manager.total_action_dim)
         for _ in range(3):
             _, reward, terminated, _, _ = env.step(actions)
-        terms = imitation_term(env).scores
-        assert not terminated.any() and torch.allclose(terms["weighted/alive"], torch.full((2,), 0.5))
-        assert (terms["raw/silhouette"] > 0.9).all(), "standing at the start pose, centred where the reference is"
-        assert torch.allclose(terms["weighted/silhouette"], 2 * terms["raw/silhouette"])
-        assert torch.allclose(reward, terms["total"], atol=1e-4)
+        terms = term_values(env)
+        assert not terminated.any() and torch.allclose(terms["alive"], torch.ones(2))
+        assert (terms["silhouette"] > 0.9).all(), "standing at the start pose, centred where the reference is"
+        paper = weighted_sum(env, {k: v for k, v in terms.items() if k not in ("alive", "silhouette")})
+        assert torch.allclose(reward, paper + 0.5 * terms["alive"] + 2 * terms["silhouette"], atol=1e-4)
         robot = env.scene["robot"]
         pose = robot.data.root_pose_w.torch.clone()
         pose[0, 2] = 0.2  # env 0 drops below the fall height
         robot.write_root_pose_to_sim(pose[:1], env_ids=torch.tensor([0]))
         _, reward, terminated, _, _ = env.step(actions)
         assert terminated.tolist() == [True, False]
-        assert imitation_term(env).scores["raw/alive"].tolist() == [0.0, 1.0]
+        assert term_values(env)["alive"].tolist() == [0.0, 1.0]
     finally:
         env.close()
 
@@ -134,7 +151,7 @@ def test_video_term_runs_in_the_env_and_leaves_the_bundle_on_disk_as_it_was(laun
         env.reset()
         for _ in range(3):
             _, reward, *_ = env.step(torch.zeros(2, env.action_manager.total_action_dim))
-        video = imitation_term(env).scores["raw/video"]
+        video = term_values(env)["video"]
         assert torch.isfinite(reward).all() and (video.abs() <= 1.0 + 1e-5).all() and (video != 0).all()
     finally:
         env.close()
@@ -166,11 +183,11 @@ def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_
         state.camera_speed.fill_(0.0)
         for _ in range(60):
             env.step(standing)
-        still_iou = state.scores["raw/iou"].clone()  # a still camera: a standing robot stays in view
+        still_iou = state.mask_iou().clone()  # a still camera: a standing robot stays in view
         state.camera_speed.fill_(1.0)
         for _ in range(60):
             env.step(standing)
-        assert (state.scores["raw/iou"] < still_iou - 0.2).all(), "at full speed the camera leaves a standing robot"
+        assert (state.mask_iou() < still_iou - 0.2).all(), "at full speed the camera leaves a standing robot"
 
         state.camera_speed.fill_(0.5)
         env.reset()  # forced, mid-episode (as the closing side-by-side episode does): no episode ended, no vote
@@ -183,17 +200,18 @@ def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_
         start = robot.data.default_root_pose.torch.clone()
         start[:, :3] += env.scene.env_origins
 
-        def vote(speed, finished=(True, True), advanced=(0.0, 0.0)):
-            """The speed after both episodes end: reference finished or not, robot moved this far ahead (m)."""
+        def vote(speed, finished=(True, True), advanced=(0.0, 0.0), ran=(True, True)):
+            """The speed after both episodes end: reference finished or not (or the env never ran), robot moved this
+            far ahead (m)."""
             state.camera_speed.fill_(speed)
-            state.reward.t.copy_(torch.tensor([state.reward.num_ref_frames if f else 30 for f in finished]))
+            frames = [(state.num_ref_frames if f else 30) if r else 0 for f, r in zip(finished, ran, strict=True)]
+            state.time_steps.copy_(torch.tensor(frames))
             pose = start.clone()
             pose[:, :2] += torch.tensor(advanced)[:, None] * state.travel_dir
             robot.write_root_pose_to_sim_index(root_pose=pose)
             return mdp.camera_speed_curriculum(env, torch.tensor([0, 1], dtype=torch.int32)).item()
 
         env.reset_buf.fill_(True)  # the episodes ended (fell or finished the reference) in the last step
-        state.episode_steps.fill_(100.0)
         env.cfg.imitation.camera_speed = 0.0  # the speed the task started at, below which votes never take it
         assert vote(0.0) == pytest.approx(2 * step), "standing under a still camera keeps up"
         assert vote(1.0) == pytest.approx(1.0 - 2 * step), "standing under a moving camera falls behind"
@@ -201,11 +219,11 @@ def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_
         band = 0.09 / travel  # the camera 9 cm ahead: between behind and keeping up, no vote
         assert vote(band) == pytest.approx(band)
         assert vote(0.2, finished=(False, True), advanced=(travel, travel)) == pytest.approx(0.2)  # fell; kept up
-        state.episode_steps[1] = 0  # an env that has not run yet does not vote
-        assert vote(0.0, finished=(False, True)) == 0.0  # a fall votes down; clamped at a still camera
+        # a fall votes down, clamped at a still camera; an env that has not run yet does not vote
+        assert vote(0.0, finished=(False, False), ran=(True, False)) == 0.0
         env.cfg.imitation.camera_speed = 0.3
-        assert vote(0.3, finished=(False, True)) == pytest.approx(0.3), "never below the speed it started at"
-        assert vote(0.3, advanced=(travel, travel)) == pytest.approx(0.3 + step)
+        assert vote(0.3, finished=(False, True), ran=(True, False)) == pytest.approx(0.3), "never below its start"
+        assert vote(0.3, advanced=(travel, travel), ran=(True, False)) == pytest.approx(0.3 + step)
         state.load_state_dict({"camera_speed": 0.3})  # what a resumed run's checkpoint brings back
         assert state.state_dict() == {"camera_speed": pytest.approx(0.3)}
     finally:
@@ -312,14 +330,14 @@ def test_a_lower_control_rate_retimes_the_reference_and_scores_the_same_seconds(
         env.reset()
         _, reward, *_ = env.step(torch.zeros(2, env.action_manager.total_action_dim))
         state = imitation_term(env)
-        assert torch.allclose(reward, state.scores["total"], atol=1e-4)
-        assert state.bundle.fps == 50 and state.reward.num_ref_frames == (on_disk.num_frames + 1) // 2
+        assert torch.allclose(reward, weighted_sum(env, term_values(env)), atol=1e-4)
+        assert state.bundle.fps == 50 and state.num_ref_frames == (on_disk.num_frames + 1) // 2
         np.testing.assert_array_equal(state.bundle.masks, on_disk.masks[::2])
         stats = run_episode(env, standing_policy(env.action_manager.total_action_dim))
         # standing still scores exp(-5 |0 - v*|) for each of 300 paper steps, whatever the control rate
         standing = 300 * math.exp(-5 * math.hypot(*QUADRUPED_TARGET_VELOCITY))
         assert stats.env_reward == pytest.approx([standing, standing], abs=0.5)
-        assert state.reward.t.max() == 150  # 3 s at 50 Hz
+        assert state.time_steps.max() == 150  # 3 s at 50 Hz
     finally:
         env.close()
     assert ReferenceBundle.load(cfg.imitation.reference).fps == 100
@@ -358,13 +376,13 @@ def test_the_imitation_command_holds_the_state_and_resets_only_the_reset_envs(la
         standing = torch.zeros(3, env.action_manager.total_action_dim)
         for _ in range(5):
             env.step(standing)
-        assert term.reward.t.tolist() == [5, 5, 5] and term.episode_steps.tolist() == [5, 5, 5]
+        assert term.time_steps.tolist() == [5, 5, 5]
         env.reset(env_ids=torch.tensor([1], dtype=torch.int32))
-        assert term.reward.t.tolist() == [5, 0, 5] and term.episode_steps.tolist() == [5, 0, 5]
+        assert term.time_steps.tolist() == [5, 0, 5]
         assert term.camera_speed.item() == 0.5, "a reset that ended no episode moves no curriculum"
         env.step(standing)
-        assert term.reward.t.tolist() == [6, 1, 6]
-        phase = torch.tensor([6.0, 1.0, 6.0]) / (term.reward.num_ref_frames - 1)
+        assert term.time_steps.tolist() == [6, 1, 6]
+        phase = torch.tensor([6.0, 1.0, 6.0]) / (term.num_ref_frames - 1)
         torch.testing.assert_close(env.command_manager.get_command("imitation")[:, 0], phase)
 
         stats = run_episode(env, standing_policy(env.action_manager.total_action_dim), record=True, max_steps=3)
@@ -390,13 +408,14 @@ def test_a_reward_weight_changes_its_term_and_nothing_else(launched, menagerie_a
             rewards, shares, raw_iou = [], [], []
             for _ in range(4):
                 _, reward, *_ = env.step(torch.zeros(2, env.action_manager.total_action_dim))
-                assert torch.allclose(reward, term.scores["total"], atol=1e-5)
+                assert torch.allclose(reward, weighted_sum(env, term_values(env)), atol=1e-5)
                 rewards.append(reward.clone())
-                raw_iou.append(term.scores["raw/iou"].clone())
+                raw_iou.append(term.mask_iou().clone())
                 # each term's weighted value per step (Isaac Lab reports it per second)
                 shares.append({name: torch.tensor([dict(env.reward_manager.get_active_iterable_terms(i))[name][0] * dt
                                                    for i in range(2)]) for name in env.reward_manager.active_terms})
-            return torch.stack(rewards), shares, torch.stack(raw_iou), term.weights
+            weights = {name: env.reward_manager.get_term_cfg(name).weight for name in env.reward_manager.active_terms}
+            return torch.stack(rewards), shares, torch.stack(raw_iou), weights
         finally:
             env.close()
 

@@ -71,11 +71,16 @@ def test_task_builds_resets_and_steps_with_finite_rewards(env):
     for _ in range(5):
         obs, reward, terminated, truncated, _ = env.step(zero_actions(env))
     assert reward.shape == (2,) and torch.isfinite(reward).all()
-    terms = imitation_term(env).scores
-    for name in ("weighted/iou", "weighted/penalty", "raw/tilt", "total"):
-        assert torch.isfinite(terms[name]).all(), name
-    assert torch.allclose(reward, terms["total"], atol=1e-4)
-    assert (terms["raw/iou"] > 0.2).all(), "standing at the start pose should overlap the reference's start"
+    manager = env.reward_manager
+    terms = {name: manager.get_term_cfg(name).func(env) * env.step_dt for name in ("iou", "torque", "tilt", "alive")}
+    for name, value in terms.items():
+        assert torch.isfinite(value).all(), name
+    # R_t: the terms' weighted per-step values (Isaac Lab's dt scaling undone)
+    shares = torch.stack([torch.tensor([v[0] for _, v in manager.get_active_iterable_terms(i)]) for i in range(2)])
+    assert torch.allclose(reward, shares.sum(-1) * env.step_dt, atol=1e-4)
+    assert torch.allclose(shares[:, manager.active_terms.index("iou")] * env.step_dt,
+                          manager.get_term_cfg("iou").weight * terms["iou"], atol=1e-5)
+    assert (terms["iou"] > 0.2).all(), "standing at the start pose should overlap the reference's start"
     assert not terminated.any()
 
 

@@ -13,7 +13,6 @@ import importlib
 import numpy as np
 import torch
 
-from ..tasks.mdp import imitation_term
 from .success import make_detector
 
 
@@ -42,14 +41,14 @@ class WholeBodyMetrics:
 
     def step(self, env, live: torch.Tensor, active: torch.Tensor, fallen: torch.Tensor) -> None:
         """live: envs whose step this was; active: those still in their episode after it; fallen: fell in it."""
-        self.reward_sum += live.float() * imitation_term(env).scores["total"]
+        self.reward_sum += live.float() * env.reward_buf  # R_t: Isaac Lab's step reward, per step
         self.detector.update(active)
         self.detector.mark_fallen(fallen)
 
     def end(self, steps: int) -> dict[str, np.ndarray]:
         """``steps``: the episode's length (a fallen env's missing steps count 0)."""
-        term = imitation_term(self.env)
-        cfg, weights = term.reward.cfg, term.weights
+        cfg, manager = self.env.cfg.imitation.reward, self.env.reward_manager
+        weights = {name: manager.get_term_cfg(name).weight for name in ("video", "iou")}
         best = weights["video"] * cfg.use_video + weights["iou"] * cfg.use_iou
         normalised = self.reward_sum / steps / max(best, 1e-9)
         return {"success": self.detector.success().cpu().numpy(), "normalised_reward": normalised.cpu().numpy()}

@@ -9,10 +9,9 @@ import numpy as np
 
 # (panel title, y label, which names it shows); a name goes to the first panel that claims it
 PANELS = (
-    ("reward the agent sees: R_t = weighted/video + weighted/iou + weighted/penalty", "weighted term",
-     lambda name: name == "total" or name.startswith("weighted/")),
-    ("similarities (before weights)", "similarity", lambda name: name in ("raw/video", "raw/iou")),
-    ("penalties P_t (before coefficients)", "raw penalty", lambda name: name.startswith("raw/")),
+    ("reward the agent sees: R_t = the sum of its terms' weighted values", "weighted term",
+     lambda name: name == "total" or name.startswith("reward/")),
+    ("similarities to the reference (before weights)", "similarity", lambda name: name.startswith("similarity/")),
     ("environment reward (never used in training)", "reward per step", lambda name: True),
 )
 
@@ -21,9 +20,9 @@ def plot_reward_terms(terms: Mapping[str, np.ndarray], path: str | Path, title: 
                       dt: float | None = None) -> Path:
     """Plot each (T,) series of ``terms`` over the episode into a PNG; return its path.
 
-    Names are grouped into panels: ``total`` and ``weighted/*`` (the reward the agent sees), ``raw/video`` and
-    ``raw/iou``, the other ``raw/*`` (penalties), then everything else (e.g. ``env_reward``). Empty panels are
-    left out. ``dt``: seconds per step, for a time axis (else the axis counts steps).
+    Names are grouped into panels: ``total`` and ``reward/<term>`` (the reward the agent sees, each reward term's
+    weighted value), ``similarity/*`` (mask IoU, S_video), then everything else (e.g. ``env_reward``). Empty panels
+    are left out. ``dt``: seconds per step, for a time axis (else the axis counts steps).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

@@ -148,7 +148,7 @@ class KinematicReplay:
         self.action_joints = self.robot.find_joints(action_cfg.joint_names, preserve_order=action_cfg.preserve_order)[0]
 
     def step_index(self) -> torch.Tensor:
-        return imitation_term(self.env).reward.t.clamp(max=len(self.trajectory.joint_pos) - 1)
+        return imitation_term(self.env).time_steps.clamp(max=len(self.trajectory.joint_pos) - 1)
 
     def __call__(self, obs: torch.Tensor) -> torch.Tensor:
         k = self.step_index()

@@ -2,7 +2,7 @@
 
 Per env and episode: the environment reward (never used in training), mean mask IoU and video similarity to the
 reference, whether it fell, and optionally the frames of env 0 for a side-by-side video and its reward terms
-(the imitation command's ``scores`` and ``env_reward``) step by step.
+(each term's weighted value, R_t, the similarities and ``env_reward``) step by step.
 """
 
 from __future__ import annotations
@@ -49,6 +49,14 @@ def step_reward_terms(manager) -> torch.Tensor:
     ``RewardManager.get_active_iterable_terms``, Isaac Lab's public view of them (one env at a time)."""
     rows = [[value[0] for _, value in manager.get_active_iterable_terms(i)] for i in range(manager.num_envs)]
     return torch.tensor(rows, device=manager.device).reshape(manager.num_envs, len(manager.active_terms))
+
+
+def video_score(manager) -> torch.Tensor | None:
+    """(N,) S_video of the last step, from the video reward term (None: no video term, or the video is off)."""
+    if "video" not in manager.active_terms:
+        return None
+    score = getattr(manager.get_term_cfg("video").func, "score", None)
+    return None if score is None else score.held
 
 
 def random_policy(num_actions: int) -> Policy:
@@ -111,9 +119,12 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
         total += live * reward
         task_return += live * task_reward
         # each term's weighted value of this step; Isaac Lab's own episode sums are cleared by this step's resets
-        term_returns += live[:, None] * step_reward_terms(manager) * unwrapped.step_dt
-        iou += live * state.scores["raw/iou"]
-        video += live * state.scores["raw/video"]
+        shares = step_reward_terms(manager) * unwrapped.step_dt
+        term_returns += live[:, None] * shares
+        step_iou, step_video = state.mask_iou(), video_score(manager)
+        iou += live * step_iou
+        if step_video is not None:
+            video += live * step_video
         counted += live
         if record:
             t = int(state.frame_index[0])
@@ -124,8 +135,12 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
             rgb = state.video_rgb if large else state.rgb
             agent = rgb[0].cpu().numpy() if rgb is not None else mask_as_image(mask)  # masks-only camera
             frames.append(side_by_side_frame(ref.frames[t], agent, ref.masks[t], mask,
-                                             float(state.scores["raw/iou"][0])))
-            terms.append({**{k: float(v[0]) for k, v in state.scores.items()}, "env_reward": float(reward[0])})
+                                             float(step_iou[0])))
+            terms.append({"total": float(task_reward[0]),
+                          **{f"reward/{name}": float(v) for name, v in zip(manager.active_terms, shares[0])},
+                          "similarity/iou": float(step_iou[0]),
+                          **({"similarity/video": float(step_video[0])} if step_video is not None else {}),
+                          "env_reward": float(reward[0])})
         if metrics is not None:  # an env that ended this step shows its next episode's start: not counted
             metrics.step(unwrapped, alive, alive & ~(terminated | truncated), alive & terminated)
         fell |= alive & terminated

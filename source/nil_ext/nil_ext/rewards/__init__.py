@@ -1,49 +1,35 @@
-"""Stage 2 imitation reward: video similarity, mask IoU and penalties as batched torch code.
+"""Stage 2 imitation reward maths: video similarity, mask IoU and penalties as batched torch code.
 
-Imports neither the simulator nor nil_ext.tasks / nil_ext.agents; the tasks wrap `NilReward`.
+Imports neither the simulator nor nil_ext.tasks / nil_ext.agents; the tasks' reward terms call it.
 """
 
 from .benchmark import benchmark_reward
 from .clip_buffer import ClipBuffer
-from .nil_reward import (
-    ABLATIONS,
-    STREAMS,
-    NilReward,
-    NilRewardCfg,
-    embedding_cache_key,
-    reference_clip_embeddings,
-    weigh,
-)
 from .penalties import (
-    PENALTY_NAMES,
     PenaltyCfg,
-    PenaltyInputs,
     action_rate_penalty,
     ang_vel_penalty,
-    compute_penalties,
     foot_slip_penalty,
     joint_torque_penalty,
     tilt_penalty,
 )
+from .reward_cfg import ABLATIONS, NilRewardCfg
 from .similarity import mask_iou, pose_iou, silhouette_closeness, video_similarity
 from .video_encoder import DEFAULT_ENCODER_ID, EncoderUnavailableError, VideoEncoder
+from .video_score import ClipSimilarity, embedding_cache_key, reference_clip_embeddings
 
 __all__ = [
     "ABLATIONS",
     "DEFAULT_ENCODER_ID",
-    "PENALTY_NAMES",
-    "STREAMS",
     "ClipBuffer",
+    "ClipSimilarity",
     "EncoderUnavailableError",
-    "NilReward",
     "NilRewardCfg",
     "PenaltyCfg",
-    "PenaltyInputs",
     "VideoEncoder",
     "action_rate_penalty",
     "ang_vel_penalty",
     "benchmark_reward",
-    "compute_penalties",
     "embedding_cache_key",
     "foot_slip_penalty",
     "joint_torque_penalty",
@@ -53,5 +39,4 @@ __all__ = [
     "silhouette_closeness",
     "tilt_penalty",
     "video_similarity",
-    "weigh",
 ]

@@ -2,8 +2,10 @@
 
 Every term is a mean of squared, normalised quantities, clipped at -1 so that a fall cannot
 swamp the imitation terms (S_video + S_iou is at most 2). Each term's weight (in the tasks,
-its reward term's weight) then sets its share directly. The paper names the terms but not their
-weights or normalisation: the scales below and the tasks' weights (0.1 each) are ours.
+its reward term's weight) then sets its share directly; so the tasks' penalty terms call these
+rather than Isaac Lab's ``joint_torques_l2``, ``action_rate_l2``, ... (unnormalised sums, not
+clipped). The paper names the terms but not their weights or normalisation: the scales below and
+the tasks' weights (0.1 each) are ours.
 """
 
 from __future__ import annotations
@@ -17,20 +19,6 @@ import torch
 class PenaltyCfg:
     ang_vel_scale: float = 2.0  # rad/s at which the angular-velocity term saturates at -1
     foot_slip_scale: float = 0.5  # m/s of horizontal foot speed in contact at which the slip term saturates
-
-
-@dataclass
-class PenaltyInputs:
-    """What the env hands to the penalties; a field left None switches its term off (reads 0)."""
-
-    torques: torch.Tensor | None = None  # (N,J) applied joint torques, N m
-    effort_limit: torch.Tensor | None = None  # (J,) or (N,J) joint effort limits, N m
-    action: torch.Tensor | None = None  # (N,A) current action, in [-1, 1]
-    prev_action: torch.Tensor | None = None  # (N,A) previous action
-    ang_vel_b: torch.Tensor | None = None  # (N,3) base angular velocity, rad/s
-    foot_vel_w: torch.Tensor | None = None  # (N,F,3) or (N,F,2) foot linear velocity in the world frame, m/s
-    foot_contact: torch.Tensor | None = None  # (N,F) bool, foot touches the ground
-    projected_gravity_b: torch.Tensor | None = None  # (N,3) gravity direction in the base frame
 
 
 def joint_torque_penalty(torques: torch.Tensor, effort_limit: torch.Tensor) -> torch.Tensor:
@@ -58,24 +46,3 @@ def tilt_penalty(projected_gravity_b: torch.Tensor) -> torch.Tensor:
     """-(1 - cos(tilt)) / 2 from gravity in the base frame: 0 upright, -0.5 lying flat, -1 upside down."""
     g = projected_gravity_b / projected_gravity_b.norm(dim=-1, keepdim=True).clamp(min=1e-6)
     return -(1.0 + g[..., 2]) / 2
-
-
-PENALTY_NAMES = ("torque", "action_rate", "ang_vel", "foot_slip", "tilt")
-
-
-def compute_penalties(inputs: PenaltyInputs, cfg: PenaltyCfg, num_envs: int, device) -> dict[str, torch.Tensor]:
-    """Raw (unweighted) terms by name; a term whose inputs are missing reads zeros."""
-    i = inputs
-    terms = {name: torch.zeros(num_envs, device=device) for name in PENALTY_NAMES}
-    if i.torques is not None and i.effort_limit is not None:
-        terms["torque"] = joint_torque_penalty(i.torques, i.effort_limit)
-    if i.action is not None and i.prev_action is not None:
-        terms["action_rate"] = action_rate_penalty(i.action, i.prev_action)
-    if i.ang_vel_b is not None:
-        terms["ang_vel"] = ang_vel_penalty(i.ang_vel_b, cfg.ang_vel_scale)
-    if i.foot_vel_w is not None and i.foot_contact is not None:
-        terms["foot_slip"] = foot_slip_penalty(i.foot_vel_w, i.foot_contact, cfg.foot_slip_scale)
-    if i.projected_gravity_b is not None:
-        terms["tilt"] = tilt_penalty(i.projected_gravity_b)
-    return terms
-

@@ -7,14 +7,17 @@ from .commands import IMITATION, ImitationCfg, ImitationCommand, ImitationComman
 from .curriculums import camera_speed_curriculum  # noqa: F401
 from .rewards import (  # noqa: F401
     heading_errors,
+    nil_action_rate,
     nil_alive,
+    nil_ang_vel,
+    nil_foot_slip,
     nil_heading,
     nil_iou,
+    nil_joint_torque,
     nil_pace,
-    nil_penalty,
     nil_pose_iou,
     nil_silhouette,
+    nil_tilt,
     nil_video,
-    stream_weights,
 )
 from .terminations import reference_finished  # noqa: F401

@@ -1,22 +1,26 @@
 """The NIL imitation state as an Isaac Lab command term, :class:`ImitationCommand` (``commands.imitation`` of the
 tasks' configs), in the shape of mjlab's tracking task, whose reference motion lives in a command term.
 
-It holds the reference bundle (loaded, gated and retimed once by ``reference.load_task_reference``), the scorer of
-``nil_ext.rewards`` (reference time, clip history), the camera's aim and the curriculum's camera speed, and this
-control step's render (rgb and robot mask) and scores. Its command is the phase: (N, 1) progress through the
-reference. Rewards, observations, terminations and the curriculum are short functions of ``mdp/`` that read it
-through ``env.command_manager.get_term("imitation")``.
+It holds the reference bundle (loaded, gated and retimed once by ``reference.load_task_reference``), reference
+time (``time_steps``, as mjlab's ``MotionCommand``), the camera's aim and the curriculum's camera speed, and this
+control step's render (rgb and robot mask) with the reference frame it is compared with. Its command is the phase:
+(N, 1) progress through the reference. The reward terms of ``mdp/rewards.py`` compute their values from what it
+holds and the robot's state; terminations, the curriculum, evaluation and play read it through
+``env.command_manager.get_term("imitation")``.
 
-When the step is scored: Isaac Lab computes terminations, then rewards, then resets the envs that are done, then
-calls the commands' ``compute``, then observations. The render and the scores are made on their first read in a
-control step (:attr:`ImitationCommand.scores`), which is the first reward term that asks for them: the robot as the
-physics left it, before the resets. ``compute`` only scores a step no reward term read (every term weighted 0).
-Isaac Lab calls ``reset(env_ids)`` after the reset events moved the robots: those envs' reference time, clip
-history and step count restart and their cameras are re-aimed; the other envs are untouched.
+When the step is rendered: Isaac Lab computes terminations, then rewards, then resets the envs that are done, then
+calls the commands' ``compute``, then observations. The render is made on its first read in a control step (the
+first reward term that asks), so it shows the robot as the physics left it, before the resets; ``compute`` renders
+a step no term read, then advances reference time of the envs compared in this step (``_update_command``): a reset
+env starts the next step at frame 0. So frame t is compared with the frame rendered after the t-th action since
+the reset: one control step of lag, in exchange for clips of a replayed reference matching exactly. Isaac Lab calls
+``reset(env_ids)`` after the reset events moved the robots: those envs' reference time restarts and their cameras
+are re-aimed (``_resample_command``); the other envs are untouched.
 
 The settings (reference, reward, camera, contact force, camera speed) are the env config's ``imitation``
 (:class:`ImitationCfg`): the task factories and ``set_reference`` choose the reference and the scene's camera
-together there, and a run's params name them there.
+together there, and runs' params (and the overrides people type, ``env.imitation.camera_speed=0.5``) name them
+there.
 """
 
 from __future__ import annotations
@@ -30,15 +34,12 @@ from isaaclab.managers import CommandTerm, CommandTermCfg
 from isaaclab.utils import configclass
 
 from ...assets.robots import get_robot_spec
-from ...errors import ConfigError
 from ...reference.task_reference import load_task_reference
-from ...rewards import NilReward, NilRewardCfg, VideoEncoder, embedding_cache_key, weigh
-from ...rewards.clip_buffer import fill_envs
-from ...rewards.penalties import PenaltyInputs
+from ...rewards import NilRewardCfg, mask_iou
+from ...rewards.similarity import resize_mask
 from ...scene.camera import FollowCameraCfg, RobotMasks, aim_camera
 from ...scene.scene_cfg import FEET_CONTACT_SENSOR
 from ..references import ensure_scripted_reference
-from .rewards import stream_weights
 
 IMITATION = "imitation"
 """The command term's name in the tasks' ``CommandsCfg``; the ``mdp`` functions read it by default."""
@@ -62,7 +63,7 @@ class ImitationCfg:
 
 
 class ImitationCommand(CommandTerm):
-    """The reference, the camera and this step's render and scores (see the module's docstring). Command: the
+    """The reference, reference time, the camera and this step's render (see the module's docstring). Command: the
     phase, (N, 1) in [0, 1]."""
 
     cfg: ImitationCommandCfg
@@ -72,18 +73,21 @@ class ImitationCommand(CommandTerm):
         icfg: ImitationCfg = env.cfg.imitation
         if icfg.reference is None:  # Isaac Lab's own scripts do not set it: the robot's demo, as NIL's scripts do
             env.cfg.set_reference(None)  # rendered in a child process on first use, so safe beside this simulation
+        self.settings = icfg
         self.robot = env.scene["robot"]
         self.camera = env.scene["camera"]
         spec = get_robot_spec(env.cfg.robot_name)
         base_height = float(self.robot.data.default_root_pose.torch[0, 2])
         control_fps = 1.0 / env.step_dt
         self.bundle = load_task_reference(icfg.reference, spec.name, icfg.camera.to_dict(base_height), control_fps)
+        # the clip stride follows the reference's source rate (the video term reads it)
+        icfg.reward.control_fps = control_fps
+        icfg.reward.source_fps = float(self.bundle.meta.get("source_fps") or icfg.reward.source_fps)
+        self.reference_frames = torch.from_numpy(self.bundle.frames).to(env.device, torch.uint8)
+        self.reference_masks = torch.from_numpy(self.bundle.masks).to(env.device, torch.bool)
+        self.num_ref_frames = len(self.reference_frames)
+        self.loop = icfg.reward.loop
         self.has_rgb = "rgb" in self.camera.cfg.data_types
-        if icfg.reward.use_video and not self.has_rgb:
-            raise ConfigError("The video term compares colour clips and this camera renders masks only (the CPU "
-                              "presets' camera): add env.scene.camera.data_types=['rgb','instance_segmentation'] "
-                              "or train with the gpu preset")
-        self.reward = self._scorer(icfg.reward, control_fps, env)
 
         self.masks = RobotMasks(env.num_envs, env.device)
         self.camera_offset = torch.tensor(icfg.camera.offset(base_height), device=env.device)
@@ -105,29 +109,16 @@ class ImitationCommand(CommandTerm):
             self.video_reference = self._video_reference(icfg, spec.name, base_height, control_fps)
         # A 0-dim tensor so that the curriculum updates it without a host round trip.
         self.camera_speed = torch.tensor(float(icfg.camera_speed), device=env.device)
-        # Control steps of the running episode (the curriculum's votes count only episodes that ran).
-        self.episode_steps = torch.zeros(env.num_envs, device=env.device)
         self._feet(spec, icfg.foot_contact_force, env)
-        self.rgb = self.mask = None
-        self._scores: dict[str, torch.Tensor] = {}
-        self._scored_at = -1
-        self.frame_index = torch.zeros(env.num_envs, dtype=torch.long, device=env.device)
-
-    def _scorer(self, reward_cfg: NilRewardCfg, control_fps: float, env: ManagerBasedRLEnv) -> NilReward:
-        """The streams' scorer. Reference embeddings: the bundle's own when it carries them for this encoder, else
-        computed here (the bundle on disk is never written)."""
-        reward_cfg.control_fps = control_fps
-        reward_cfg.source_fps = float(self.bundle.meta.get("source_fps") or reward_cfg.source_fps)
-        encoder, cached = None, None
-        if reward_cfg.use_video:
-            encoder = VideoEncoder(reward_cfg.encoder_id, image_size=reward_cfg.image_size,
-                                   num_frames=reward_cfg.clip_len, device=env.device, dtype=reward_cfg.encoder_dtype,
-                                   background=reward_cfg.background, compile=reward_cfg.compile_encoder)
-            size = encoder.image_size
-            key = embedding_cache_key(encoder.model_id, size, size, reward_cfg.clip_len, reward_cfg.stride)
-            cached = self.bundle.embeddings.get(key)
-        return NilReward(reward_cfg, torch.from_numpy(self.bundle.frames), torch.from_numpy(self.bundle.masks),
-                         env.num_envs, env.device, encoder=encoder, ref_embeddings=cached)
+        # Reference time: the frame this step is compared with is time_steps (clamped, or wrapped with loop).
+        self.time_steps = torch.zeros(env.num_envs, dtype=torch.long, device=env.device)
+        self.compared = torch.zeros(env.num_envs, dtype=torch.bool, device=env.device)
+        """Envs whose render was compared with their frame in this step and that were not reset since: the ones
+        ``_update_command`` advances."""
+        self._rgb = self._mask = None
+        self._frame_index = torch.zeros(env.num_envs, dtype=torch.long, device=env.device)
+        self._rendered_at = -1
+        self.metrics["mask_iou"] = torch.zeros(env.num_envs, device=env.device)
 
     def _video_reference(self, icfg: ImitationCfg, robot: str, base_height: float, control_fps: float):
         """The reference at the video camera's size: a scripted demo is rendered at that size (once, cached), any
@@ -174,63 +165,59 @@ class ImitationCommand(CommandTerm):
     @property
     def command(self) -> torch.Tensor:
         """(N, 1) progress through the reference in [0, 1]: the phase the policy observes."""
-        reward = self.reward
-        return (reward.t.float() / max(reward.num_ref_frames - 1, 1)).clamp(max=1.0).unsqueeze(1)
+        return (self.time_steps.float() / max(self.num_ref_frames - 1, 1)).clamp(max=1.0).unsqueeze(1)
+
+    def reference_index(self) -> torch.Tensor:
+        """(N,) the reference frame each env's current (or, between steps, next) render is compared with."""
+        if self.loop:
+            return self.time_steps % self.num_ref_frames
+        return self.time_steps.clamp(max=self.num_ref_frames - 1)
+
+    def frames_compared(self) -> torch.Tensor:
+        """(N,) reference frames compared in the running episode, this step's included once it was rendered."""
+        return self.time_steps + self.compared
+
+    def finished(self) -> torch.Tensor:
+        """(N,) bool: envs compared with every reference frame (never with ``loop``). Isaac Lab computes
+        terminations before rewards, so an env that the termination finds done has had one extra step, compared
+        with the last frame again."""
+        if self.loop:
+            return torch.zeros_like(self.compared)
+        return self.frames_compared() >= self.num_ref_frames
+
+    # The step's render, made on its first read in a control step (see the module's docstring).
 
     @property
-    def weights(self) -> dict[str, float]:
-        """Each stream's weight (STREAMS, each penalty's name): the weights of the reward terms reading it, as the
-        reward manager holds them now (``set_term_cfg`` included)."""
-        return stream_weights(self._env.reward_manager)
+    def frame_index(self) -> torch.Tensor:
+        """(N,) the reference frame this step's render is compared with."""
+        self._render_step()
+        return self._frame_index
 
     @property
-    def scores(self) -> dict[str, torch.Tensor]:
-        """This control step's streams, raw ("raw/<name>") and weighted ("weighted/<stream>", "total" = R_t):
-        rendered and scored on the first read of the step, however many terms read them."""
-        if self._scored_at != self._env.common_step_counter:
-            self._score()
-        return self._scores
+    def rgb(self) -> torch.Tensor | None:
+        """(N, H, W, 3) uint8: this step's render (None: a camera that renders masks only)."""
+        self._render_step()
+        return self._rgb
 
-    def state_dict(self) -> dict:
-        """What a checkpoint keeps of the env's training state: the curriculum's camera speed."""
-        return {"camera_speed": float(self.camera_speed)}
+    @property
+    def mask(self) -> torch.Tensor:
+        """(N, H, W) bool: the agent's robot mask in this step's render, at the camera's size."""
+        self._render_step()
+        return self._mask
 
-    def load_state_dict(self, state: dict) -> None:
-        self.camera_speed.fill_(state["camera_speed"])
-
-    def reset(self, env_ids: Sequence[int] | slice | None = None) -> dict[str, torch.Tensor]:
-        """Restart reference time, clip history and step count of the reset envs, and aim their cameras. Replaces
-        CommandTerm's reset: a reference is not resampled (and its resampling timer would draw from torch's global
-        generator, shifting every seeded run's random numbers)."""
-        ids = None if env_ids is None or isinstance(env_ids, slice) else torch.as_tensor(env_ids, device=self.device)
-        ids = None if ids is None else ids.long()  # Isaac Lab's ids are int32; torch's index ops want int64
-        self.reward.reset(ids)
-        fill_envs(self.episode_steps, ids, 0.0)
-        self.aim(ids)
-        return {}
-
-    def compute(self, dt: float) -> None:
-        """Called by Isaac Lab after the rewards: reference time advances every step even if no reward term read
-        the scores."""
-        if self._scored_at != self._env.common_step_counter:
-            self._score()
-
-    def aim(self, env_ids=None) -> None:
-        """Point the cameras: at the base (follow_agent, and every mode at reset), or along the reference's path."""
-        ids = slice(None) if env_ids is None else env_ids
-        if self.camera_mode == "reference_path" and env_ids is None:
-            start = self.robot.data.default_root_pose.torch[:, :3] + self._env.scene.env_origins
-            look_at = start + self.camera_speed * self.camera_travel[self.reward.ref_index()]
-        else:
-            look_at = self.robot.data.root_pos_w.torch[ids]
-        aim_camera(self.camera, look_at, self.camera_offset, env_ids=env_ids)
-        if self.video_camera is not None:
-            aim_camera(self.video_camera, look_at, self.camera_offset, env_ids=env_ids)
+    @property
+    def agent_mask(self) -> torch.Tensor:
+        """(N, h, w) bool: the agent's mask at the reference's size, as the masks are compared."""
+        return resize_mask(self.mask, self.reference_masks.shape[-2:])
 
     @property
     def reference_mask(self) -> torch.Tensor:
-        """(N, H, W) bool: the reference's robot mask of the frame this step's render was compared with."""
-        return self.reward.ref_masks[self.frame_index]
+        """(N, h, w) bool: the reference's robot mask of the frame this step's render is compared with."""
+        return self.reference_masks[self.frame_index]
+
+    def mask_iou(self) -> torch.Tensor:
+        """(N,) IoU of this step's agent and reference masks (S_iou)."""
+        return mask_iou(self.agent_mask, self.reference_mask)
 
     def reference_position_w(self) -> torch.Tensor:
         """(N, 3) where the reference's robot is at this step's frame, in the world: the env's start plus the
@@ -245,50 +232,84 @@ class ImitationCommand(CommandTerm):
         force = self.contact_sensor.data.net_forces_w.torch[:, self.contact_ids]
         return force.norm(dim=-1) > self.contact_force
 
-    def _score(self) -> None:
-        """Render every env, score every stream, advance reference time."""
-        env = self._env
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps of the env's training state: the curriculum's camera speed."""
+        return {"camera_speed": float(self.camera_speed)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.camera_speed.fill_(state["camera_speed"])
+
+    def aim(self, env_ids=None) -> None:
+        """Point the cameras: at the base (follow_agent, and every mode at reset), or along the reference's path at
+        the frame the coming render is compared with."""
+        ids = slice(None) if env_ids is None else env_ids
+        if self.camera_mode == "reference_path" and env_ids is None:
+            start = self.robot.data.default_root_pose.torch[:, :3] + self._env.scene.env_origins
+            look_at = start + self.camera_speed * self.camera_travel[self.reference_index()]
+        else:
+            look_at = self.robot.data.root_pos_w.torch[ids]
+        aim_camera(self.camera, look_at, self.camera_offset, env_ids=env_ids)
+        if self.video_camera is not None:
+            aim_camera(self.video_camera, look_at, self.camera_offset, env_ids=env_ids)
+
+    def _render_step(self) -> None:
+        """Render every env once per control step and note the frame it is compared with."""
+        if self._rendered_at == self._env.common_step_counter:
+            return
         if self.camera_mode != "fixed":
             self.aim()
         self.camera.update(0.0, force_recompute=True)
-        self.rgb = self.camera.data.output["rgb"].torch if self.has_rgb else None
-        self.mask = self.masks(self.camera)
-        data = self.robot.data
-        inputs = PenaltyInputs(
-            torques=self.robot.actuators.applied_effort.torch,
-            effort_limit=data.joint_effort_limits.torch,
-            action=env.action_manager.action,
-            prev_action=env.action_manager.prev_action,
-            ang_vel_b=data.root_ang_vel_b.torch,
-            foot_vel_w=data.body_lin_vel_w.torch[:, self.foot_ids],
-            foot_contact=self.feet_in_contact(),
-            projected_gravity_b=data.projected_gravity_b.torch,
-        )
+        self._rgb = self.camera.data.output["rgb"].torch if self.has_rgb else None
+        self._mask = self.masks(self.camera)
         if self.video_camera is not None:
             self.video_camera.update(0.0, force_recompute=True)
             self.video_rgb = self.video_camera.data.output["rgb"].torch
             self.video_mask = self.video_masks(self.video_camera)
         if self.follow_camera is not None:
-            aim_camera(self.follow_camera, data.root_pos_w.torch, self.camera_offset)
+            aim_camera(self.follow_camera, self.robot.data.root_pos_w.torch, self.camera_offset)
             self.follow_camera.update(0.0, force_recompute=True)
             self.follow_mask = self.follow_masks(self.follow_camera)
-        weights = self.weights
-        self.frame_index = self.reward.ref_index()  # before step() advances reference time
-        raw = self.reward.step(self.rgb, self.mask, inputs, silhouette=weights["silhouette"] != 0)
-        raw["raw/alive"] = (~env.termination_manager.terminated).float()  # terminations come before rewards
-        self._scores = {**raw, **weigh(raw, weights)}
-        self.episode_steps += 1
-        self._scored_at = env.common_step_counter
+        self._frame_index = self.reference_index()
+        self.compared.fill_(True)
+        self._rendered_at = self._env.common_step_counter
 
-    # CommandTerm's hooks, unused: reset and compute above replace the resampling machinery.
+    # CommandTerm's machinery, without resampling by time: the reference runs with the episode.
+
+    def reset(self, env_ids: Sequence[int] | slice | None = None) -> dict[str, torch.Tensor]:
+        """The episode's mean mask IoU of the reset envs (TensorBoard ``Metrics/imitation/mask_iou``), then a new
+        start for them (``_resample_command``). Replaces CommandTerm's reset, whose resampling timer would draw
+        from torch's global generator and shift every seeded run's random numbers."""
+        ids = None if env_ids is None or isinstance(env_ids, slice) else torch.as_tensor(env_ids, device=self.device)
+        ids = slice(None) if ids is None else ids.long()  # Isaac Lab's ids are int32; torch's index ops want int64
+        extras = {name: value[ids].mean() for name, value in self.metrics.items()}
+        for value in self.metrics.values():
+            value[ids] = 0.0
+        self._resample_command(ids)
+        return extras
+
+    def compute(self, dt: float) -> None:
+        """Called by Isaac Lab after the rewards and resets: render a step no reward term read, then update the
+        metrics and advance reference time."""
+        self._render_step()
+        self._update_metrics()
+        self._update_command()
+
+    def _resample_command(self, env_ids: torch.Tensor | slice) -> None:
+        """A new start: the envs' reference time restarts at frame 0 and their cameras look at the robot."""
+        self.time_steps[env_ids] = 0
+        self.compared[env_ids] = False
+        self.aim(None if isinstance(env_ids, slice) else env_ids)
+
     def _update_metrics(self) -> None:
-        pass
-
-    def _resample_command(self, env_ids: Sequence[int]) -> None:
-        pass
+        """The running episode mean of the mask IoU, over the frames compared so far."""
+        iou = self.metrics["mask_iou"]
+        count = self.frames_compared().clamp(min=1)
+        iou += self.compared * (self.mask_iou() - iou) / count
 
     def _update_command(self) -> None:
-        pass
+        """Advance reference time of the envs compared in this step (a reset env stays at its first frame)."""
+        self.time_steps += self.compared
+        self.compared.fill_(False)
 
 
 @configclass

@@ -34,9 +34,10 @@ def camera_speed_curriculum(
     state = env.command_manager.get_term(command_name)
     ids = torch.arange(env.num_envs, device=env.device)[env_ids]
     # Only episodes that ended in a step vote: not the first reset, nor a forced env.reset() mid-episode.
-    ended = (state.episode_steps[ids] > 0) & env.reset_buf[ids]
-    finished = state.reward.done_mask()[ids]
-    last_frame = (state.reward.t[ids] - 1).clamp(0, len(state.camera_travel) - 1)
+    compared = state.frames_compared()[ids]
+    ended = (compared > 0) & env.reset_buf[ids]
+    finished = state.finished()[ids]
+    last_frame = (compared - 1).clamp(0, len(state.camera_travel) - 1)
     camera = state.camera_speed * (state.camera_travel[last_frame, :2] @ state.travel_dir)
     start = state.robot.data.default_root_pose.torch[ids, :2] + env.scene.env_origins[ids, :2]
     agent = (state.robot.data.root_pos_w.torch[ids, :2] - start) @ state.travel_dir

@@ -1,85 +1,168 @@
-"""The NIL reward streams as Isaac Lab reward terms: short functions of the imitation command's scores.
+"""The NIL reward terms: each computes its value from what the imitation command holds for the step (its render,
+the reference frame it is compared with, reference time) and from the robot's state, as mjlab's tracking rewards
+read their ``MotionCommand``.
 
-One term per weight: :func:`nil_video` (zeta), :func:`nil_iou` (beta), :func:`nil_penalty` (one term per penalty),
-and two beyond the paper that the paper's profile weighs 0: :func:`nil_silhouette` and :func:`nil_alive`. So each
-weight is one ``RewardTermCfg.weight`` and each stream has its own TensorBoard curve. The render and the scores are
-made once per control step by the command term (``commands.ImitationCommand.scores``), whichever terms ask.
+The paper's R_t = zeta * S_video + beta * S_iou + eta * P_t: :class:`nil_video` (zeta), :func:`nil_iou` (beta),
+one term per penalty (eta times its coefficient: :func:`nil_joint_torque`, :func:`nil_action_rate`,
+:func:`nil_ang_vel`, :func:`nil_foot_slip`, :func:`nil_tilt`). Beyond the paper, weighted 0 in its profile:
+:func:`nil_silhouette`, :func:`nil_alive`, :func:`nil_pose_iou`, :func:`nil_pace`, :func:`nil_heading`. Each weight
+is one ``RewardTermCfg.weight``, and each term has its own TensorBoard curve. The maths is ``nil_ext.rewards``' (pure
+torch). The paper's ablation rows (``env.imitation.reward.ablation``) switch the video, IoU and penalty terms off:
+they read 0.
 
-Units: Isaac Lab multiplies a term's value by its weight and by the control step dt. The streams return their
-per-step score divided by dt, so a weight is the paper's coefficient and the env's reward is the paper's per-step
+Units: Isaac Lab multiplies a term's value by its weight and by the control step dt. The terms return their
+per-step value divided by dt, so a weight is the paper's coefficient and the env's reward is the paper's per-step
 R_t, at any control rate.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 from isaaclab.envs import ManagerBasedRLEnv
-
+from isaaclab.envs.mdp.rewards import is_alive
+from isaaclab.managers import ManagerTermBase, RewardTermCfg
 from isaaclab.utils.math import quat_apply
 
-from ...rewards import PENALTY_NAMES, STREAMS, pose_iou
-from ...rewards.similarity import resize_mask
+from ...errors import ConfigError
+from ...rewards import (
+    ClipSimilarity,
+    VideoEncoder,
+    action_rate_penalty,
+    ang_vel_penalty,
+    embedding_cache_key,
+    foot_slip_penalty,
+    joint_torque_penalty,
+    pose_iou,
+    reference_clip_embeddings,
+    silhouette_closeness,
+    tilt_penalty,
+)
+from .commands import ImitationCommand
 
-if TYPE_CHECKING:
-    from isaaclab.managers import RewardManager
+
+def _command(env: ManagerBasedRLEnv, command_name: str) -> ImitationCommand:
+    return env.command_manager.get_term(command_name)
 
 
-def _stream(env: ManagerBasedRLEnv, stream: str, command_name: str) -> torch.Tensor:
-    # divided by the step that Isaac Lab multiplies by: the weighted value is the paper's per-step term
-    return env.command_manager.get_term(command_name).scores[f"raw/{stream}"] / env.step_dt
+def _penalties_on(env: ManagerBasedRLEnv) -> bool:
+    return env.cfg.imitation.reward.use_penalties
 
 
-def nil_video(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torch.Tensor:
-    """S_video (weight: zeta): cosine similarity of the agent's and the reference's clip embeddings."""
-    return _stream(env, "video", command_name)
+class nil_video(ManagerTermBase):
+    """S_video (weight: zeta): cosine similarity of the embeddings of the agent's last 8 masked frames and of the
+    reference's clip ending at the same frame. Owns the video encoder and the agent's clip history."""
+
+    def __init__(self, cfg: RewardTermCfg, env: ManagerBasedRLEnv):
+        super().__init__(cfg, env)
+        command = _command(env, cfg.params.get("command_name", "imitation"))
+        reward = env.cfg.imitation.reward
+        self.score = None
+        if not reward.use_video:
+            return
+        if not command.has_rgb:
+            raise ConfigError("The video term compares colour clips and this camera renders masks only (the CPU "
+                              "presets' camera): add env.scene.camera.data_types=['rgb','instance_segmentation'] "
+                              "or train with the gpu preset")
+        encoder = VideoEncoder(reward.encoder_id, image_size=reward.image_size, num_frames=reward.clip_len,
+                               device=env.device, dtype=reward.encoder_dtype, background=reward.background,
+                               compile=reward.compile_encoder)
+        size = encoder.image_size
+        # the bundle's own embeddings when it carries them for this encoder (the bundle on disk is never written)
+        embeddings = command.bundle.embeddings.get(
+            embedding_cache_key(encoder.model_id, size, size, reward.clip_len, reward.stride))
+        if embeddings is None:
+            embeddings = reference_clip_embeddings(encoder, command.reference_frames, command.reference_masks,
+                                                   reward.clip_len, reward.stride)
+        self.score = ClipSimilarity(encoder, torch.as_tensor(embeddings), env.num_envs, reward.clip_len,
+                                    reward.stride, reward.video_every_k, reward.chunk_size)
+
+    def reset(self, env_ids=None) -> None:
+        if self.score is not None:
+            self.score.reset(None if env_ids is None or isinstance(env_ids, slice) else torch.as_tensor(env_ids).long())
+
+    def __call__(self, env: ManagerBasedRLEnv, command_name: str = "imitation") -> torch.Tensor:
+        if self.score is None:
+            return torch.zeros(env.num_envs, device=env.device)
+        command = _command(env, command_name)
+        return self.score(command.rgb, command.mask, command.frame_index) / env.step_dt
 
 
 def nil_iou(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torch.Tensor:
     """S_iou (weight: beta): IoU of the agent's and the reference's robot masks."""
-    return _stream(env, "iou", command_name)
+    iou = _command(env, command_name).mask_iou()
+    return iou / env.step_dt if env.cfg.imitation.reward.use_iou else torch.zeros_like(iou)
 
 
-def nil_penalty(env: ManagerBasedRLEnv, name: str, command_name: str = "imitation") -> torch.Tensor:
-    """One penalty of P_t (<= 0; weight: eta times its coefficient): torque, action_rate, ang_vel, foot_slip or tilt."""
-    return _stream(env, name, command_name)
+def nil_joint_torque(env: ManagerBasedRLEnv) -> torch.Tensor:
+    """P_torque: -mean_j (tau_j / limit_j)^2, clipped at -1."""
+    if not _penalties_on(env):
+        return torch.zeros(env.num_envs, device=env.device)
+    robot = env.scene["robot"]
+    torques, limits = robot.actuators.applied_effort.torch, robot.data.joint_effort_limits.torch
+    return joint_torque_penalty(torques, limits) / env.step_dt
+
+
+def nil_action_rate(env: ManagerBasedRLEnv) -> torch.Tensor:
+    """P_action_rate: -mean_j ((a_t - a_{t-1}) / 2)^2, clipped at -1."""
+    if not _penalties_on(env):
+        return torch.zeros(env.num_envs, device=env.device)
+    return action_rate_penalty(env.action_manager.action, env.action_manager.prev_action) / env.step_dt
+
+
+def nil_ang_vel(env: ManagerBasedRLEnv) -> torch.Tensor:
+    """P_ang_vel: -|omega_base|^2 / scale^2, clipped at -1."""
+    if not _penalties_on(env):
+        return torch.zeros(env.num_envs, device=env.device)
+    scale = env.cfg.imitation.reward.penalties.ang_vel_scale
+    return ang_vel_penalty(env.scene["robot"].data.root_ang_vel_b.torch, scale) / env.step_dt
+
+
+def nil_foot_slip(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torch.Tensor:
+    """P_foot_slip: -mean over feet in contact of |v_xy|^2 / scale^2, clipped at -1 (feet on the ground should not
+    slide); the command knows the feet and reads the contact sensor."""
+    if not _penalties_on(env):
+        return torch.zeros(env.num_envs, device=env.device)
+    command = _command(env, command_name)
+    foot_vel = command.robot.data.body_lin_vel_w.torch[:, command.foot_ids]
+    scale = env.cfg.imitation.reward.penalties.foot_slip_scale
+    return foot_slip_penalty(foot_vel, command.feet_in_contact(), scale) / env.step_dt
+
+
+def nil_tilt(env: ManagerBasedRLEnv) -> torch.Tensor:
+    """P_tilt: -(1 - cos(tilt)) / 2 of the base: 0 upright, -0.5 lying flat."""
+    if not _penalties_on(env):
+        return torch.zeros(env.num_envs, device=env.device)
+    return tilt_penalty(env.scene["robot"].data.projected_gravity_b.torch) / env.step_dt
 
 
 def nil_silhouette(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torch.Tensor:
     """S_silhouette (not the paper's): closeness of the agent's and the reference's mask centroids, which pays
-    before the masks overlap (``nil_ext.rewards.similarity.silhouette_closeness``)."""
-    return _stream(env, "silhouette", command_name)
+    before the masks overlap."""
+    command = _command(env, command_name)
+    sigma = env.cfg.imitation.reward.silhouette_sigma
+    return silhouette_closeness(command.agent_mask, command.reference_mask, sigma) / env.step_dt
 
 
-def nil_alive(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torch.Tensor:
-    """1 per step while the episode has not failed (not the paper's). Isaac Lab's ``is_alive`` in the paper's
+def nil_alive(env: ManagerBasedRLEnv) -> torch.Tensor:
+    """1 per step while the episode has not failed (not the paper's): Isaac Lab's ``is_alive`` in the paper's
     per-step units. Why: without it the imitation reward of a robot that is not where the reference is, minus the
     penalties, is below 0, and ending the episode by falling is the best the agent can do (the probe measures it:
     H1's fall outscores standing)."""
-    return _stream(env, "alive", command_name)
-
-
-def _scored(env: ManagerBasedRLEnv, command_name: str):
-    """The imitation command, with this step's render made (its first read in a step renders and scores it)."""
-    command = env.command_manager.get_term(command_name)
-    command.scores  # noqa: B018: renders on the step's first read
-    return command
+    return is_alive(env) / env.step_dt
 
 
 def nil_pose_iou(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torch.Tensor:
     """S_pose (not the paper's): IoU of the agent's and the reference's masks, each centred on its centroid: the
     posture alone, wherever each robot is in the image (a torso turned to the camera shows another shape)."""
-    command = _scored(env, command_name)
-    reference = command.reference_mask
-    return pose_iou(resize_mask(command.mask, reference.shape[-2:]), reference) / env.step_dt
+    command = _command(env, command_name)
+    return pose_iou(command.agent_mask, command.reference_mask) / env.step_dt
 
 
 def nil_pace(env: ManagerBasedRLEnv, std: float = 0.5, command_name: str = "imitation") -> torch.Tensor:
     """S_pace (not the paper's): exp(-d^2 / 2 std^2), d the ground distance (m) between the base and where the
     reference's robot is now (the start plus the reference camera's travel, as the camera replays it). Pays before the
     masks overlap and wherever the camera looks: keeping the reference's pace."""
-    command = _scored(env, command_name)
+    command = _command(env, command_name)
     gap = command.robot.data.root_pos_w.torch[:, :2] - command.reference_position_w()[:, :2]
     return torch.exp(-gap.square().sum(-1) / (2 * std**2)) / env.step_dt
 
@@ -88,12 +171,11 @@ def nil_heading(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torc
     """S_heading (not the paper's): ((1 + cos e) / 2)^2 for the yaw error e of the base against the reference's
     direction of travel (its camera path), averaged with the torso's where the robot file names one: 1 facing the
     way the reference goes, 0.25 turned 90 degrees (to the camera), 0 facing back; a slope at every angle."""
-    command = _scored(env, command_name)
-    errors = heading_errors(command)
+    errors = heading_errors(_command(env, command_name))
     return (((1 + torch.cos(errors)) / 2).square().mean(-1)) / env.step_dt
 
 
-def heading_errors(command) -> torch.Tensor:
+def heading_errors(command: ImitationCommand) -> torch.Tensor:
     """(N, K) yaw error (rad, in [-pi, pi]) of the base (and the torso, when the robot file names one) against the
     reference's direction of travel."""
     data = command.robot.data
@@ -108,18 +190,3 @@ def heading_errors(command) -> torch.Tensor:
         yaws.append(torch.atan2(heading[:, 1], heading[:, 0]))
     error = torch.stack(yaws, dim=-1) - command.travel_yaw
     return torch.atan2(torch.sin(error), torch.cos(error))
-
-
-_STREAMS = {nil_video: "video", nil_iou: "iou", nil_silhouette: "silhouette", nil_alive: "alive"}
-
-
-def stream_weights(manager: RewardManager) -> dict[str, float]:
-    """Each stream's weight (STREAMS, each penalty's name): the summed weights of the active reward terms that
-    read it, as ``manager`` holds them now (``set_term_cfg`` included)."""
-    weights = dict.fromkeys((*STREAMS, *PENALTY_NAMES), 0.0)
-    for name in manager.active_terms:
-        term = manager.get_term_cfg(name)
-        stream = _STREAMS.get(term.func) or (term.params["name"] if term.func is nil_penalty else None)
-        if stream is not None:
-            weights[stream] += term.weight
-    return weights

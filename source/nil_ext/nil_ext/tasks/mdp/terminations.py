@@ -8,4 +8,4 @@ from isaaclab.envs import ManagerBasedRLEnv
 
 def reference_finished(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torch.Tensor:
     """The env has been compared with every reference frame (a time-out, not a failure)."""
-    return env.command_manager.get_term(command_name).reward.done_mask()
+    return env.command_manager.get_term(command_name).finished()

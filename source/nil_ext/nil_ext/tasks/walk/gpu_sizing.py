@@ -134,7 +134,7 @@ def gpu_sizes(device: str, num_envs: int | None = None) -> GpuSizes:
 def check_env_cfg(env_cfg, device: str) -> None:
     """Refuse (``ConfigError``, said in one line) a NIL env on ``device`` whose settings would not fit."""
     from ...errors import ConfigError
-    from ...rewards.nil_reward import ABLATIONS
+    from ...rewards.reward_cfg import ABLATIONS
 
     free = free_bytes(device)
     imitation = getattr(env_cfg, "imitation", None)

@@ -109,20 +109,20 @@ class RewardsCfg:
     """R_t = zeta S_video + beta S_iou + eta P_t, P_t = sum_k c_k P_k. Each weight is one term's ``weight`` (one knob
     each): ``video``'s is zeta, ``iou``'s beta, each penalty's eta * c_k (``cfg.rewards.iou.weight = 0.5`` halves beta).
 
-    The streams return their per-step score divided by the control step, which Isaac Lab multiplies back: the
+    The terms return their per-step value divided by the control step, which Isaac Lab multiplies back: the
     reward the agent sees is the paper's per-step R_t at any control rate. zeta = beta = eta = 1 (the paper's);
-    the penalties' c_k, 0.1 each, are ours (the paper names the terms, not their weights). The scores are the
-    ``imitation`` command's, rendered and scored once per step.
+    the penalties' c_k, 0.1 each, are ours (the paper names the terms, not their weights). Each term computes its
+    value from the ``imitation`` command's render of the step (rendered once per step) and the robot's state.
     """
 
     video = RewTerm(func=mdp.nil_video, weight=1.0)
     iou = RewTerm(func=mdp.nil_iou, weight=1.0)
     # P_t, one term per penalty so that each has its own weight and curve
-    torque = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "torque"})
-    action_rate = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "action_rate"})
-    ang_vel = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "ang_vel"})
-    foot_slip = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "foot_slip"})
-    tilt = RewTerm(func=mdp.nil_penalty, weight=0.1, params={"name": "tilt"})
+    torque = RewTerm(func=mdp.nil_joint_torque, weight=0.1)
+    action_rate = RewTerm(func=mdp.nil_action_rate, weight=0.1)
+    ang_vel = RewTerm(func=mdp.nil_ang_vel, weight=0.1)
+    foot_slip = RewTerm(func=mdp.nil_foot_slip, weight=0.1)
+    tilt = RewTerm(func=mdp.nil_tilt, weight=0.1)
     # Beyond the paper: weighted by the profile (imitate: all on; walk: silhouette 1 and alive 0.5; paper: 0, off)
     silhouette = RewTerm(func=mdp.nil_silhouette, weight=0.0)
     alive = RewTerm(func=mdp.nil_alive, weight=0.0)
