@@ -15,8 +15,9 @@ over 400 control steps for humanoids, 300 for A1 at 100 Hz, so that the expert s
 policy imitates: speed ratio (forward speed along the reference's travel over the reference's own speed), mask IoU
 with the camera on the reference's path at full speed (pace and posture together), pose IoU (centred masks seen by a
 camera that follows the agent: the posture alone), heading error of the base and the torso against the reference's
-direction of travel (degrees), video similarity, and falls. Mean +- std over episodes, env seeds and checkpoints (training seeds; the
-table's last lines and the JSON also have one row per checkpoint: to pick one of a run's checkpoints, judge them on
+direction of travel (degrees), video similarity, and falls. Mean +- std over episodes, env seeds and checkpoints
+(training seeds; the table's last lines and the JSON also have one row per checkpoint: to pick one of a run's
+checkpoints, judge them on
 other seeds than those you report, as docs/experiments/2026-11-25-four-robots-defaults.md does). Whole-body tasks
 (SitChair, HangBar, BalanceBoard) report their success rate and normalised imitation reward instead
 (nil_ext.evaluation.metrics).

@@ -12,7 +12,8 @@ The env is the one the checkpoint's run trained in: its params/overrides.json (t
 overrides, written by train.py) is replayed, then Isaac Lab's play mode, then the overrides given here.
 
 Writes beside the checkpoint: ``play/side_by_side.mp4`` (reference | agent | masks with IoU, real time, 256 px
-panels: ``--video_size``), ``play/strip.png`` (four moments of it), ``play/rewards.png`` (each reward term and the environment reward per step), and ``exported/policy.pt``,
+panels: ``--video_size``), ``play/strip.png`` (four moments of it), ``play/rewards.png`` (each reward term and the
+environment reward per step), and ``exported/policy.pt``,
 ``exported/policy.onnx``, ``exported/observation_layout.json``; for a policy shipped in ``policies/<name>/``, the same
 files under ``logs/play/<name>/`` (the shipped folder stays as committed; ``--output_dir`` chooses). With ``--viz viser`` or ``--viz newton_gl`` it then
 keeps playing the policy's episode in the viewer, in real time, until Ctrl-C (or ``--loops`` episodes); viser's side

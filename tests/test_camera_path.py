@@ -12,19 +12,19 @@ import numpy as np
 import pytest
 from reference_helpers import articulated_clip, write_mp4
 
+from nil_ext.reference.builder import build_bundle
 from nil_ext.reference.bundle import ReferenceBundle
 from nil_ext.reference.camera_path import (
     PLOT_NAME,
-    align_ground,
     CameraPathError,
     GroundCamera,
+    align_ground,
     camera_speed,
     estimate_camera_path,
     load_camera_path_file,
     speed_path,
 )
 from nil_ext.reference.errors import ReferenceInputError
-from nil_ext.reference.builder import build_bundle
 from nil_ext.reference.first_frame import FirstFrame
 from nil_ext.reference.options import CameraPathOptions, OutputOptions, SegmentationOptions
 from nil_ext.reference.sources import ImportedVideo, SimulatorFrames

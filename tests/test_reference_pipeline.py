@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from reference_helpers import articulated_clip, save_tiny_wan, write_mp4, write_png
 
+from nil_ext.reference.builder import build_bundle
 from nil_ext.reference.bundle import ReferenceBundle
 from nil_ext.reference.camera_alignment import AlignmentError, CameraAlignment
 from nil_ext.reference.errors import ReferenceInputError
-from nil_ext.reference.builder import build_bundle
 from nil_ext.reference.first_frame import FirstFrame
 from nil_ext.reference.options import (
     AlignmentOptions,
@@ -24,10 +24,10 @@ from nil_ext.reference.options import (
     QualityGateOptions,
     SegmentationOptions,
 )
-from nil_ext.reference.sources import ImportedVideo, SimulatorFrames
 from nil_ext.reference.prompts import RobotPrompt
 from nil_ext.reference.quality import QualityGateError, gate_of, gate_warning, iou
 from nil_ext.reference.retiming import output_times
+from nil_ext.reference.sources import ImportedVideo, SimulatorFrames
 from nil_ext.reference.video_io import shift_images
 
 ROOT = Path(__file__).resolve().parents[1]

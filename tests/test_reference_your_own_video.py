@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from nil_ext.reference.example_clip import ASPECTS, STYLES, style_clip
-from nil_ext.reference.video_import import starts_from
 from nil_ext.reference.quality import iou, quality_gate, quality_report
 from nil_ext.reference.robot_finder import find_robot
 from nil_ext.reference.segmenters import GrabCutSegmenter
+from nil_ext.reference.video_import import starts_from
 from nil_ext.reference.video_io import fit_to_camera
 
 SIZE = 144  # a square task camera: the pipeline's work size for these clips (their short side)

@@ -137,7 +137,7 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
             frames.append(side_by_side_frame(ref.frames[t], agent, ref.masks[t], mask,
                                              float(step_iou[0])))
             terms.append({"total": float(task_reward[0]),
-                          **{f"reward/{name}": float(v) for name, v in zip(manager.active_terms, shares[0])},
+                          **{f"reward/{name}": float(v) for name, v in zip(manager.active_terms, shares[0], strict=True)},
                           "similarity/iou": float(step_iou[0]),
                           **({"similarity/video": float(step_video[0])} if step_video is not None else {}),
                           "env_reward": float(reward[0])})

@@ -39,8 +39,8 @@ from .quality import QualityGateError, camera_path_report, camera_path_summary, 
 from .retiming import retime
 from .segmenters import Segmenter, check_prompt, make_segmenter
 from .sources import GeneratedVideo, ImportedVideo, SimulatorFrames, Source
-from .video_io import CLIP_LEN, fit_to_camera
 from .video_import import import_video, refuse_alignment, robot_shape_for_gate, save_picture, tint
+from .video_io import CLIP_LEN, fit_to_camera
 
 
 @dataclass

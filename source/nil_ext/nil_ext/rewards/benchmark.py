@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
+
 import torch
 
 from .penalties import action_rate_penalty, ang_vel_penalty, foot_slip_penalty, joint_torque_penalty, tilt_penalty
