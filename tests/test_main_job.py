@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -60,6 +61,13 @@ def test_main_job_leaves_checkpoint_logs_and_video_and_evaluates(tmp_path, menag
     assert sampled["env_reward_mean"] != deterministic["env_reward_mean"], "samples are not tanh(mean)"
     standing = report["results"][1]
     assert abs(standing["forward_speed_mean"]) < 0.1, "the zero action holds the start pose: no forward speed"
+    # the fidelity columns: pace, posture and heading, for every row (floors included)
+    for row in report["results"]:
+        assert 0 <= row["pose_iou_mean"] <= 1 and row["heading_error_deg_mean"] >= 0
+        assert row["torso_heading_error_deg_mean"] is not None, "H1's robot file names its torso"
+    assert report["results"][0]["reference_speed"] == pytest.approx(1.25, abs=0.02), "the scripted walk's speed"
+    assert abs(standing["speed_ratio_mean"]) < 0.1 and standing["heading_error_deg_mean"] < 10
+    assert standing["pose_iou_mean"] > 0.3, "standing in the start pose looks like the reference's first frames"
     assert "NIL (BRO)" in result.stdout and "expert" in result.stdout
     assert f"NIL (BRO), {model}: env reward" in result.stdout, "one line per checkpoint, to pick one"
 

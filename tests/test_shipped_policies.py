@@ -79,3 +79,5 @@ def test_shipped_policy_walks_for_two_seconds(checkpoint, launched, menagerie_av
     floors = {r["policy"]: r["env_reward_mean"] for r in evaluation["results"] if r["policy"] != "NIL (BRO)"}
     assert best["episodes"] >= 16 and all(best["env_reward_mean"] > v for v in floors.values()), evaluation
     assert np.isfinite(best["forward_speed_mean"])
+    for key in ("speed_ratio", "iou", "pose_iou", "heading_error_deg"):  # the fidelity columns ship too
+        assert np.isfinite(best[f"{key}_mean"]), (key, evaluation)
