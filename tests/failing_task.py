@@ -20,7 +20,7 @@ TASK = "NIL-A1-Walk-Failing"
 _calls = {"n": 0}
 
 
-def failing_alive(env, command_name: str = "imitation"):
+def failing_alive(env):
     _calls["n"] += 1
     if _calls["n"] > int(os.environ.get("NIL_TEST_FAIL_AFTER", "5")):
         if stamp := os.environ.get("NIL_TEST_FAIL_STAMP"):
@@ -29,7 +29,7 @@ def failing_alive(env, command_name: str = "imitation"):
         if os.environ.get("NIL_TEST_FAIL_KIND") == "oom":
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.23 GiB (injected by the test)")
         raise RuntimeError("injected failure in the alive term")
-    return nil_alive(env, command_name)
+    return nil_alive(env)
 
 
 def failing_env_cfg(preset: str = "cpu-smoke"):
