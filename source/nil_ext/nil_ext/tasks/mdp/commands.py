@@ -34,6 +34,7 @@ from isaaclab.managers import CommandTerm, CommandTermCfg
 from isaaclab.utils import configclass
 
 from ...assets.robots import get_robot_spec
+from ...errors import ConfigError
 from ...reference.task_reference import load_task_reference
 from ...rewards import NilRewardCfg, mask_iou
 from ...rewards.similarity import resize_mask
@@ -223,8 +224,17 @@ class ImitationCommand(CommandTerm):
         """(N, 3) where the reference's robot is at this step's frame, in the world: the env's start plus the
         reference camera's travel (the camera follows that robot), at the curriculum's camera speed, as the camera
         replays it."""
+        self.require_camera_path("the pace term")
         start = self.robot.data.default_root_pose.torch[:, :3] + self._env.scene.env_origins
         return start + self.camera_speed * self.camera_travel[self.frame_index]
+
+    def require_camera_path(self, what: str) -> None:
+        """Refuse in one line a term that needs the reference's camera path when the bundle has none."""
+        if self.camera_travel is None:
+            note = self.bundle.meta.get("camera_path_note", "none was made for it")
+            raise ConfigError(f"{what} needs the reference camera's path and the bundle {self.settings.reference} has "
+                              f"none ({note}): remake it with generate_reference.py ... --reference_speed V, or "
+                              "train with env.rewards.pace.weight=0 env.rewards.heading.weight=0 (--profile walk).")
 
     def feet_in_contact(self) -> torch.Tensor:
         """(N, F) bool: the feet that touch something (the ground, a prop): net contact force above

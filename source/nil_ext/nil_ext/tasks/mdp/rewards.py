@@ -178,6 +178,7 @@ def nil_heading(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torc
 def heading_errors(command: ImitationCommand) -> torch.Tensor:
     """(N, K) yaw error (rad, in [-pi, pi]) of the base (and the torso, when the robot file names one) against the
     reference's direction of travel."""
+    command.require_camera_path("the heading term")
     data = command.robot.data
     quats = [data.root_quat_w.torch]
     if command.torso_id is not None:
