@@ -451,3 +451,29 @@ def test_feet_contact_comes_from_the_contact_sensor(launched, menagerie_availabl
         assert term.feet_in_contact().tolist() == [[False, False], [True, True]]
     finally:
         env.close()
+
+
+def test_pace_and_heading_refuse_a_reference_without_a_camera_path(launched, menagerie_available, tmp_path):
+    """A bundle with no camera path (a clip whose camera could not be followed), trained with the camera following
+    the agent: the terms that need the path stop the run in one line naming the switch, not with a traceback."""
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    from nil_ext.assets.robot_cfg import robot_model_info
+    from nil_ext.errors import ConfigError
+    from nil_ext.reference.bundle import ReferenceBundle
+    from nil_ext.tasks.references import ensure_scripted_reference
+    from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
+
+    cfg = walk_env_cfg("h1", "cpu-smoke", num_envs=1, camera_mode="follow_agent")
+    demo = ensure_scripted_reference("h1", cfg.imitation.camera.to_dict(robot_model_info("h1").base_pos[2]))
+    bundle = ReferenceBundle.load(demo)
+    bundle.camera_path = bundle.camera_path_confidence = None
+    no_path = bundle.save(tmp_path / "no_path")
+    cfg.set_reference(str(no_path))
+    env = ManagerBasedRLEnv(cfg)
+    try:
+        env.reset()
+        with pytest.raises(ConfigError, match="needs the reference camera's path.*--profile walk"):
+            env.step(torch.zeros(1, env.action_manager.total_action_dim))
+    finally:
+        env.close()
