@@ -125,3 +125,19 @@ def test_the_walk_tasks_settings_are_reachable_by_override(menagerie_available):
     assert cfg.curriculum is None and cfg.imitation.camera_speed == 1.0
     assert cfg.scene.robot.actuators["joints"].stiffness == 30.0
     assert cfg.events.reset_base.params["pose_range"] == {"yaw": (-0.1, 0.1)} and cfg.events.reset_joints is None
+
+
+def test_the_imitation_settings_live_in_the_command_and_keep_their_short_name(menagerie_available):
+    """Issue 42: the command's settings are ImitationCommandCfg's (commands.imitation, as mjlab's MotionCommandCfg);
+    env.imitation.* reaches the same object, and a run's params carry them under commands.imitation."""
+    from nil_ext.tasks.mdp import ImitationCommandCfg
+    from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
+
+    cfg = walk_env_cfg("h1", "cpu-smoke")
+    assert isinstance(cfg.commands.imitation, ImitationCommandCfg) and cfg.imitation is cfg.commands.imitation
+    apply_overrides({"env": cfg}, ["env.imitation.camera_speed=0.7", "env.commands.imitation.foot_contact_force=2"])
+    assert cfg.commands.imitation.camera_speed == 0.7 and cfg.imitation.foot_contact_force == 2.0
+    dumped = cfg.to_dict()
+    assert "imitation" not in dumped and dumped["commands"]["imitation"]["camera_speed"] == 0.7
+    with pytest.raises(OverrideError, match="'camera_speed'"):
+        apply_overrides({"env": cfg}, ["env.imitation.camera_sped=1"])

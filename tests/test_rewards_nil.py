@@ -1,6 +1,7 @@
 """The NIL reward's maths on a synthetic walker: S_video over time (ClipSimilarity: shapes, per-env resets, held
 scores), the meaning of S_video + S_iou, the ablation settings."""
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -131,3 +132,22 @@ def test_rejects_stale_embeddings_and_clip_length_mismatch(encoder):
         make(encoder, torch.zeros(T + 1, 31), 1)
     with pytest.raises(ValueError, match="clip_len"):
         make(encoder, torch.zeros(T, 32), 1, replace(CFG, clip_len=4))
+
+
+def test_the_speed_term_has_a_slope_at_every_pace_and_peaks_at_the_references():
+    """nil_speed: exp(-(v / v_ref - 1)^2 / 2 0.3^2) per second, v along the reference's travel (a sideways or
+    backward step earns less than standing at a right angle), whatever the curriculum's camera speed."""
+    from types import SimpleNamespace
+
+    from nil_ext.tasks.mdp.rewards import nil_speed
+
+    velocity = torch.tensor([[1.25, 0.0, 0.0], [0.71, 0.0, 0.0], [0.0, 1.25, 0.0], [-1.25, 0.0, 0.0], [1.6, 0.0, 0.0]])
+    data = SimpleNamespace(root_lin_vel_w=SimpleNamespace(torch=velocity))
+    command = SimpleNamespace(robot=SimpleNamespace(data=data), travel_dir=torch.tensor([1.0, 0.0]),
+                              reference_speed=1.25, camera_speed=torch.tensor(0.3), require_camera_path=lambda what: None)
+    env = SimpleNamespace(step_dt=0.04, command_manager=SimpleNamespace(get_term=lambda name: command))
+    per_step = nil_speed(env) * env.step_dt
+    assert per_step[0].item() == pytest.approx(1.0)
+    assert per_step[1].item() == pytest.approx(0.36, abs=0.02)  # the shipped H1's pace still has a slope
+    assert per_step[2].item() == pytest.approx(math.exp(-1 / 0.18))  # sideways counts as standing
+    assert per_step[3] < per_step[2] and per_step[4] < per_step[0]

@@ -66,6 +66,10 @@ def apply_overrides(cfgs: Mapping[str, object], overrides: Iterable[str]) -> lis
 
 
 def _set(root, section: str, path: list[str], raw: str, text: str) -> None:
+    # a config's short names for a nested section (``__override_aliases__``): env.imitation.X is commands.imitation.X
+    alias = getattr(type(root), "__override_aliases__", {}).get(path[0]) if len(path) > 1 else None
+    if alias:
+        path = alias.split(".") + path[1:]
     chain = [root]  # the objects along the path, to rebuild frozen / checked dataclasses on the way back
     for depth, part in enumerate(path[:-1]):
         chain.append(_child(chain[-1], part, f"{section}.{'.'.join(path[:depth])}".rstrip("."), text))

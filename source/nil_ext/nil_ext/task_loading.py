@@ -156,7 +156,7 @@ def run_settings(checkpoint: str) -> dict:
     except (OSError, ValueError):
         return {}
     control_dt = env.get("decimation", 0) * env.get("sim", {}).get("dt", 0.0)
-    imitation = env.get("imitation", {})
+    imitation = env.get("imitation") or env.get("commands", {}).get("imitation") or {}  # runs before 2026-11-27: top level
     scale = env.get("actions", {}).get("joint", {}).get("scale")  # torque actions: one per joint, from the robot
     factory = {"preset": env.get("preset"),
                "profile": env.get("profile", "paper"),  # runs from before profiles trained with the paper's reward

@@ -16,7 +16,7 @@ from .camera_path import (
     speed_path,
 )
 from .errors import ReferenceInputError
-from .feet_speed import feet_velocity, velocity_path
+from .feet_speed import feet_velocity, robot_travel_in_view, velocity_path
 from .options import CameraPathOptions
 from .retiming import output_times, retime_path
 
@@ -74,19 +74,32 @@ def choose_camera_path(frames, masks, src_fps: float, control_fps: float, camera
             reason = f"the estimator failed on this video ({type(err).__name__}: {str(err).strip().splitlines()[0]})"
         else:
             if estimate.ok:
-                path = retime_path(estimate.path, src_fps, control_fps)
+                path = with_robot_travel(estimate.path, masks, src_fps, geometry)
+                path = retime_path(path, src_fps, control_fps)
                 confidence = resample_confidence(estimate.confidence, src_fps, control_fps)
                 return path, confidence, {"camera_path_source": "estimated"}
             reason = estimate.reason
         feet = feet_velocity(masks, src_fps, geometry)
         if feet.velocity is not None:
             print(f"camera path: {FEET_CAMERA_PATH.format(reason=reason, speed=feet.speed)}", flush=True)
-            path = velocity_path(num_frames, control_fps, feet.velocity, geometry)
+            path = velocity_path(len(masks), src_fps, feet.velocity, geometry)
+            path = retime_path(with_robot_travel(path, masks, src_fps, geometry), src_fps, control_fps)
             return path, np.full(num_frames, feet.agreement), {
                 "camera_path_source": "feet", "camera_path_note": reason, "feet_speed": round(feet.speed, 4)}
         reason += f"; nor from the robot's feet: {feet.reason}"
     print(f"warning: {NO_CAMERA_PATH.format(reason=reason)}", flush=True)
     return None, None, {"camera_path_source": None, "camera_path_note": reason}
+
+
+def with_robot_travel(path: np.ndarray, masks, fps: float, geometry: GroundCamera) -> np.ndarray:
+    """The camera's path plus the robot's own travel in its view: the reference robot's path, as the task camera
+    (which follows the robot) replays it."""
+    travel = robot_travel_in_view(masks, fps, geometry)
+    if travel is None:
+        return path
+    path = np.array(path, dtype=np.float64)
+    path[:, :2] += travel
+    return path
 
 
 def robot_base_height(robot: str) -> float | None:

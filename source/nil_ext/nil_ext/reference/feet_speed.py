@@ -64,6 +64,23 @@ def feet_velocity(masks: np.ndarray, fps: float, camera: GroundCamera) -> FeetVe
     return FeetVelocity(median * fps, agreement)
 
 
+def robot_travel_in_view(masks: np.ndarray, fps: float, camera: GroundCamera) -> np.ndarray | None:
+    """(T, 2) the robot's own travel relative to the camera since the first frame (metres, world axes): a straight
+    line fitted to where its feet meet the ground. Why: the camera path stands for the reference robot's travel (the
+    task's camera follows the robot), but a generated clip's camera often stands still while the robot walks toward
+    or across it; what the ground shows is then only the camera's motion (a pan reads as sideways travel at the
+    ground's distance), and the approach is in the feet. Zero for a camera that follows the robot. A line, not the
+    feet themselves: the stance foot stands still and then jumps a step ahead, the line is the body's pace. None
+    when too few frames show the feet on the ground."""
+    points = feet_points(masks, camera)
+    seen = np.isfinite(points).all(1)
+    if seen.sum() < MIN_FEET_FRAMES:
+        return None
+    times = np.arange(len(points)) / fps
+    slope = np.polyfit(times[seen], points[seen], 1)[0]  # (2,) metres per second, each axis
+    return times[:, None] * slope[None]
+
+
 def velocity_path(num_frames: int, fps: float, velocity: np.ndarray, camera: GroundCamera) -> np.ndarray:
     """(T, 4) the camera moving at a constant `velocity` (2,) m/s from its start (x, y, z, heading)."""
     path = np.tile(camera.start(), (num_frames, 1))

@@ -3,7 +3,7 @@
 from isaaclab.envs.mdp import *  # noqa: F401, F403
 
 from .actions import LowPassJointPositionAction, LowPassJointPositionActionCfg  # noqa: F401
-from .commands import IMITATION, ImitationCfg, ImitationCommand, ImitationCommandCfg, imitation_term  # noqa: F401
+from .commands import IMITATION, ImitationCommand, ImitationCommandCfg, imitation_term  # noqa: F401
 from .curriculums import camera_speed_curriculum  # noqa: F401
 from .rewards import (  # noqa: F401
     heading_errors,
@@ -17,6 +17,7 @@ from .rewards import (  # noqa: F401
     nil_pace,
     nil_pose_iou,
     nil_silhouette,
+    nil_speed,
     nil_tilt,
     nil_video,
 )

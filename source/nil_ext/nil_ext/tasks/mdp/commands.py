@@ -17,16 +17,16 @@ the reset: one control step of lag, in exchange for clips of a replayed referenc
 ``reset(env_ids)`` after the reset events moved the robots: those envs' reference time restarts and their cameras
 are re-aimed (``_resample_command``); the other envs are untouched.
 
-The settings (reference, reward, camera, contact force, camera speed) are the env config's ``imitation``
-(:class:`ImitationCfg`): the task factories and ``set_reference`` choose the reference and the scene's camera
-together there, and runs' params (and the overrides people type, ``env.imitation.camera_speed=0.5``) name them
-there.
+The settings (reference, reward, camera, contact force, camera speed) are the command's own,
+:class:`ImitationCommandCfg` (``cfg.commands.imitation``, also reached as ``cfg.imitation``): the task factories and
+``set_reference`` choose the reference and the scene's camera together there, and the overrides people type name
+them by the short name, ``env.imitation.camera_speed=0.5``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import torch
 from isaaclab.envs import ManagerBasedRLEnv
@@ -46,23 +46,6 @@ IMITATION = "imitation"
 """The command term's name in the tasks' ``CommandsCfg``; the ``mdp`` functions read it by default."""
 
 
-@dataclass
-class ImitationCfg:
-    reference: str | None = None
-    """Reference bundle folder. Set by the task factory (default: the robot's scripted demo for this camera)."""
-    reward: NilRewardCfg = field(default_factory=NilRewardCfg)
-    camera: FollowCameraCfg = field(default_factory=FollowCameraCfg)
-    foot_contact_force: float = 1.0
-    """A foot counts as in contact (foot-slip penalty) when the scene's contact sensor reads more than this net
-    force on it (N). Measured against the earlier rule, a foot within 3 cm of its start height: that start height
-    was read before the start pose was applied, so A1's standing feet read as in the air (the sensor: in contact)
-    and a lifted H1 foot as in contact (random actions, 3 s: the two agree on 73 % of A1's and 56 % of H1's
-    foot-steps, the sensor's update costing ~0.9 ms per control step of 4 envs on CPU)."""
-    camera_speed: float = 1.0
-    """reference_path mode: fraction of the reference camera's travel replayed (1: its own path). A curriculum
-    (:func:`camera_speed_curriculum`) may start it lower and raise it as the agent keeps up."""
-
-
 class ImitationCommand(CommandTerm):
     """The reference, reference time, the camera and this step's render (see the module's docstring). Command: the
     phase, (N, 1) in [0, 1]."""
@@ -71,7 +54,7 @@ class ImitationCommand(CommandTerm):
 
     def __init__(self, cfg: ImitationCommandCfg, env: ManagerBasedRLEnv):
         super().__init__(cfg, env)
-        icfg: ImitationCfg = env.cfg.imitation
+        icfg: ImitationCommandCfg = env.cfg.imitation  # the settings the reward terms read too
         if icfg.reference is None:  # Isaac Lab's own scripts do not set it: the robot's demo, as NIL's scripts do
             env.cfg.set_reference(None)  # rendered in a child process on first use, so safe beside this simulation
         self.settings = icfg
@@ -121,7 +104,7 @@ class ImitationCommand(CommandTerm):
         self._rendered_at = -1
         self.metrics["mask_iou"] = torch.zeros(env.num_envs, device=env.device)
 
-    def _video_reference(self, icfg: ImitationCfg, robot: str, base_height: float, control_fps: float):
+    def _video_reference(self, icfg: ImitationCommandCfg, robot: str, base_height: float, control_fps: float):
         """The reference at the video camera's size: a scripted demo is rendered at that size (once, cached), any
         other bundle is resampled from its own frames."""
         camera = dict(icfg.camera.to_dict(base_height), width=self.video_camera.cfg.width,
@@ -238,7 +221,7 @@ class ImitationCommand(CommandTerm):
 
     def feet_in_contact(self) -> torch.Tensor:
         """(N, F) bool: the feet that touch something (the ground, a prop): net contact force above
-        ``ImitationCfg.foot_contact_force``, from the scene's contact sensor."""
+        ``ImitationCommandCfg.foot_contact_force``, from the scene's contact sensor."""
         force = self.contact_sensor.data.net_forces_w.torch[:, self.contact_ids]
         return force.norm(dim=-1) > self.contact_force
 
@@ -324,12 +307,27 @@ class ImitationCommand(CommandTerm):
 
 @configclass
 class ImitationCommandCfg(CommandTermCfg):
-    """The imitation command term (its settings: the env config's ``imitation``, :class:`ImitationCfg`)."""
+    """The imitation command term and its settings, as mjlab's ``MotionCommandCfg`` holds the motion's. The tasks'
+    configs also reach them as ``cfg.imitation`` (and overrides as ``env.imitation.*``), a short name for
+    ``cfg.commands.imitation``."""
 
     class_type: type = ImitationCommand
     resampling_time_range: tuple[float, float] = (1.0e9, 1.0e9)
     """Never resampled: the reference runs with the episode (a finite bound, as mjlab's MotionCommand, so that the
     run's params stay plain JSON)."""
+    reference: str | None = None
+    """Reference bundle folder. Set by the task factory (default: the robot's scripted demo for this camera)."""
+    reward: NilRewardCfg = field(default_factory=NilRewardCfg)
+    camera: FollowCameraCfg = field(default_factory=FollowCameraCfg)
+    foot_contact_force: float = 1.0
+    """A foot counts as in contact (foot-slip penalty) when the scene's contact sensor reads more than this net
+    force on it (N). Measured against the earlier rule, a foot within 3 cm of its start height: that start height
+    was read before the start pose was applied, so A1's standing feet read as in the air (the sensor: in contact)
+    and a lifted H1 foot as in contact (random actions, 3 s: the two agree on 73 % of A1's and 56 % of H1's
+    foot-steps, the sensor's update costing ~0.9 ms per control step of 4 envs on CPU)."""
+    camera_speed: float = 1.0
+    """reference_path mode: fraction of the reference camera's travel replayed (1: its own path). A curriculum
+    (:func:`camera_speed_curriculum`) may start it lower and raise it as the agent keeps up."""
 
 
 def imitation_term(env, name: str = IMITATION) -> ImitationCommand:

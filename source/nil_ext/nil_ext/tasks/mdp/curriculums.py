@@ -26,7 +26,7 @@ def camera_speed_curriculum(
     0.8 / 0.5 (A1, cpu preset, 30 min, 2 seeds): speed 0.41 / 0.32 against 0.22 / 0.15 at the end, the camera
     running further ahead pulls the agent forward harder.
     Each finished episode moves the speed by ``round_step / num_envs`` up or down, between the speed the task
-    starts at (``ImitationCfg.camera_speed``) and 1: a round of unanimous episodes moves it by ``round_step``
+    starts at (``ImitationCommandCfg.camera_speed``) and 1: a round of unanimous episodes moves it by ``round_step``
     whatever the number of envs (64 envs: 0.005 an episode).
     Runs on reset, before the reset events move the robot back and the imitation command's reset restarts the
     time.

@@ -5,7 +5,8 @@ read their ``MotionCommand``.
 The paper's R_t = zeta * S_video + beta * S_iou + eta * P_t: :class:`nil_video` (zeta), :func:`nil_iou` (beta),
 one term per penalty (eta times its coefficient: :func:`nil_joint_torque`, :func:`nil_action_rate`,
 :func:`nil_ang_vel`, :func:`nil_foot_slip`, :func:`nil_tilt`). Beyond the paper, weighted 0 in its profile:
-:func:`nil_silhouette`, :func:`nil_alive`, :func:`nil_pose_iou`, :func:`nil_pace`, :func:`nil_heading`. Each weight
+:func:`nil_silhouette`, :func:`nil_alive`, :func:`nil_pose_iou`, :func:`nil_pace`, :func:`nil_heading`,
+:func:`nil_speed`. Each weight
 is one ``RewardTermCfg.weight``, and each term has its own TensorBoard curve. The maths is ``nil_ext.rewards``' (pure
 torch). The paper's ablation rows (``env.imitation.reward.ablation``) switch the video, IoU and penalty terms off:
 they read 0.
@@ -165,6 +166,19 @@ def nil_pace(env: ManagerBasedRLEnv, std: float = 0.5, command_name: str = "imit
     command = _command(env, command_name)
     gap = command.robot.data.root_pos_w.torch[:, :2] - command.reference_position_w()[:, :2]
     return torch.exp(-gap.square().sum(-1) / (2 * std**2)) / env.step_dt
+
+
+def nil_speed(env: ManagerBasedRLEnv, std: float = 0.3, command_name: str = "imitation") -> torch.Tensor:
+    """S_speed (not the paper's): exp(-e^2 / 2 std^2), e = v / v_ref - 1, v the base's ground speed along the
+    reference's direction of travel and v_ref the reference's own speed (its camera path over the clip, at full
+    speed whatever the curriculum's camera does). Why: S_pace is a 0.5 m bell around where the reference's robot
+    is, so an agent a metre behind gets no slope from it and keeps the curriculum camera's pace; this one has a
+    slope at every speed (ratio 0.57: 0.36, 0.9: 0.95)."""
+    command = _command(env, command_name)
+    command.require_camera_path("the speed term")
+    speed = command.robot.data.root_lin_vel_w.torch[:, :2] @ command.travel_dir
+    error = speed / max(command.reference_speed, 1e-3) - 1.0
+    return torch.exp(-error.square() / (2 * std**2)) / env.step_dt
 
 
 def nil_heading(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torch.Tensor:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import MISSING, dataclass, field
+from dataclasses import MISSING, dataclass
 
 from isaaclab.envs import ManagerBasedRLEnvCfg
 from isaaclab.managers import CurriculumTermCfg as CurrTerm
@@ -54,6 +54,8 @@ class WalkProfile:
     """Weight of S_pace, closeness of the base to where the reference's robot is (its camera path)."""
     heading: float = 0.0
     """Weight of S_heading, the base's and torso's yaw against the reference's direction of travel."""
+    speed: float = 0.0
+    """Weight of S_speed, the base's speed along the reference's direction against the reference's own speed."""
 
 
 PROFILES = {
@@ -129,6 +131,7 @@ class RewardsCfg:
     pose = RewTerm(func=mdp.nil_pose_iou, weight=0.0)
     pace = RewTerm(func=mdp.nil_pace, weight=0.0)
     heading = RewTerm(func=mdp.nil_heading, weight=0.0)
+    speed = RewTerm(func=mdp.nil_speed, weight=0.0)
 
 
 @configclass
@@ -163,7 +166,6 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
     preset: str = "gpu"
     profile: str = DEFAULT_PROFILE
     """The :data:`PROFILES` entry the run started from (flags and overrides may change single settings after it)."""
-    imitation: mdp.ImitationCfg = field(default_factory=mdp.ImitationCfg)
     scene: NilSceneCfg = MISSING
     commands: CommandsCfg = CommandsCfg()
     observations: ObservationsCfg = ObservationsCfg()
@@ -172,6 +174,19 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
     terminations: TerminationsCfg = TerminationsCfg()
     events: EventsCfg = EventsCfg()
     curriculum: CurriculumCfg | None = None
+
+    __override_aliases__ = {"imitation": "commands.imitation"}
+    """Short names that overrides may use: ``env.imitation.camera_speed=0.5`` sets ``commands.imitation``'s."""
+
+    @property
+    def imitation(self) -> mdp.ImitationCommandCfg:
+        """The imitation command's settings (reference, reward, camera, camera speed), by their short name."""
+        return self.commands.imitation
+
+    @imitation.setter
+    def imitation(self, value: mdp.ImitationCommandCfg) -> None:
+        # configclass copies inherited properties' values back through their setter
+        self.commands.imitation = value
 
     def play_mode(self) -> None:
         """Isaac Lab's PLAY convention (its play scripts call this, and so do NIL's play.py and evaluate.py): at most
@@ -261,7 +276,7 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
 
     cfg = NilWalkEnvCfg(robot_name=robot, robot_config=get_robot_spec(robot).source, preset=preset, profile=profile,
                         scene=robot_scene_cfg(robot, num_envs, camera, env_spacing=4.0))
-    cfg.imitation = mdp.ImitationCfg(reward=reward, camera=camera)
+    cfg.imitation.reward, cfg.imitation.camera = reward, camera
     if camera_mode == "reference_path" and camera_speed_curriculum:
         cfg.imitation.camera_speed = CAMERA_START_SPEED
         cfg.curriculum = CurriculumCfg()
@@ -276,6 +291,7 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     cfg.rewards.pose.weight = recipe.pose
     cfg.rewards.pace.weight = recipe.pace
     cfg.rewards.heading.weight = recipe.heading
+    cfg.rewards.speed.weight = recipe.speed
     start_height = robot_model_info(robot).base_pos[2]
     cfg.terminations.fell.params["minimum_height"] = 0.5 * start_height
     if torque_actions:
