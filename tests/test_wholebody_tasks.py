@@ -145,3 +145,57 @@ def test_success_detector_false_at_start_true_on_the_posed_skill(env):
             env.scene.update(0.0)
         detector.update()
     assert detector.success().all(), f"held {detector.held.tolist()} s, best {detector.best.tolist()} s"
+
+
+def play_script(env, detector, script):
+    """Write each (root, joints, board_dy) of ``script`` kinematically, one control step each, and let ``detector``
+    count it; returns its success per env."""
+    from nil_ext.reference.scripted_wholebody import write_pose
+
+    detector.reset()
+    for root, joints, board_dy in script:
+        write_pose(env.scene, root, joints, board_dy)
+        env.sim.forward()
+        env.scene.update(0.0)
+        detector.update()
+    return detector.success()
+
+
+def test_scripted_failures_of_each_skill_do_not_succeed(env):
+    """Issue 45: a detector passes the skill held 1.1 s and nothing short of it: standing in the start pose for as
+    long as the reference lasts, the skill held too briefly, then lost (slid off the chair to the floor, let go of
+    the bar, stepped off the board) or ended in a fall."""
+    from nil_ext.evaluation.success import make_detector
+
+    env.reset()
+    detector = make_detector(env)
+    robot = env.scene["robot"]
+    standing = (robot.data.default_root_pose.torch[0], robot.data.default_joint_pos.torch[0], 0.0)
+    assert not play_script(env, detector, [standing] * imitation_term(env).num_ref_frames).any(), "standing passed"
+    root, joints, board_dy = pose_like_the_reference_end(env)
+    steps = round(1.1 / env.step_dt)
+    brief = round(0.6 / env.step_dt)
+    h = detector.base_height
+    skill, prop = env.cfg.wholebody.skill, env.cfg.wholebody.prop
+
+    def moved(dx=0.0, dy=0.0, dz=0.0):
+        r = root.clone()
+        r[:3] += torch.tensor([dx, dy, dz], device=r.device, dtype=r.dtype)
+        return r, joints, board_dy
+
+    held = [(root, joints, board_dy)] * steps
+    assert play_script(env, detector, held).all(), f"the skill's end pose held 1.1 s: best {detector.best.tolist()}"
+    assert not play_script(env, detector, held[:brief]).any(), "held 0.6 s of the 1 s"
+    if skill == "sit":
+        off_the_chair = moved(dx=prop.size[0] + 0.3 * h, dz=-(root[2].item() - 0.5 * prop.top))  # on the floor
+        failures = {"slid off the chair": held + [off_the_chair] * 20,
+                    "hovering above the seat": [moved(dz=0.35 * h)] * steps}
+    elif skill == "hang":
+        let_go = moved(dz=-0.5 * h)  # hands below the bar, feet down
+        failures = {"let go": held[:brief] + [let_go] * steps, "hanging, then fallen": held + [moved(dz=-0.7 * h)] * 5}
+    else:
+        off_the_board = moved(dy=prop.size[1] + 0.2 * h)  # a step sideways, off the board's end
+        failures = {"stepped off": held + [off_the_board] * 20, "fell": held + [moved(dz=-0.7 * h)] * 5}
+    for name, script in failures.items():
+        assert not play_script(env, detector, script).any(), f"{skill}: {name} passed"
+

@@ -5,7 +5,11 @@
 - ``hang``: both hands above the bar's axis and both feet off the ground (ankles at least ``FOOT_CLEARANCE``
   base heights above their standing height), for ``hold_s``.
 - ``balance``: both feet on the board (ankles above its top face and within its footprint, in the board's own
-  frame, which tilts) for the last ``hold_s`` of the episode, and no fall in it.
+  frame, which tilts) for the last ``hold_s`` of the episode.
+
+And in every skill, no fall in the episode (the env's own fall rule: base below its ``fell`` height, which for
+``sit`` is the seat's top, or tilted past its limit): a robot that sat and then slid off the chair to the floor
+did not sit on the chair.
 
 A detector counts how long its condition has held without a break (``held``) and the longest such stretch
 (``best``). Create it right after a reset: it takes the standing foot height from the robot then.
@@ -79,8 +83,8 @@ class SuccessDetector:
         self.fell |= mask
 
     def success(self) -> torch.Tensor:
-        """(N,) bool: the success state was held for ``hold_s`` at some point of the episode."""
-        return self.best >= self.hold_s - 1e-6
+        """(N,) bool: the success state was held for ``hold_s`` at some point of the episode, and no fall."""
+        return (self.best >= self.hold_s - 1e-6) & ~self.fell
 
 
 class SitDetector(SuccessDetector):
@@ -125,7 +129,7 @@ class BalanceDetector(SuccessDetector):
         return on.all(dim=1)
 
     def success(self) -> torch.Tensor:
-        """On the board for the last ``hold_s`` (the running stretch), and never fell."""
+        """On the board for the last ``hold_s`` (the running stretch), and no fall."""
         return (self.held >= self.hold_s - 1e-6) & ~self.fell
 
 
