@@ -4,11 +4,13 @@
 free memory for it, :func:`check_env_cfg` refuses, before the simulator starts, a run whose settings (after flags
 and overrides) would not fit.
 
-The memory model is an estimate, **not measured on a GPU**: the per-env and fixed costs below are counted from the
-buffers' shapes (camera outputs, clip buffer, the video encoder's activations: ``clip_activation_bytes``) plus an
-assumed allowance for the physics; the one GPU measurement the model has is issue 44's (H200: 4,096 envs at 224 px
-without the video term ran; with it, every env's clip in one eager batch ran out of memory). Replace the constants
-with measured ones when a run on a card gives them.
+The memory model is anchored to one measurement (docs/experiments/2026-11-26-gpu-h200.md: H200, 4,096 envs, 224 px
+camera, TimeSformer-base in bf16 with random weights, encoder chunks of 1,024): nvidia-smi's peak was 94.1 GiB;
+torch allocated 5.9 GiB between encoder passes and 66.7 MiB more per clip during one (72.6 GiB at the peak), and
+reserved 86.4 GiB for it (x1.19); outside torch, 7.7 GiB (the CUDA context, Warp's physics and renderer). The model
+counts a clip at what torch reserves for it, 79.4 MiB, and the rest of the peak, 14.7 GiB, as the base. Other
+camera and clip sizes are scaled from there by the buffers' shapes (``clip_activation_bytes`` for the encoder); a
+card of another size is extrapolated, not measured.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from types import SimpleNamespace
 
 import torch
 
+from ...rewards.reward_cfg import NilRewardCfg
 from ...rewards.video_encoder import clip_activation_bytes
 
 GIB = 2**30
@@ -25,16 +28,18 @@ ENV_CHOICES = (4096, 2048, 1024, 512, 256, 128)  # the most envs that fit, from 
 SAFETY = 0.9  # of the free memory: fragmentation and what the estimates miss
 MIN_CHUNK = 16  # fewer clips per encoder pass than this: the pass is launch-bound, take fewer envs instead
 
-# Per env, assumed, not measured: MuJoCo-Warp's per-world state, contact and constraint arrays for a humanoid.
-PHYSICS_BYTES_PER_ENV = 4 * 2**20
-# Per camera pixel and env: the Warp renderer's RGBA8, depth and two segmentation outputs (16 B) and its float
-# colour buffer (16 B), counted; the reward's float copy of the frame and its mask (16 B), counted.
-RENDER_BYTES_PER_PIXEL = 48
-# Whatever does not grow with the envs: CUDA context, the encoder's bf16 weights, the replay buffer (4,096 x 256
-# transitions) and the update's peak at batch 32,768 with 1,024-wide critics. An allowance, not measured.
-FIXED_BYTES = 6 * GIB
+# The measurement (see the module's docstring) and the shape it was made at.
+MEASURED_ENVS, MEASURED_CAMERA_PX, MEASURED_CLIP_FRAMES = 4096, 224, 8
+MEASURED_BASE_BYTES = int(14.7 * GIB)  # the peak less the encoder pass's share
+MEASURED_CLIP_BYTES = int(79.4 * 2**20)  # reserved per clip in an encoder pass
+# What does not grow with the envs (CUDA context, the encoder's weights, the update's peak): an allowance inside the
+# measured base; the rest of the base is per env.
+FIXED_BYTES = 2 * GIB
 # TimeSformer-base (the default encoder) in bf16: its shape for clip_activation_bytes.
 ENCODER_SHAPE = {"hidden_size": 768, "intermediate_size": 3072, "patch_size": 16}
+_DEFAULT_REWARD = NilRewardCfg()
+DEFAULT_HISTORY_FRAMES = (_DEFAULT_REWARD.clip_len - 1) * _DEFAULT_REWARD.stride + 1
+"""Frames each env keeps for the video term's clips with the default reward (clip_len frames, stride apart)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,9 @@ class GpuSizes:
     video_every_k: int
     need_bytes: int
     free_bytes: int
+    encoder_px: int = 224
+    history_frames: int = DEFAULT_HISTORY_FRAMES
+    clip_frames: int = 8
 
     @property
     def fits(self) -> bool:
@@ -64,20 +72,34 @@ class GpuSizes:
                 "env.imitation.reward.video_every_k, env.imitation.camera.width/height)")
 
 
-def clip_bytes(encoder_px: int, clip_frames: int) -> int:
-    """One clip's peak in the encoder's forward pass (TimeSformer-base, bf16)."""
+def _clip_model(encoder_px: int, clip_frames: int) -> int:
     return clip_activation_bytes(SimpleNamespace(**ENCODER_SHAPE), encoder_px, clip_frames, torch.bfloat16)
 
 
-def env_bytes(camera_px: int, encoder_px: int, history_frames: int, clip_frames: int, video: bool) -> int:
-    """One env's memory: physics, camera outputs, and with the video term its frame history and gathered clip."""
+def clip_bytes(encoder_px: int, clip_frames: int) -> int:
+    """One clip's share of an encoder pass (TimeSformer-base, bf16): the measured 79.4 MiB at 224 px and 8 frames,
+    scaled to other sizes by the activations' shapes."""
+    scale = _clip_model(encoder_px, clip_frames) / _clip_model(MEASURED_CAMERA_PX, MEASURED_CLIP_FRAMES)
+    return int(MEASURED_CLIP_BYTES * scale)
+
+
+def _env_model(camera_px: int, encoder_px: int, history_frames: int, clip_frames: int, video: bool) -> int:
+    # camera outputs (colour, depth, segmentation and the renderer's float buffer: 48 B a pixel), physics (a fixed
+    # share), and with the video term the frame history and the gathered clip (uint8)
     frames = (history_frames + clip_frames) * 3 * encoder_px**2 if video else 0
-    return PHYSICS_BYTES_PER_ENV + RENDER_BYTES_PER_PIXEL * camera_px**2 + frames
+    return 2**20 + 48 * camera_px**2 + frames
+
+
+def env_bytes(camera_px: int, encoder_px: int, history_frames: int, clip_frames: int, video: bool) -> int:
+    """One env's memory: the measured base less the fixed allowance, per env, scaled to this camera and clip."""
+    measured = (MEASURED_BASE_BYTES - FIXED_BYTES) / MEASURED_ENVS
+    reference = _env_model(MEASURED_CAMERA_PX, MEASURED_CAMERA_PX, DEFAULT_HISTORY_FRAMES, MEASURED_CLIP_FRAMES, True)
+    return int(measured * _env_model(camera_px, encoder_px, history_frames, clip_frames, video) / reference)
 
 
 def size_gpu_run(free_bytes: int, num_envs: int | None = None, camera_px: int = 224, encoder_px: int = 224,
-                 history_frames: int = 8, clip_frames: int = 8, video: bool = True, chunk_size: int | None = None,
-                 video_every_k: int = 1) -> GpuSizes:
+                 history_frames: int = DEFAULT_HISTORY_FRAMES, clip_frames: int = 8, video: bool = True,
+                 chunk_size: int | None = None, video_every_k: int = 1) -> GpuSizes:
     """The most envs of :data:`ENV_CHOICES` (or ``num_envs``, as given) and the largest encoder chunk (or
     ``chunk_size``) that fit in :data:`SAFETY` of ``free_bytes``. ``video_every_k``: 1, the paper's (S_video every
     control step), until a measured cost per step says otherwise. A run that does not fit comes back with
@@ -91,7 +113,7 @@ def size_gpu_run(free_bytes: int, num_envs: int | None = None, camera_px: int = 
         if video:
             chunk = chunk_size or max(1, min(n, (budget - n * per_env) // per_clip))
         need = FIXED_BYTES + n * per_env + (chunk or 0) * per_clip
-        return GpuSizes(n, camera_px, chunk, video_every_k, need, free_bytes)
+        return GpuSizes(n, camera_px, chunk, video_every_k, need, free_bytes, encoder_px, history_frames, clip_frames)
 
     if num_envs is not None:
         return sized(num_envs)
@@ -103,14 +125,19 @@ def size_gpu_run(free_bytes: int, num_envs: int | None = None, camera_px: int = 
 
 
 def misfit_line(sizes: GpuSizes, device: str) -> str:
-    """One line: what does not fit and the setting to change."""
-    fewer = size_gpu_run(sizes.free_bytes, camera_px=sizes.camera_px, video=sizes.chunk_size is not None,
-                         video_every_k=sizes.video_every_k)
-    hint = (f"--num_envs {fewer.num_envs}" if fewer.fits
-            else "env.imitation.reward.ablation=no_video or a smaller camera")
+    """One line: what does not fit and the setting to change (sized with the run's own clip and camera)."""
+    fewer = size_gpu_run(sizes.free_bytes, camera_px=sizes.camera_px, encoder_px=sizes.encoder_px,
+                         history_frames=sizes.history_frames, clip_frames=sizes.clip_frames,
+                         video=sizes.chunk_size is not None, video_every_k=sizes.video_every_k)
+    if fewer.fits and fewer.num_envs < sizes.num_envs:
+        hint = f"--num_envs {fewer.num_envs}, or lower env.imitation.reward.chunk_size"
+    elif fewer.fits:  # the envs fit: the chunk given is what does not
+        hint = f"env.imitation.reward.chunk_size={fewer.chunk_size} (or none: sized to the card)"
+    else:
+        hint = "env.imitation.reward.ablation=no_video or a smaller camera"
     return (f"{sizes.num_envs} envs at {sizes.camera_px} px with encoder chunks of {sizes.chunk_size} need "
             f"~{sizes.need_bytes / GIB:.0f} GiB by estimate, {device} has {sizes.free_bytes / GIB:.0f} GiB free: "
-            f"use {hint}, or lower env.imitation.reward.chunk_size")
+            f"use {hint}")
 
 
 def free_bytes(device: str | torch.device) -> int | None:
