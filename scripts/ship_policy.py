@@ -24,7 +24,7 @@ import torch
 
 from nil_ext import cli
 from nil_ext.errors import CheckpointError, UserError
-from nil_ext.task_loading import RUN_SETTINGS_FILE, read_checkpoint, run_settings
+from nil_ext.task_loading import RUN_SETTINGS_FILE, imitation_settings, read_checkpoint, run_settings
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -66,11 +66,11 @@ def copy_run(checkpoint: str, out: str) -> str:
     with open(os.path.join(params, "agent.json")) as f:
         agent = json.load(f)
     cache = str(cache_root())
-    reference = env.get("imitation", {}).get("reference")
+    reference = imitation_settings(env).get("reference")
     if reference and not os.path.abspath(reference).startswith(os.path.join(cache, "references") + os.sep):
         raise UserError(f"The run trained on the reference bundle {reference}, which a fresh clone does not have: "
                         "ship policies trained on the task's default reference (train.py without --reference).")
-    env["imitation"]["reference"] = None  # the task's default: the robot's scripted demo, rendered on first use
+    imitation_settings(env)["reference"] = None  # the task's default: the robot's scripted demo, rendered on first use
     robot_file = os.path.join(REPO, "assets", "robots", os.path.basename(env.get("robot_config") or ""))
     if os.path.isfile(robot_file):  # one of the checkout's robots (the run may have been started from another copy)
         env["robot_config"] = robot_file

@@ -31,7 +31,7 @@ def test_main_job_leaves_checkpoint_logs_and_video_and_evaluates(tmp_path, menag
 
     run_dir = glob.glob(str(tmp_path / "logs" / "bro" / "nil_h1_walk" / "*_smoke"))[-1]
     with open(os.path.join(run_dir, "params", "env.json")) as f:
-        reward_cfg = json.load(f)["imitation"]["reward"]
+        reward_cfg = json.load(f)["commands"]["imitation"]["reward"]
     assert (reward_cfg["ablation"], reward_cfg["use_video"], reward_cfg["use_penalties"]) == ("only_iou", False, False)
     checkpoint = torch.load(os.path.join(run_dir, "model_260.pt"), map_location="cpu", weights_only=False)
     assert checkpoint["iteration"] == 260 and checkpoint["task"] == "NIL-H1-Walk" and checkpoint["agent"] == "bro"

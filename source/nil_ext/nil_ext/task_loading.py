@@ -137,6 +137,13 @@ def read_checkpoint(path: str, task: str | None = None, agent: str | None = None
     return state
 
 
+def imitation_settings(env: dict) -> dict:
+    """The imitation command's settings in a run's params/env.json: ``commands.imitation`` (runs before 2026-11-27
+    kept them at the top level, ``imitation``)."""
+    command = env.get("commands", {}).get("imitation") or {}
+    return command if "reference" in command else env.get("imitation", {})
+
+
 def run_settings(checkpoint: str) -> dict:
     """What rebuilds the env a checkpoint's run trained in (its params/overrides.json, written by train.py):
     ``{"task", "factory": {the task config factory's arguments}, "overrides": [...], "reference", "robot_config"}``;
@@ -156,7 +163,7 @@ def run_settings(checkpoint: str) -> dict:
     except (OSError, ValueError):
         return {}
     control_dt = env.get("decimation", 0) * env.get("sim", {}).get("dt", 0.0)
-    imitation = env.get("imitation") or env.get("commands", {}).get("imitation") or {}  # runs before 2026-11-27: top level
+    imitation = imitation_settings(env)
     scale = env.get("actions", {}).get("joint", {}).get("scale")  # torque actions: one per joint, from the robot
     factory = {"preset": env.get("preset"),
                "profile": env.get("profile", "paper"),  # runs from before profiles trained with the paper's reward

@@ -1,9 +1,9 @@
 """Per-task evaluation metrics beyond the walk's table: a task names its metrics class in its env config.
 
 Whole-body tasks report the success rate (``evaluation/success.py``) and the normalised imitation reward: the
-mean per-step reward R_t over the episode (the steps after a fall count 0) divided by its maximum (zeta + beta,
-the video and IoU terms' weights, for the streams that are on; the penalties are <= 0), so 1 is a perfect,
-penalty-free match of the reference.
+mean per-step reward R_t over the episode (the steps after a fall count 0) divided by its maximum (the weights of
+the terms that pay at most 1 a step: video and IoU, for the streams that are on, and the profile's alive, silhouette
+and pose; the penalties are <= 0), so 1 is a perfect, penalty-free match of the reference.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ import numpy as np
 import torch
 
 from .success import make_detector
+
+PENALTY_TERMS = ("torque", "action_rate", "ang_vel", "foot_slip", "tilt")
+"""The reward terms of P_t (values <= 0): left out of the normalised reward's maximum."""
 
 
 def task_metrics(env):
@@ -48,8 +51,9 @@ class WholeBodyMetrics:
     def end(self, steps: int) -> dict[str, np.ndarray]:
         """``steps``: the episode's length (a fallen env's missing steps count 0)."""
         cfg, manager = self.env.cfg.imitation.reward, self.env.reward_manager
-        weights = {name: manager.get_term_cfg(name).weight for name in ("video", "iou")}
-        best = weights["video"] * cfg.use_video + weights["iou"] * cfg.use_iou
+        on = {"video": cfg.use_video, "iou": cfg.use_iou}
+        best = sum(manager.get_term_cfg(name).weight * on.get(name, True) for name in manager.active_terms
+                   if name not in PENALTY_TERMS and manager.get_term_cfg(name).weight > 0)
         normalised = self.reward_sum / steps / max(best, 1e-9)
         return {"success": self.detector.success().cpu().numpy(), "normalised_reward": normalised.cpu().numpy()}
 

@@ -4,13 +4,14 @@
 free memory for it, :func:`check_env_cfg` refuses, before the simulator starts, a run whose settings (after flags
 and overrides) would not fit.
 
-The memory model is anchored to one measurement (docs/experiments/2026-11-26-gpu-h200.md: H200, 4,096 envs, 224 px
-camera, TimeSformer-base in bf16 with random weights, encoder chunks of 1,024): nvidia-smi's peak was 94.1 GiB;
-torch allocated 5.9 GiB between encoder passes and 66.7 MiB more per clip during one (72.6 GiB at the peak), and
-reserved 86.4 GiB for it (x1.19); outside torch, 7.7 GiB (the CUDA context, Warp's physics and renderer). The model
-counts a clip at what torch reserves for it, 79.4 MiB, and the rest of the peak, 14.7 GiB, as the base. Other
-camera and clip sizes are scaled from there by the buffers' shapes (``clip_activation_bytes`` for the encoder); a
-card of another size is extrapolated, not measured.
+The memory model is anchored to two runs of the default command on one H200 (docs/experiments/2026-11-26-gpu-h200.md:
+4,096 envs, 224 px camera, TimeSformer-base in bf16 with random weights). With encoder chunks of 1,024, nvidia-smi
+peaked at 94.1 GiB (torch: 5.9 GiB allocated between encoder passes, 72.6 at the peak, 86.4 reserved); with 1,427,
+at 136.9 GiB of 140.4 (torch: 96.9 allocated, 129.3 reserved): the caching allocator's reserve grows faster than the
+clips. The model counts a clip at the peak's growth between the two runs, 108.8 MiB, and a base of 14.7 GiB (the
+first run's peak less 79.4 MiB a clip, what torch reserved for each there), so that it overestimates both runs
+(123.5 and 166.3 GiB): a chunk it allows leaves room. Other camera and clip sizes are scaled from there by the
+buffers' shapes (``clip_activation_bytes`` for the encoder); a card of another size is extrapolated, not measured.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ MIN_CHUNK = 16  # fewer clips per encoder pass than this: the pass is launch-bou
 # The measurement (see the module's docstring) and the shape it was made at.
 MEASURED_ENVS, MEASURED_CAMERA_PX, MEASURED_CLIP_FRAMES = 4096, 224, 8
 MEASURED_BASE_BYTES = int(14.7 * GIB)  # the peak less the encoder pass's share
-MEASURED_CLIP_BYTES = int(79.4 * 2**20)  # reserved per clip in an encoder pass
+MEASURED_CLIP_BYTES = int(108.8 * 2**20)  # per clip in an encoder pass, the peak's growth from 1,024 to 1,427
 # What does not grow with the envs (CUDA context, the encoder's weights, the update's peak): an allowance inside the
 # measured base; the rest of the base is per env.
 FIXED_BYTES = 2 * GIB
@@ -62,7 +63,9 @@ class GpuSizes:
 
     @property
     def card(self) -> str:
-        return "80 GB class" if self.free_bytes >= 60 * GIB else "24 GB class" if self.free_bytes >= 16 * GIB else "small"
+        gib = self.free_bytes / GIB
+        return ("141 GB class" if gib >= 100 else "80 GB class" if gib >= 60 else "24 GB class" if gib >= 16
+                else "small")
 
     def line(self, device: str = "the GPU") -> str:
         chunk = f"encoder chunk {self.chunk_size}" if self.chunk_size else "video term off"
@@ -77,8 +80,8 @@ def _clip_model(encoder_px: int, clip_frames: int) -> int:
 
 
 def clip_bytes(encoder_px: int, clip_frames: int) -> int:
-    """One clip's share of an encoder pass (TimeSformer-base, bf16): the measured 79.4 MiB at 224 px and 8 frames,
-    scaled to other sizes by the activations' shapes."""
+    """One clip's share of an encoder pass (TimeSformer-base, bf16): the measured 108.8 MiB at 224 px and 8
+    frames, scaled to other sizes by the activations' shapes."""
     scale = _clip_model(encoder_px, clip_frames) / _clip_model(MEASURED_CAMERA_PX, MEASURED_CLIP_FRAMES)
     return int(MEASURED_CLIP_BYTES * scale)
 

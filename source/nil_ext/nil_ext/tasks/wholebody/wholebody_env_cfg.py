@@ -20,7 +20,7 @@ from ...assets.robot_cfg import robot_model_info
 from ...scene.props import Prop, skill_prop, with_props
 from .. import mdp
 from ..references import ensure_wholebody_reference
-from ..walk.walk_env_cfg import NilWalkEnvCfg, walk_env_cfg
+from ..walk.walk_env_cfg import DEFAULT_PROFILE, NilWalkEnvCfg, walk_env_cfg
 
 SKILLS = ("sit", "hang", "balance")
 CAMERA_MODES = ("fixed", "follow_agent")  # reference_path replays a travelling camera: these skills stay put
@@ -54,15 +54,20 @@ class NilWholeBodyEnvCfg(NilWalkEnvCfg):
 def wholebody_env_cfg(robot: str, skill: str, preset: str = "gpu", num_envs: int | None = None,
                       device: str | None = None, torque_actions: bool = False,
                       camera_mode: str = "fixed", control_hz: float | None = None,
-                      action_scale: float | None = None) -> NilWholeBodyEnvCfg:
-    """The whole-body ``skill`` (sit, hang, balance) of ``robot`` with a preset (see :func:`walk_env_cfg`)."""
+                      action_scale: float | None = None, profile: str = DEFAULT_PROFILE) -> NilWholeBodyEnvCfg:
+    """The whole-body ``skill`` (sit, hang, balance) of ``robot`` with a preset and a profile (see
+    :func:`walk_env_cfg`). The profile's terms that follow the reference's travel (pace, heading, speed) are off: these
+    skills stay in place, their references have no travel to keep pace with or face."""
     if skill not in SKILLS:
         raise ValueError(f"Unknown whole-body skill '{skill}'; known: {', '.join(SKILLS)}")
     if camera_mode not in CAMERA_MODES:
         raise ValueError(f"Camera mode '{camera_mode}' does not suit a whole-body skill; use {' or '.join(CAMERA_MODES)}")
-    # The paper's settings: the walk profile was measured on walking only.
+    # What made the humanoids walk on a CPU (25 Hz control, small actions, alive, silhouette, posture) holds them up
+    # here too; --profile paper keeps the paper's 100 Hz and reward.
     walk = walk_env_cfg(robot, preset, num_envs, device, torque_actions, camera_mode=camera_mode, control_hz=control_hz,
-                        action_scale=action_scale, profile="paper")
+                        action_scale=action_scale, profile=profile)
+    for term in ("pace", "heading", "speed"):
+        getattr(walk.rewards, term).weight = 0.0
     fields = {f.name: getattr(walk, f.name) for f in dataclasses.fields(walk)}
     prop = skill_prop(skill, robot)
     cfg = NilWholeBodyEnvCfg(**fields, wholebody=WholeBodyCfg(skill=skill, prop=prop))
