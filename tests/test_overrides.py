@@ -139,5 +139,5 @@ def test_the_imitation_settings_live_in_the_command_and_keep_their_short_name(me
     assert cfg.commands.imitation.camera_speed == 0.7 and cfg.imitation.foot_contact_force == 2.0
     dumped = cfg.to_dict()
     assert "imitation" not in dumped and dumped["commands"]["imitation"]["camera_speed"] == 0.7
-    with pytest.raises(OverrideError, match="'camera_speed'"):
-        apply_overrides({"env": cfg}, ["env.imitation.camera_sped=1"])
+    with pytest.raises(OverrideError, match="env.imitation has no 'camera_sped'.*'camera_speed'"):
+        apply_overrides({"env": cfg}, ["env.imitation.camera_sped=1"])  # said in the words typed

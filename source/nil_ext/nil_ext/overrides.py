@@ -69,7 +69,10 @@ def _set(root, section: str, path: list[str], raw: str, text: str) -> None:
     # a config's short names for a nested section (``__override_aliases__``): env.imitation.X is commands.imitation.X
     alias = getattr(type(root), "__override_aliases__", {}).get(path[0]) if len(path) > 1 else None
     if alias:
-        path = alias.split(".") + path[1:]
+        try:
+            return _set(root, section, alias.split(".") + path[1:], raw, text)
+        except OverrideError as err:  # said in the words typed
+            raise OverrideError(str(err).replace(f"{section}.{alias}", f"{section}.{path[0]}")) from None
     chain = [root]  # the objects along the path, to rebuild frozen / checked dataclasses on the way back
     for depth, part in enumerate(path[:-1]):
         chain.append(_child(chain[-1], part, f"{section}.{'.'.join(path[:depth])}".rstrip("."), text))
