@@ -157,6 +157,10 @@ def test_play_viser_serves_the_robot_and_reference_to_a_browser(checkpoint_dir, 
         assert panel, f"no reference | agent | masks image in viser's panel: {tmp_path / 'viser.png'}"
         assert play.poll() is None, "".join(out)[-3000:]
 
+        deadline = time.monotonic() + 180  # it loops: a played episode before Ctrl-C (a loaded CPU is slow to end one)
+        while not any(re.search(r"\[INFO\] Viewer: episode \d+ played", line) for line in out):
+            assert play.poll() is None and time.monotonic() < deadline, "".join(out)[-3000:]
+            time.sleep(0.5)
         play.send_signal(signal.SIGINT)  # Ctrl-C: stops serving, exits cleanly
         assert play.wait(timeout=180) == 0, "".join(out)[-3000:]  # a loaded CPU renders slowly: let it finish
     finally:
