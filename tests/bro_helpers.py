@@ -174,6 +174,7 @@ def random_batch(n: int = 32, obs_dim: int = 3, act_dim: int = 2, seed: int = 0)
         rewards=torch.randn(n, generator=g),
         next_obs=torch.randn(n, obs_dim, generator=g),
         terminated=(torch.rand(n, generator=g) < 0.1).float(),
+        discount=torch.full((n,), 0.99),
     )
 
 

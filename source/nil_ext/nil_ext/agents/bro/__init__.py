@@ -1,7 +1,8 @@
 """BRO (Bigger, Regularized, Optimistic; Nauman et al., NeurIPS 2024) in PyTorch, for vectorised envs.
 
 Modules: ``config`` (BroCfg, BroRunnerCfg), ``networks`` (BroNet, critics, actors), ``algorithm`` (the
-update), ``replay_buffer``, ``normalizer``, ``distributed`` and ``runner`` (OffPolicyRunner).
+update), ``replay_buffer``, ``n_step`` (returns over n steps), ``normalizer``, ``distributed`` and ``runner``
+(OffPolicyRunner).
 
 Departures from the authors' JAX code, and why
 -----------------------------------------------
@@ -16,6 +17,8 @@ Departures from the authors' JAX code, and why
   It is not reset with the networks: resets re-initialise what BRO resets, nothing else.
 - **Non-finite data.** A sampled batch with NaN/inf is skipped and counted; a transition with a non-finite
   observation or reward is dropped and its env reset (``reset_idx``) where the env allows it.
+- **n-step returns** (``n_step``, FastTD3's 3; default 1, BRO's one-step targets): rewards summed over up to n
+  steps of an episode before bootstrapping with gamma^m.
 - **Multi-process training**: gradients of every network and coefficient are averaged over processes.
 - The authors' "BRO fast" (2 updates per step) keeps only the first reset; here the reset schedule is a
   config field for every setting.

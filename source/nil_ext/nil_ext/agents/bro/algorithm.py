@@ -2,7 +2,8 @@
 optimistic exploration through a dual actor. One file, read top to bottom.
 
 Per gradient update, in the authors' order:
-1. critic: quantile Huber loss against r + gamma * (1 - terminal) * (Z_target(s', a') - alpha * log pi(a'|s')),
+1. critic: quantile Huber loss against r + gamma * (1 - terminal) * (Z_target(s', a') - alpha * log pi(a'|s'))
+   (with ``n_step`` > 1: r summed over up to n steps and gamma^m, s' m steps on; see ``n_step.py``),
    a' from the conservative actor, Z_target the per-quantile mean of the two target critics
    (minus ``pessimism`` * |Z1 - Z2| / 2; BRO uses pessimism 0); then Polyak-average the target critic;
 2. conservative actor: maximise mean_quantiles(Z) - alpha * log pi (SAC);
@@ -115,7 +116,7 @@ class BRO:
             )
             return None
         c = self.cfg
-        obs, actions, rewards, next_obs, terminated = batch.tensors()
+        obs, actions, rewards, next_obs, terminated, discount = batch.tensors()
         alpha = self.log_alpha.detach().exp()
 
         # 1. critic
@@ -124,7 +125,8 @@ class BRO:
             nq1, nq2 = self.target_critic(next_obs, next_actions)
             next_z = (nq1 + nq2) / 2 - c.pessimism * (nq1 - nq2).abs() / 2
             soft_next_z = next_z - alpha * next_log_prob[:, None]
-            target = rewards[:, None] + c.gamma * (1.0 - terminated[:, None]) * soft_next_z  # (B, quantiles)
+            # discount: gamma, or gamma^m for an m-step return (n_step)
+            target = rewards[:, None] + (discount * (1.0 - terminated))[:, None] * soft_next_z  # (B, quantiles)
         q1, q2 = self.critic(obs, actions)
         critic_loss = sum(quantile_huber_loss(target[:, None, :] - q[:, :, None], self.taus, c.kappa) for q in (q1, q2))
         self._step(self.critic_opt, critic_loss)

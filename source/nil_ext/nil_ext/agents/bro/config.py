@@ -33,6 +33,9 @@ class BroCfg:
     """Gradient updates per vectorised env step (BRO: 10, "BRO fast": 2). With many parallel envs each
     vectorised step brings ``num_envs`` transitions: scale this (and ``batch_size``) to the data rate."""
     gamma: float = 0.99
+    n_step: int = 1
+    """Rewards summed before bootstrapping (BRO: 1; FastTD3: 3). More carries the credit of keeping up with the
+    reference further per update, at the cost of bias from the exploring actor's own actions."""
     tau: float = 0.005
     """Polyak rate of the target critic."""
     kappa: float = 1.0

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
+FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated", "discount")
+
 
 @dataclass
 class Batch:
@@ -15,9 +17,11 @@ class Batch:
     next_obs: torch.Tensor
     terminated: torch.Tensor
     """1.0 where the episode ended in a terminal state (no bootstrapping); time-outs are 0."""
+    discount: torch.Tensor
+    """gamma^m for a transition summing m rewards (n-step returns; gamma for one-step ones)."""
 
     def tensors(self) -> tuple[torch.Tensor, ...]:
-        return self.obs, self.actions, self.rewards, self.next_obs, self.terminated
+        return self.obs, self.actions, self.rewards, self.next_obs, self.terminated, self.discount
 
 
 class ReplayBuffer:
@@ -30,12 +34,13 @@ class ReplayBuffer:
         self.rewards = torch.zeros(capacity, device=self.device)
         self.next_obs = torch.zeros(capacity, obs_dim, device=self.device)
         self.terminated = torch.zeros(capacity, device=self.device)
+        self.discount = torch.zeros(capacity, device=self.device)
         self.ptr, self.size = 0, 0
 
     def __len__(self) -> int:
         return self.size
 
-    def add(self, obs, actions, rewards, next_obs, terminated) -> None:
+    def add(self, obs, actions, rewards, next_obs, terminated, discount) -> None:
         """Insert n transitions (rows), overwriting the oldest once full."""
         n = obs.shape[0]
         if n == 0:
@@ -46,12 +51,13 @@ class ReplayBuffer:
         self.rewards[idx] = rewards
         self.next_obs[idx] = next_obs
         self.terminated[idx] = terminated.float()
+        self.discount[idx] = discount
         self.ptr = (self.ptr + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
 
     def sample(self, batch_size: int) -> Batch:
         idx = torch.randint(0, self.size, (batch_size,), device=self.device)
-        return Batch(self.obs[idx], self.actions[idx], self.rewards[idx], self.next_obs[idx], self.terminated[idx])
+        return Batch(*(getattr(self, k)[idx] for k in FIELDS))
 
     def state_dict(self) -> dict:
         n = self.size
@@ -59,13 +65,15 @@ class ReplayBuffer:
             "ptr": self.ptr,
             "size": n,
             "capacity": self.capacity,
-            **{k: getattr(self, k)[:n].clone() for k in ("obs", "actions", "rewards", "next_obs", "terminated")},
+            **{k: getattr(self, k)[:n].clone() for k in FIELDS},
         }
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict, gamma: float) -> None:
+        """``gamma``: the discount of buffers saved before n-step returns (all one-step transitions)."""
         if state["capacity"] != self.capacity:
             raise ValueError(f"Replay buffer capacity {state['capacity']} in the file, {self.capacity} configured.")
         n = state["size"]
-        for k in ("obs", "actions", "rewards", "next_obs", "terminated"):
+        state = {"discount": torch.full((n,), gamma), **state}
+        for k in FIELDS:
             getattr(self, k)[:n] = state[k].to(self.device)
         self.ptr, self.size = state["ptr"], n

@@ -26,6 +26,7 @@ from ..vec_env import policy_obs
 from . import distributed
 from .algorithm import BRO
 from .config import BroRunnerCfg
+from .n_step import NStepWindow
 from .normalizer import RunningNormalizer
 from .replay_buffer import ReplayBuffer
 
@@ -109,6 +110,7 @@ class OffPolicyRunner:
         self.alg = BRO(obs_dim, act_dim, self.cfg.algorithm, self.device)
         self.normalizer = RunningNormalizer(obs_dim, self.cfg.observation_normalization).to(self.device)
         self.buffer = ReplayBuffer(self.cfg.buffer_size, obs_dim, act_dim, self.device)
+        self.n_step = NStepWindow(self.cfg.algorithm.n_step, self.cfg.algorithm.gamma)
 
         self.iteration = 0  # vectorised env steps taken (all learn() calls)
         self.transitions = 0  # transitions collected by all processes
@@ -243,7 +245,9 @@ class OffPolicyRunner:
         keep &= ~bad
 
         self.normalizer.update(obs[keep])
-        self.buffer.add(obs[keep], actions[keep], rewards[keep], last_obs[keep], terminated[keep])
+        completed = self.n_step.push(obs, actions, rewards, last_obs, terminated, dones, keep)
+        if completed is not None:
+            self.buffer.add(*completed)
 
         # episode statistics (an episode touched by non-finite values is not reported)
         self._ep_return += torch.nan_to_num(rewards, nan=0.0, posinf=0.0, neginf=0.0)
@@ -397,7 +401,7 @@ class OffPolicyRunner:
         if os.path.exists(buffer_path):
             saved = torch.load(buffer_path, map_location=self.device, weights_only=False)
             if saved["iteration"] == state["iteration"]:
-                self.buffer.load_state_dict(saved["buffer"])
+                self.buffer.load_state_dict(saved["buffer"], self.cfg.algorithm.gamma)
             else:
                 print(f"[WARN] Not loading {buffer_path}: it is from iteration {saved['iteration']}.")
         if load_optimizer and distributed.any_rank(len(self.buffer) == 0, self.device):
