@@ -63,6 +63,12 @@ def pose_like_the_reference_end(env):
     return root, joints, board_dy
 
 
+def hold_actions(env, joints: torch.Tensor) -> torch.Tensor:
+    """(N, actions) that hold the robot's joints at ``joints`` (all joints, the robot's order)."""
+    term = env.action_manager.get_term("joint")
+    return term.actions_for(joints[term._joint_ids].expand(env.num_envs, -1))
+
+
 def test_task_builds_resets_and_steps_with_finite_rewards(env):
     obs, _ = env.reset()
     assert obs["policy"].shape[0] == 2 and torch.isfinite(obs["policy"]).all()
@@ -131,8 +137,7 @@ def test_success_detector_false_at_start_true_on_the_posed_skill(env):
 
     root, joints, board_dy = pose_like_the_reference_end(env)
     detector.reset()
-    robot = env.scene["robot"]
-    hold = ((joints - robot.data.default_joint_pos.torch[0]) / env.cfg.actions.joint.scale).repeat(env.num_envs, 1)
+    hold = hold_actions(env, joints)
     for _ in range(round(1.1 / env.step_dt)):  # more than the 1 s a success state must last
         env.step(hold)
         if env.cfg.wholebody.skill != "sit":  # no grip on the bar, a rocking board: held in place by hand
@@ -197,3 +202,33 @@ def test_scripted_failures_of_each_skill_do_not_succeed(env):
     for name, script in failures.items():
         assert not play_script(env, detector, script).any(), f"{skill}: {name} passed"
 
+
+
+def test_a_robot_hangs_by_its_grip_and_falls_without_it(env):
+    """Issue 45: the robots cannot close a hand, so HangBar gives them a grip (tasks/mdp/grip.py). Posed hanging
+    (hands on the bar, feet tucked) and left to physics with the pose held by its PD targets, the robot hangs for the
+    detector's 1 s; with the grip opened it drops and does not succeed."""
+    from nil_ext.evaluation.success import make_detector
+
+    if env.cfg.wholebody.skill != "hang":
+        pytest.skip("only HangBar has a grip")
+    grip = env.action_manager.get_term("grip")
+    radius = grip.cfg.grip_radius
+    assert env.cfg.actions.joint.to_limits, "the arms reach the bar only with actions over their range"
+    robot = env.scene["robot"]
+    results = {}
+    for name, grip_radius in (("grip", radius), ("no grip", 0.0)):
+        env.reset()
+        grip.cfg.grip_radius = grip_radius
+        detector = make_detector(env)
+        root, joints, _ = pose_like_the_reference_end(env)
+        detector.reset()
+        hold = hold_actions(env, joints)
+        for _ in range(round(1.5 / env.step_dt)):
+            env.step(hold)
+            detector.update()
+        results[name] = (detector.success().clone(), robot.data.root_pos_w.torch[:, 2] - root[2])
+    grip.cfg.grip_radius = radius
+    assert results["grip"][0].all(), f"did not hang by its grip: base moved {results['grip'][1].tolist()} m"
+    assert (results["grip"][1].abs() < 0.1).all(), results["grip"][1]
+    assert not results["no grip"][0].any(), f"hung without a grip: base moved {results['no grip'][1].tolist()} m"

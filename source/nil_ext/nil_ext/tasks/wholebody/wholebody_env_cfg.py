@@ -20,11 +20,14 @@ from ...assets.robot_cfg import robot_model_info
 from ...scene.props import Prop, skill_prop, with_props
 from .. import mdp
 from ..references import ensure_wholebody_reference
-from ..walk.walk_env_cfg import DEFAULT_PROFILE, NilWalkEnvCfg, walk_env_cfg
+from ..walk.walk_env_cfg import DEFAULT_PROFILE, ActionsCfg, NilWalkEnvCfg, walk_env_cfg
 
 SKILLS = ("sit", "hang", "balance")
 CAMERA_MODES = ("fixed", "follow_agent")  # reference_path replays a travelling camera: these skills stay put
-CAMERA_YAW_DEG = -60.0  # front-right: a bar or board across the robot is seen lengthwise, not end-on
+CAMERA_YAW_DEG = -60.0
+# Skills whose poses lie far from the start pose (arms above the head, a foot onto a board): their actions span
+# each joint's range (mdp/actions.py, to_limits). Sitting keeps the walk's small actions (measured: 15 of 16 sat).
+LIMB_RANGE_SKILLS = ("hang", "balance")  # front-right: a bar or board across the robot is seen lengthwise, not end-on
 
 
 @dataclasses.dataclass
@@ -34,6 +37,12 @@ class WholeBodyCfg:
     """The prop's geometry (the success detectors read it)."""
     hold_s: float = 1.0
     """Seconds a success state must be held."""
+
+
+@configclass
+class WholeBodyActionsCfg(ActionsCfg):
+    grip: mdp.BarGripActionCfg | None = None
+    """Hands that hold the bar (HangBar; ``env.actions.grip=None`` takes it away): see ``mdp/grip.py``."""
 
 
 @configclass
@@ -70,6 +79,11 @@ def wholebody_env_cfg(robot: str, skill: str, preset: str = "gpu", num_envs: int
         getattr(walk.rewards, term).weight = 0.0
     fields = {f.name: getattr(walk, f.name) for f in dataclasses.fields(walk)}
     prop = skill_prop(skill, robot)
+    if skill in LIMB_RANGE_SKILLS and not torque_actions:
+        walk.actions.joint.to_limits = True
+    fields["actions"] = WholeBodyActionsCfg(joint=walk.actions.joint)
+    if skill == "hang":  # the robots cannot close a hand: without a grip no policy can hang (mdp/grip.py)
+        fields["actions"].grip = mdp.BarGripActionCfg(bar_center=prop.center, bar_length=prop.length)
     cfg = NilWholeBodyEnvCfg(**fields, wholebody=WholeBodyCfg(skill=skill, prop=prop))
     cfg.imitation.camera = dataclasses.replace(cfg.imitation.camera, yaw_deg=CAMERA_YAW_DEG)
     cfg.scene = with_props(cfg.scene, prop)
