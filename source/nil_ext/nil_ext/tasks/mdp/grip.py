@@ -5,8 +5,8 @@ around one (H1's arms end at the forearm; G1's fingers are not in its action spa
 hands slide off and no policy can hang (measured: posed hanging, H1 dropped 0.3 m in 1.5 s). A hand point (the
 robot file's ``hand_bodies`` at ``hand_offset``) that comes within ``grip_radius`` of the bar's axis is anchored
 where it is; a spring-damper then pulls it back to that anchor with at most ``max_weight_share`` of the robot's
-weight (two hands hold the robot up, one does not), and lets go when the hand is pulled ``release_gap`` away
-(the grip slips). It reads only the simulator's state and acts at every physics step (an action term with no
+weight (two hands hold the robot up, one does not). A hand pulled ``release_gap`` from its anchor slips (it is
+anchored again where it is while it still touches the bar) and lets go once it leaves the bar. It reads only the simulator's state and acts at every physics step (an action term with no
 actions); it is the robot's hands, not reward.
 """
 
@@ -37,7 +37,7 @@ class BarGripAction(ActionTerm):
         self._centre = torch.tensor(cfg.bar_center, device=self.device)
         weight = float(self._asset.data.body_mass.torch[0].sum()) * GRAVITY
         self.max_force = cfg.max_weight_share * weight
-        self.stiffness = self.max_force / cfg.full_force_gap  # full force at that much gap from the axis
+        self.stiffness = self.max_force / cfg.full_force_gap  # full force at that gap from the anchor
         self._none = torch.zeros(self.num_envs, 0, device=self.device)
         self.holding = torch.zeros(self.num_envs, len(self._hand_ids), dtype=torch.bool, device=self.device)
         self.anchor = torch.zeros(self.num_envs, len(self._hand_ids), 3, device=self.device)  # per env origin
@@ -96,6 +96,6 @@ class BarGripActionCfg(ActionTermCfg):
     full_force_gap: float = 0.03
     """m from its anchor at which a hand's spring reaches the most force."""
     release_gap: float = 0.06
-    """m from its anchor at which a hand lets go (pulled away harder than the grip holds)."""
+    """m from its anchor at which a hand slips (pulled harder than the grip holds)."""
     damping: float = 60.0
     """N s/m on the hand's velocity while it holds."""

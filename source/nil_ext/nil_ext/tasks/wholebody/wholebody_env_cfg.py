@@ -24,10 +24,11 @@ from ..walk.walk_env_cfg import DEFAULT_PROFILE, ActionsCfg, NilWalkEnvCfg, walk
 
 SKILLS = ("sit", "hang", "balance")
 CAMERA_MODES = ("fixed", "follow_agent")  # reference_path replays a travelling camera: these skills stay put
-CAMERA_YAW_DEG = -60.0
+CAMERA_YAW_DEG = -60.0  # front-right: a bar or board across the robot is seen lengthwise, not end-on
 # Skills whose poses lie far from the start pose (arms above the head, a foot onto a board): their actions span
-# each joint's range (mdp/actions.py, to_limits). Sitting keeps the walk's small actions (measured: 15 of 16 sat).
-LIMB_RANGE_SKILLS = ("hang", "balance")  # front-right: a bar or board across the robot is seen lengthwise, not end-on
+# each joint's range (mdp/actions.py, to_limits). Sitting keeps the walk's small actions (it sits with them, leaning
+# back: docs/experiments/2026-11-26-h1-sit-chair.md).
+LIMB_RANGE_SKILLS = ("hang", "balance")
 
 
 @dataclasses.dataclass
