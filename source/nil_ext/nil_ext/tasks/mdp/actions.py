@@ -8,7 +8,8 @@ mean. Off by default: at 30 CPU minutes no gait appeared either way (README, "Wh
 ``to_limits``: an action of +-1 reaches the joint's upper / lower limit from the start pose (0 stays the start
 pose). Why: the walk's small actions (0.25 rad around the start pose) cannot raise an arm above the head (H1's
 shoulders need ~2.8 rad to reach a bar) or lift a foot onto a board; a larger uniform scale would throw a standing
-robot around at every exploring step. The whole-body skills that need the range take it (HangBar, BalanceBoard).
+robot around at every exploring step. Isaac Lab's JointPositionToLimitsAction maps 0 to the middle of the range,
+which is not the start pose. The whole-body skills that need the range take it (HangBar, BalanceBoard).
 """
 
 from __future__ import annotations
