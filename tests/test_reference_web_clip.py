@@ -1,7 +1,7 @@
 """Issue 43 end to end on a clip like a real generated one (nil_ext.reference.web_clip): 720 x 720 px, 24 fps, H1
 walking diagonally toward a camera that stands ahead-left of it, mid-stride first, growing ~1.5x, over a grid floor
-with a soft shadow and a watermark, compressed as a web export. The import takes it with no flag beyond --video and
---segmenter grabcut. The three failures it met each have a fast test of their own: test_camera_alignment.py (a lead
+seen in perspective by that turning camera, with a soft shadow and a watermark, compressed as a web export. The import
+takes it with no flag beyond --video and --segmenter grabcut. The three failures it met each have a fast test of their own: test_camera_alignment.py (a lead
 below the bar), test_camera_path.py (a 720 px floor), test_reference_quality.py (a robot that grows)."""
 
 import json
@@ -19,8 +19,9 @@ def test_a_web_clip_walking_toward_the_camera_is_imported_without_flags(menageri
     from nil_ext.reference.video_io import load_video
     from nil_ext.reference.web_clip import render_approach, style, web_video
 
-    frames, truth, fps = render_approach(seconds=2.0)
-    clip = web_video(style(frames, truth), tmp_path / "clip.mp4", fps)
+    approach = render_approach(seconds=2.0)
+    truth = approach.masks
+    clip = web_video(style(approach), tmp_path / "clip.mp4", approach.fps)
     video, _ = load_video(clip, None, None)
     assert video.shape == (48, 720, 720, 3)
     grow = truth[-1].any(1).sum() / truth[0].any(1).sum()
@@ -38,3 +39,40 @@ def test_a_web_clip_walking_toward_the_camera_is_imported_without_flags(menageri
     assert quality["gate"]["passed"] and not quality["gate"]["forced"]
     assert meta["camera_source"] == "aligned" and meta["camera_path_source"] in ("estimated", "feet")
     assert (out / "first_frame_mask.png").is_file()
+
+
+@pytest.mark.parametrize("yaw_deg", [0.0, 35.0])
+def test_the_web_clip_floor_is_the_ground_the_camera_sees(yaw_deg):
+    """The floor is drawn from the camera's pose, fixed in the world: a camera turned by yaw_deg sees each tile joint
+    where a pinhole projects it, the horizon of a level camera is the middle row, and the far floor blends into one
+    tone instead of aliasing."""
+    import numpy as np
+
+    from nil_ext.reference.web_clip import FLOOR_GREY, GRID_M, SKY, perspective_floor
+
+    size, focal = 256, 300.0
+    eye = np.array([0.1, 0.2, 1.5])
+    yaw = np.radians(yaw_deg)
+    level = eye + [np.cos(yaw), np.sin(yaw), 0.0]  # looking straight ahead, level
+    img = perspective_floor(eye, level, focal, size)
+    assert np.allclose(img[: size // 2], SKY, atol=1.0)  # above the horizon: sky
+    assert (img[size // 2 + 1 :, :, 0] < SKY[0] - 3).all() and (img[3 * size // 4 :, :, 0] < 200).all()  # below: floor
+
+    down = eye + [np.cos(yaw), np.sin(yaw), -0.6]
+    img = perspective_floor(eye, down, focal, size)[..., 0]
+    forward = (down - eye) / np.linalg.norm(down - eye)
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    on_line = []
+    for i in range(-4, 5):  # joints crossing at (i, j) * GRID_M, 2-4 m ahead
+        for j in range(-4, 9):
+            p = np.array([i * GRID_M, j * GRID_M, 0.0]) - eye
+            depth = p @ forward
+            u, v = focal * (p @ right) / depth + size / 2, -focal * (p @ up) / depth + size / 2
+            if depth > 0 and 2 < u < size - 2 and 2 < v < size - 2 and np.linalg.norm(p[:2]) < 4:
+                on_line.append(img[int(v), int(u)])
+    assert len(on_line) >= 6
+    assert np.median(on_line) < 0.8 * FLOOR_GREY  # the joints are where the camera sees them
+    near, far = img[-20:], img[:10]  # ~1.5 m and ~10 m away: a joint covers most of a pixel or a tenth of one
+    assert far.std() < 0.5 * near.std()

@@ -19,7 +19,7 @@ NOISE_SIGMA = 2.0  # sensor / codec noise of real footage, in 8-bit levels
 def composite(
     frames: np.ndarray,
     masks: np.ndarray,
-    background: str,
+    background: str | np.ndarray,
     camera_shift_px_per_frame: tuple[float, float] = (0.0, 0.0),
     seed: int = 0,
     shadow: float = 0.0,
@@ -28,8 +28,9 @@ def composite(
 ) -> np.ndarray:
     """(T, H, W, 3) uint8: the robot pixels of `frames` (where `masks` is true) over a new `background`.
 
-    The background slides by `camera_shift_px_per_frame` (dx, dy) pixels each frame, as if the camera
-    panned; a little per-frame noise is added. The masks stay the truth of the result.
+    `background` is a kind in BACKGROUNDS, which slides by `camera_shift_px_per_frame` (dx, dy) pixels each frame
+    as if the camera panned, or one background per frame (T, H, W, 3) (a floor seen by a moving camera,
+    web_clip.perspective_floor). A little per-frame noise is added. The masks stay the truth of the result.
     `shadow`: how much a soft shadow under the robot's feet darkens the ground at its centre (0: none);
     `watermark`: text stamped in the bottom-right corner (as generators mark their clips); `robot_tone`: "dark" or
     "light" repaints the robot's pixels (shaded, brighter inside than at its outline), None keeps the render's.
@@ -39,17 +40,23 @@ def composite(
     if frames.ndim != 4 or frames.shape[:3] != masks.shape:
         raise ReferenceInputError(f"frames {frames.shape} and masks {masks.shape} do not match: (T,H,W,3) and (T,H,W)")
     t, h, w = masks.shape
+    if not isinstance(background, str) and np.shape(background) != frames.shape:
+        raise ReferenceInputError(f"backgrounds {np.shape(background)} do not match the frames {frames.shape}")
     dx, dy = camera_shift_px_per_frame
     # a canvas large enough for the whole pan; each frame is a (sub-pixel) window of it
     pad_x, pad_y = int(np.ceil(abs(dx) * t)) + 2, int(np.ceil(abs(dy) * t)) + 2
-    canvas = make_background(background, h + pad_y, w + pad_x, seed=seed).astype(np.float32)
+    if isinstance(background, str):
+        canvas = make_background(background, h + pad_y, w + pad_x, seed=seed).astype(np.float32)
     x0 = 1.0 if dx >= 0 else pad_x - 1.0
     y0 = 1.0 if dy >= 0 else pad_y - 1.0
     rng = np.random.default_rng(seed + 1)
     out = np.empty_like(frames, dtype=np.uint8)
     for k in range(t):
-        centre = (x0 + k * dx + (w - 1) / 2, y0 + k * dy + (h - 1) / 2)
-        bg = cv2.getRectSubPix(canvas, (w, h), centre)
+        if isinstance(background, str):
+            centre = (x0 + k * dx + (w - 1) / 2, y0 + k * dy + (h - 1) / 2)
+            bg = cv2.getRectSubPix(canvas, (w, h), centre)
+        else:
+            bg = np.asarray(background[k], np.float32)
         if shadow > 0:
             bg = bg * (1.0 - shadow * _shadow(masks[k]))[..., None]
         robot = frames[k].astype(np.float32) if robot_tone is None else _tone(masks[k], robot_tone)
