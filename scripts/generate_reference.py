@@ -33,6 +33,7 @@ from nil_ext.reference.generators import DEFAULT_GENERATOR, GeneratorOptions, ma
 from nil_ext.reference.options import (
     ALIGN_MODES,
     DEFAULT_CONTROL_FPS,
+    FOV_MODES,
     MIN_ALIGNMENT_IOU,
     AlignmentOptions,
     CameraPathOptions,
@@ -104,6 +105,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     find.add_argument("--camera_yaw", type=float, metavar="DEG",
                       help="search the camera only near this yaw (degrees): the choice between two candidates a refused "
                       "alignment shows in OUT.rejected/candidates.png")
+    find.add_argument("--camera_fov", default="auto", metavar="DEG|auto|any",
+                      help="the video's horizontal field of view in degrees, if known; auto (default): measured from a "
+                      "grid or tiled floor's lines when the video shows one, else searched; any: always searched")
     post = p.add_argument_group("masks and timing")
     post.add_argument("--segmenter", default="sam2", choices=SEGMENTERS,
                       help="sam2 (best, downloads weights), grabcut (offline, any background) or background (offline, "
@@ -162,6 +166,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--robot_box and --robot_point mark the robot on an imported video's first frame: give --video")
     if args.out is None and args.export_first_frame is None:
         p.error("give --out (the bundle folder to write) or --export_first_frame DIR")
+    if args.camera_fov not in FOV_MODES:
+        try:
+            args.camera_fov = float(args.camera_fov)
+        except ValueError:
+            p.error(f"--camera_fov takes degrees, auto or any, not {args.camera_fov!r}")
     return args
 
 
@@ -196,7 +205,7 @@ def make(argv=None) -> int:
         task_camera=task_camera,
         segmentation=SegmentationOptions(args.segmenter, args.sam2_model, args.sam2_device),
         alignment=AlignmentOptions(args.align_camera, args.min_alignment_iou,
-                                   simulator_aligner(args.robot, args.camera_yaw)),
+                                   simulator_aligner(args.robot, args.camera_yaw), args.camera_fov),
         camera_path=CameraPathOptions(file=args.camera_path, speed=args.reference_speed),
         retiming=RetimingOptions(args.control_hz, args.retime),
         gate=QualityGateOptions(args.max_bad_frames, args.force),

@@ -83,9 +83,12 @@ class CameraSearchCfg:
     """The user's choice between candidates (--camera_yaw): only yaws within yaw_window_deg of it are searched."""
     yaw_window_deg: float = 20.0
     gait_poses: int = 4
-    """A video's first frame may be mid-stride: when the start pose scores below min_iou, the search is repeated
-    with the robot held in this many poses of its scripted gait (a quarter stride apart, full swing) and the best
-    pose wins. 0: the start pose only."""
+    """A video's first frame may be mid-stride: when the start pose scores below gait_search_below, the search is
+    repeated with the robot held in this many poses of its scripted gait (a quarter stride apart, full swing) and the
+    best pose wins. 0: the start pose only."""
+    gait_search_below: float = 0.85
+    """A start pose above min_iou can still be the wrong one: issue 43's clip, mid-stride at the true FOV, fitted the
+    start pose at 0.76 from yaw 120 (truth 35), a quarter stride at 0.85 from yaw 56."""
 
     def __post_init__(self):
         lo, hi = self.fov_deg

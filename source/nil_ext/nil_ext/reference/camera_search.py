@@ -109,13 +109,13 @@ def align_in_scene(scene, robot: str, video_mask, video_frame=None, cfg: CameraS
             results.append(search(pose))
 
     results = [search("start pose")]
-    if results[0].iou < cfg.min_iou and cfg.gait_poses > 0:
+    if results[0].iou < cfg.gait_search_below and cfg.gait_poses > 0:
         start_joint_pos = scene.robot.data.joint_pos.torch.clone()
         n = cfg.gait_poses
         search_poses(gait_poses(robot, scene, [k / n for k in range(n)]))
         best = max(results[1:], key=lambda r: r.iou, default=None)
-        if best is not None and best.iou < cfg.min_iou:
-            # still below the bar: a real clip's stride is caught between our phases, its arms swing more or less
+        if best is not None and best.iou < cfg.gait_search_below:
+            # still not a clear fit: a real clip's stride is caught between our phases, its arms swing more or less
             phase = best.gait_phase
             search_poses(gait_poses(robot, scene, [phase - 0.5 / n, phase + 0.5 / n]))
             phase = max(results[1:], key=lambda r: r.iou).gait_phase
@@ -178,10 +178,12 @@ def align_camera_in_subprocess(
 
 def simulator_aligner(robot: str, yaw_deg: float | None = None):
     """The builder's camera aligner (options.CameraAligner): the search in a child process, since the caller may have
-    rendered e0 already; ``yaw_deg``: search only near this yaw (the user's choice between two tied cameras)."""
+    rendered e0 already; ``yaw_deg``: search only near this yaw (the user's choice between two tied cameras);
+    ``fov_deg`` (lo, hi) of a call: search only these fields of view (known from the floor or the user)."""
 
-    def align(mask: np.ndarray, frame: np.ndarray) -> CameraAlignment:
-        return align_camera_in_subprocess(robot, mask, frame, CameraSearchCfg(yaw_deg=yaw_deg))
+    def align(mask: np.ndarray, frame: np.ndarray, fov_deg: tuple[float, float] | None = None) -> CameraAlignment:
+        fov = {} if fov_deg is None else {"fov_deg": tuple(fov_deg)}
+        return align_camera_in_subprocess(robot, mask, frame, CameraSearchCfg(yaw_deg=yaw_deg, **fov))
 
     return align
 

@@ -7,8 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from .camera_alignment import CameraAlignment, CameraSearchCfg
 from .quality import GATE_MAX_BAD_SHARE
 from .segmenters import Segmenter
@@ -17,8 +15,10 @@ DEFAULT_CONTROL_FPS = 100.0
 ALIGN_MODES = ("auto", "always", "never")
 MIN_ALIGNMENT_IOU = CameraSearchCfg.min_iou  # camera search: refuse below (its docstring says what it measured)
 
-CameraAligner = Callable[[np.ndarray, np.ndarray], CameraAlignment]
-"""(first-frame mask (H, W) bool, first frame (H, W, 3) uint8) -> CameraAlignment (camera_search.py)."""
+CameraAligner = Callable[..., CameraAlignment]
+"""(first-frame mask (H, W) bool, first frame (H, W, 3) uint8, fov_deg=(lo, hi) or None) -> CameraAlignment
+(camera_search.simulator_aligner); fov_deg is passed only when the FOV is known."""
+FOV_MODES = ("auto", "any")
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,15 @@ class AlignmentOptions:
     """Aligning the task camera to a video that does not start from e0 (camera_alignment.py).
 
     mode: "auto" (when the video does not start from e0), "always" or "never" (keep the task camera). aligner: the
-    render-and-compare search (camera_search.simulator_aligner); without one such a video is refused.
+    render-and-compare search (camera_search.simulator_aligner); without one such a video is refused. fov: the
+    video's horizontal field of view in degrees, or "auto" (measured from a grid or tiled floor's lines when the video
+    shows one, floor_lines.py; else the search's whole range) or "any" (the whole range).
     """
 
     mode: str = "auto"
     min_iou: float = MIN_ALIGNMENT_IOU
     aligner: CameraAligner | None = None
+    fov: str | float = "auto"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import numpy as np
 
 from .camera_alignment import AlignmentError, CameraSearchCfg
 from .errors import ReferenceInputError
+from .floor_lines import floor_focal
 from .image_ops import disk
 from .options import ALIGN_MODES, AlignmentOptions
 from .prompts import RobotPrompt, first_frame_mask, prompt_to_camera
@@ -19,6 +20,8 @@ from .robot_finder import FoundRobot, drop_shadows, find_robot
 from .segmenters import Segmenter
 from .video_io import fit_to_camera, load_video, shift_images
 
+FOV_TOLERANCE_DEG = 2.0  # a FOV the user gives is searched within this
+FLOOR_FOV_TOLERANCE = 0.06  # and one the floor gives within this fraction (measured within 1 %: floor_lines.py)
 ALIGN_SHORT_SIDE = 256  # pixels: the first frame's size for finding the robot and aligning the camera (at most the video's)
 FROM_E0_TOLERANCE = 40  # grey levels (any channel): a pixel of a video's first frame that reproduces e0's
 FROM_E0_AGREEMENT = 0.8  # the share of such pixels for a video to count as started from e0
@@ -97,7 +100,8 @@ def _first_mask(frames, e0, e0_mask, robot_prompt, options: AlignmentOptions):
             "run scripts/generate_reference.py (it aligns the camera with the simulator), or keep the task camera "
             "with --align_camera never"
         )
-    alignment = options.aligner(found.mask, frame)
+    fov, record["fov_source"] = _known_fov(frames, options.fov)
+    alignment = options.aligner(found.mask, frame, **({} if fov is None else {"fov_deg": fov}))
     print(alignment.summary(), flush=True)
     try:
         alignment.check(options.min_iou, CameraSearchCfg.floor_iou, CameraSearchCfg.decide_margin)
@@ -105,6 +109,26 @@ def _first_mask(frames, e0, e0_mask, robot_prompt, options: AlignmentOptions):
         err.first_frame, err.first_mask, err.alignment = frame, found.mask, alignment  # kept for a look
         raise
     return found.mask, alignment, record
+
+
+def _known_fov(frames: np.ndarray, fov: str | float) -> tuple[tuple[float, float] | None, str]:
+    """The FOV range the camera search may take (None: its whole range) and where it came from: the user's number,
+    else (auto) the floor's lines, which tell the focal length a silhouette cannot."""
+    if fov == "any":
+        return None, "searched"
+    if fov != "auto":
+        value = float(fov)
+        if not 5.0 < value < 170.0:
+            raise ReferenceInputError(f"the camera's FOV must be in degrees within (5, 170), got {fov}")
+        return (value - FOV_TOLERANCE_DEG, value + FOV_TOLERANCE_DEG), "given"
+    floor = floor_focal(frames, np.zeros(frames.shape[:3], bool))
+    if not floor.ok:
+        print(f"floor lines: no focal length ({floor.reason}): the camera search tries every FOV", flush=True)
+        return None, "searched"
+    lo, hi = floor.fov_deg * (1 - FLOOR_FOV_TOLERANCE), floor.fov_deg * (1 + FLOOR_FOV_TOLERANCE)
+    print(f"floor lines: FOV {floor.fov_deg:.1f} deg from {floor.frames_used} frames; the camera search keeps to "
+          f"{lo:.0f}-{hi:.0f} deg (--camera_fov any searches them all)", flush=True)
+    return (lo, hi), f"floor lines ({floor.fov_deg:.1f} deg)"
 
 
 def _find(frames, robot_prompt) -> FoundRobot:
