@@ -42,15 +42,18 @@ def ground_texture(seed=0, size=512):
     return cv2.normalize(tex, None, 30, 220, cv2.NORM_MINMAX)
 
 
-def render_ground_views(camera, positions, texture=None, robot_box=(40, 88, 52, 76)):
+def render_ground_views(camera, positions, texture=None, robot_box=(40, 88, 52, 76), turns=None):
     """Frames seen from camera eyes at `positions` (T, 2) over the ground texture (plain grey when None), the sky
-    white, a dark 'robot' box that moves with the camera; and its masks."""
+    white, a dark 'robot' box that moves with the camera; and its masks. `turns` (T,): the camera's heading beyond
+    its own, rad (counter-clockwise from above)."""
     ys, xs = np.mgrid[0 : camera.height, 0 : camera.width].astype(np.float64) + 0.5
-    ground = camera.to_ground(xs, ys)
-    sky = ~np.isfinite(ground[..., 0])
+    ground = np.nan_to_num(camera.to_ground(xs, ys))
+    sky = ~np.isfinite(camera.to_ground(xs, ys)[..., 0])
     frames, masks = [], []
-    for p in positions:
-        world = (np.nan_to_num(ground) + p) / 0.02  # texels
+    for k, p in enumerate(positions):
+        c, s = (1.0, 0.0) if turns is None else (math.cos(turns[k]), math.sin(turns[k]))
+        local = np.stack([c * ground[..., 0] - s * ground[..., 1], s * ground[..., 0] + c * ground[..., 1]], -1)
+        world = (local + p) / 0.02  # texels
         if texture is None:
             grey = np.full(sky.shape, 120.0, np.float32)
         else:
@@ -129,6 +132,28 @@ def test_known_motion_over_a_grid_floor_is_recovered(heading):
     assert est.ok, est.reason
     moved, true_moved = est.path[-1, :2] - est.path[0, :2], truth[-1] - truth[0]
     assert np.linalg.norm(moved - true_moved) < 0.06 * np.linalg.norm(true_moved), (moved, true_moved)
+
+
+@pytest.mark.parametrize("texture", ["blobs", "grid"])
+def test_a_camera_that_turns_is_read_as_turning_not_travelling(texture):
+    """Issue 43: a generated clip's camera may stand and turn to keep the robot in view; the turn must not be read as
+    sideways travel. A standing camera turning 0.35 rad in 2 s, then the same turn while walking 1.25 m/s."""
+    camera = GroundCamera(width=160, height=160, focal_px=170.0, eye_height=1.5, pitch=0.3, heading=math.pi / 2,
+                          distance=3.0)
+    t = np.arange(48) / 24.0
+    turns = 0.35 * t / t[-1]
+    tex = ground_texture() if texture == "blobs" else grid_texture()
+    for speed in (0.0, 1.25):
+        c, s = np.cos(turns), np.sin(turns)  # walking along the camera's own (turning) heading, +y at the start
+        velocity = np.stack([-s * speed, c * speed], axis=1)
+        truth = camera.start()[:2] + np.concatenate([[[0.0, 0.0]], np.cumsum(velocity[:-1] / 24.0, axis=0)])
+        frames, masks = render_ground_views(camera, truth, tex, robot_box=(40, 120, 68, 92), turns=turns)
+        est = estimate_camera_path(frames, masks, 24.0, camera)
+        assert est.ok, est.reason
+        turned = est.path[-1, 3] - est.path[0, 3]
+        travel = est.path[-1, :2] - est.path[0, :2]
+        assert turned == pytest.approx(0.35, abs=0.04), (texture, speed, turned)
+        assert np.linalg.norm(travel - (truth[-1] - truth[0])) < 0.1 + 0.06 * speed * t[-1], (texture, speed, travel)
 
 
 def test_plain_ground_is_flagged_not_guessed():
@@ -262,4 +287,4 @@ def test_a_720px_grid_floor_is_measured_without_crashing():
     assert np.isfinite(ground[..., 0]).sum() > 32_767  # more samples than cv2.remap takes in one map
     step = align_ground(grey[0], grey[1], free[0], free[1], ground, camera, np.zeros(2))
     assert step is not None
-    assert np.linalg.norm(step[0] - (truth[1] - truth[0])) < 0.01, step
+    assert np.linalg.norm(step[0][:2] - (truth[1] - truth[0])) < 0.01 and abs(step[0][2]) < 0.002, step

@@ -6,12 +6,14 @@ generated or imported video does not, so it is read from the video itself:
 
     dense optical flow of the background (robot mask dilated away), on pixels below the horizon
     -> each pixel's ray meets the ground z = 0 (known intrinsics, eye height, pitch): metres, not pixels
-    -> a ground point is fixed, so the camera moved by (where it was seen) - (where it is seen next)
-    -> median over textured ground pixels per frame pair, smoothed over time, integrated into a path
+    -> a ground point is fixed, so where it was seen and where it is seen next differ by the camera's motion on the
+       ground: a step and a turn about the vertical (a rigid fit over the textured ground pixels per frame pair)
+    -> smoothed over time, integrated into a path with a heading per frame
     (a grid or tiled floor, plain between thin lines: the frames are aligned directly instead, see align_ground)
 
-It assumes the camera translates without turning (the task's follow camera does) at a constant height, with the
-intrinsics and pose of the task's camera (the video started from the simulator's first frame). Frames that show
+It assumes the camera keeps its height and pitch (the task's follow camera travels without turning; a generated
+clip's camera may also stand and turn to keep the robot in view), with the intrinsics and start pose of the task's
+camera or of the camera aligned to the video. Frames that show
 too little textured ground (a plain floor, the ground hidden) get confidence 0 and are filled from their
 neighbours; when most frames are like that the result says "not estimable" instead of guessing.
 """
@@ -159,12 +161,12 @@ def estimate_camera_path(frames: np.ndarray, masks: np.ndarray, fps: float, came
     free = [on_ground & ~cv2.dilate(m.astype(np.uint8), kernel).astype(bool) for m in masks]
     dis = _flow_engine(h, w)
 
-    steps, conf = np.full((t - span, 2), np.nan), np.zeros(t - span)
+    steps, conf = np.full((t - span, 3), np.nan), np.zeros(t - span)  # (dx, dy, turn) per frame, camera's axes
     for k in range(t - span):
         step, confidence = _flow_step(dis, grey[k], grey[k + span], free[k], free[k + span], ground, camera, xs, ys)
         if confidence < MIN_CONFIDENCE:
             # too little textured ground for dense flow (a plain floor, or thin grid lines): align the frames directly
-            guess = steps[k - 1] * span if k and conf[k - 1] >= MIN_CONFIDENCE else np.zeros(2)
+            guess = steps[k - 1] * span if k and conf[k - 1] >= MIN_CONFIDENCE else np.zeros(3)
             direct = align_ground(grey[k], grey[k + span], free[k], free[k + span], ground, camera, guess)
             if direct is not None and direct[1] > confidence:
                 step, confidence = direct
@@ -181,12 +183,43 @@ def estimate_camera_path(frames: np.ndarray, masks: np.ndarray, fps: float, came
             f"only {measured.sum()} of {len(measured)} frame pairs show enough textured ground to measure the "
             "camera's motion (a plain or hidden ground, or floor lines of one direction only)",
         )
-    velocity = _smooth(_fill(steps, measured))  # metres per frame, at times k + span / 2
+    velocity = _smooth(_fill(steps, measured))  # metres (and radians) per frame, at times k + span / 2
     mid, sampled = np.arange(t - 1) + 0.5, np.arange(len(velocity)) + span / 2
     per_frame = np.stack([np.interp(mid, sampled, v) for v in velocity.T], axis=1)
-    path = np.tile(camera.start(), (t, 1))
-    path[1:, :2] += np.cumsum(per_frame, axis=0)
-    return CameraPathEstimate(path, frame_conf, fps)
+    return CameraPathEstimate(integrate_steps(camera.start(), per_frame), frame_conf, fps)
+
+
+def integrate_steps(start: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """(T, 4) x, y, z, heading from the start (4,) and (T - 1, 3) steps (dx, dy in the axes of the camera at its
+    start heading, as each frame's ground is read; turn in rad): each step is rotated by the turn made so far."""
+    turned = np.concatenate([[0.0], np.cumsum(steps[:, 2])])
+    c, s = np.cos(turned[:-1]), np.sin(turned[:-1])
+    world = np.stack([c * steps[:, 0] - s * steps[:, 1], s * steps[:, 0] + c * steps[:, 1]], axis=1)
+    path = np.tile(np.asarray(start, dtype=np.float64), (len(steps) + 1, 1))
+    path[1:, :2] += np.cumsum(world, axis=0)
+    path[:, 3] += turned
+    return path
+
+
+def moved(ground: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """Where fixed ground points (..., 2), read in a frame's camera axes, are read in the next frame's after the
+    camera stepped by step[:2] and turned by step[2] (rad, counter-clockwise seen from above)."""
+    c, s = math.cos(step[2]), math.sin(step[2])
+    d = ground - step[:2]
+    return np.stack([c * d[..., 0] + s * d[..., 1], -s * d[..., 0] + c * d[..., 1]], axis=-1)
+
+
+def rigid_step(seen: np.ndarray, seen_next: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """(dx, dy, turn) with moved(seen, step) ~ seen_next in the weighted least-squares sense (2-D Procrustes)."""
+    w = weight / weight.sum()
+    mu_a, mu_b = w @ seen, w @ seen_next
+    a, b = seen - mu_a, seen_next - mu_b
+    h = (a * w[:, None]).T @ b
+    turn = -math.atan2(h[0, 1] - h[1, 0], h[0, 0] + h[1, 1])  # the points turn the other way
+    c, s = math.cos(turn), math.sin(turn)
+    # moved(g) = R(-turn) (g - d): mu_b = R(-turn) (mu_a - d)  ->  d = mu_a - R(turn) mu_b
+    d = mu_a - np.array([c * mu_b[0] - s * mu_b[1], s * mu_b[0] + c * mu_b[1]])
+    return np.array([d[0], d[1], turn])
 
 
 def _flow_step(dis, grey0, grey1, free0, free1, ground, camera, xs, ys) -> tuple[np.ndarray | None, float]:
@@ -203,13 +236,19 @@ def _flow_step(dis, grey0, grey1, free0, free1, ground, camera, xs, ys) -> tuple
     usable &= (x1 > 0) & (x1 < w) & (y1 > 0) & (y1 < h)
     usable &= free1[np.clip(y1, 0, h - 1).astype(int), np.clip(x1, 0, w - 1).astype(int)]
     seen, seen_next = ground[usable], camera.to_ground(x1[usable], y1[usable])
-    moved = seen - seen_next  # the ground point stays put: the camera moved by the difference
-    keep = np.isfinite(moved).all(1)
+    keep = np.isfinite(seen_next).all(1)
     if keep.sum() < MIN_GROUND_PIXELS * h * w:
         return None, 0.0
-    step = np.median(moved[keep], axis=0)
-    # consistency: the fraction of pixels whose observed flow the one translation explains
-    px, py = camera.to_pixels(seen - step)
+    # far ground is metres per pixel: weigh each point by the inverse square of its distance; two rounds, the
+    # second without the points the first fit leaves far off (the robot's soft edge, flow failures)
+    a, b = seen[keep], seen_next[keep]
+    weight = 1.0 / np.maximum(np.hypot(*a.T), 0.1) ** 2
+    step = rigid_step(a, b, weight)
+    error = np.hypot(*(moved(a, step) - b).T)
+    inlier = error <= 3.0 * np.median(error) + 1e-6
+    step = rigid_step(a[inlier], b[inlier], weight[inlier])
+    # consistency: the fraction of pixels whose observed flow the one motion explains
+    px, py = camera.to_pixels(moved(seen, step))
     residual = np.hypot(px - x1[usable], py - y1[usable])
     inliers = (residual < np.maximum(0.5, 0.25 * np.hypot(*fwd[usable].T))).mean()
     coverage = usable.sum() / max(free0.sum(), 1)
@@ -225,13 +264,16 @@ def align_ground(
     camera: GroundCamera,
     guess: np.ndarray,
 ) -> tuple[np.ndarray, float] | None:
-    """The camera's ground step between two frames by direct alignment, or None when the ground cannot tell it.
+    """The camera's ground step and turn between two frames by direct alignment, or None when the ground cannot
+    tell them.
 
     Why: a grid or tiled floor is plain between thin lines, so dense flow has too few textured pixels, and each
     line alone only says how the camera moved across it (the aperture problem). Lines of two directions do fix
-    both unknowns: find the step d minimising sum (I1(project(g - d)) - I0(p))^2 over the free ground pixels p
-    (Gauss-Newton on 2 parameters, coarse to fine), and accept it when the Hessian is well conditioned.
-    Returns (step (2,) metres, confidence in [0, 1]).
+    the unknowns: find the step d and turn a minimising sum (I1(project(moved(g, d, a))) - I0(p))^2 over the free
+    ground pixels p (Gauss-Newton on 3 parameters, coarse to fine), and accept it when the Hessian is well
+    conditioned (the turn counted as the arc it sweeps at the ground's median distance, so that a turn and a side
+    step the near and far ground cannot tell apart are refused, not guessed).
+    Returns ((dx, dy, turn) metres and radians, confidence in [0, 1]).
     """
     h, w = grey0.shape
     # only pixels whose blur footprint is all free ground: else the robot's edges (which move with the camera) and
@@ -249,32 +291,33 @@ def align_ground(
         keep = np.linspace(0, len(rows) - 1, ALIGN_MAX_SAMPLES).astype(int)
         rows, cols = rows[keep], cols[keep]
     g = ground[rows, cols]
-    eps = 1e-3  # metres: the projection's derivative by finite differences
-    px0, py0 = camera.to_pixels(g)
-    dpx = np.stack(camera.to_pixels(g + [eps, 0.0]), -1) - np.stack([px0, py0], -1)
-    dpy = np.stack(camera.to_pixels(g + [0.0, eps]), -1) - np.stack([px0, py0], -1)
-    jac = np.stack([dpx, dpy], -1) / eps  # (N, 2 pixel, 2 ground)
-    d = np.asarray(guess, dtype=np.float64).copy()
+    reach = float(np.median(np.hypot(*g.T)))  # metres: a turn's parameter is the arc it sweeps at this distance
+    scale = np.array([1.0, 1.0, 1.0 / reach])
+    eps = 1e-3  # metres (of step or arc): the projection's derivatives by finite differences
+    d = np.zeros(3)
+    d[: len(guess)] = guess
     for sigma in ALIGN_SIGMAS:
         a = cv2.GaussianBlur(grey0.astype(np.float32), (0, 0), sigma)
         b = cv2.GaussianBlur(grey1.astype(np.float32), (0, 0), sigma)
         bx, by = cv2.Sobel(b, cv2.CV_32F, 1, 0, scale=1 / 8), cv2.Sobel(b, cv2.CV_32F, 0, 1, scale=1 / 8)
         a_p = a[rows, cols]
         for _ in range(10):
-            qx, qy = camera.to_pixels(g - d)
+            qx, qy = camera.to_pixels(moved(g, d))
+            jac = np.stack([np.stack(camera.to_pixels(moved(g, d + eps * scale * e)), -1) - np.stack([qx, qy], -1)
+                            for e in np.eye(3)], -1) / eps  # (N, 2 pixel, 3 parameters)
             inside = np.isfinite(qx) & (qx > 1) & (qx < w - 1) & (qy > 1) & (qy < h - 1)
             sample = [_sample(img, qx - 0.5, qy - 0.5) for img in (b, bx, by)]
             ok = inside & free1[np.clip(qy, 0, h - 1).astype(int), np.clip(qx, 0, w - 1).astype(int)]
             r = (sample[0] - a_p)[ok]
             grad = np.stack([sample[1], sample[2]], -1)[ok]  # image gradient at the warped pixel
-            j = -np.einsum("ni,nij->nj", grad, jac[ok])  # d residual / d step
+            j = np.einsum("ni,nij->nj", grad, jac[ok])  # d residual / d parameters
             weight = 1.0 / np.maximum(1.0, np.abs(r) / ALIGN_HUBER)  # Huber: the robot's edges, other movers
             hess = (j * weight[:, None]).T @ j
             if np.linalg.cond(hess) > 1e8:
                 return None
-            delta = -np.linalg.solve(hess, (j * weight[:, None]).T @ r)
+            delta = -np.linalg.solve(hess, (j * weight[:, None]).T @ r) * scale
             d += delta
-            if np.hypot(*delta) < 1e-4:
+            if np.linalg.norm(delta / scale) < 1e-4:
                 break
     eig = np.linalg.eigvalsh(hess)
     if eig[0] <= 0 or eig[0] / eig[1] < ALIGN_MIN_CONDITION:

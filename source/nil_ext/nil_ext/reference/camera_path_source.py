@@ -94,10 +94,10 @@ def choose_camera_path(frames, masks, src_fps: float, control_fps: float, camera
 def with_robot_travel(path: np.ndarray, masks, fps: float, geometry: GroundCamera) -> np.ndarray:
     """The camera's path plus the robot's own travel in its view: the reference robot's path, as the task camera
     (which follows the robot) replays it."""
-    travel = robot_travel_in_view(masks, fps, geometry)
+    path = np.array(path, dtype=np.float64)
+    travel = robot_travel_in_view(masks, fps, geometry, turned=path[:, 3] - path[0, 3])
     if travel is None:
         return path
-    path = np.array(path, dtype=np.float64)
     path[:, :2] += travel
     return path
 

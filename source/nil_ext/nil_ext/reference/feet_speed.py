@@ -64,15 +64,20 @@ def feet_velocity(masks: np.ndarray, fps: float, camera: GroundCamera) -> FeetVe
     return FeetVelocity(median * fps, agreement)
 
 
-def robot_travel_in_view(masks: np.ndarray, fps: float, camera: GroundCamera) -> np.ndarray | None:
+def robot_travel_in_view(masks: np.ndarray, fps: float, camera: GroundCamera,
+                         turned: np.ndarray | None = None) -> np.ndarray | None:
     """(T, 2) the robot's own travel relative to the camera since the first frame (metres, world axes): a straight
     line fitted to where its feet meet the ground. Why: the camera path stands for the reference robot's travel (the
     task's camera follows the robot), but a generated clip's camera often stands still while the robot walks toward
     or across it; what the ground shows is then only the camera's motion (a pan reads as sideways travel at the
     ground's distance), and the approach is in the feet. Zero for a camera that follows the robot. A line, not the
     feet themselves: the stance foot stands still and then jumps a step ahead, the line is the body's pace. None
-    when too few frames show the feet on the ground."""
+    when too few frames show the feet on the ground. ``turned`` (T,) rad: how far the camera has turned since the
+    first frame (a camera that stands and turns to keep the robot in view); each frame's feet are read in its axes."""
     points = feet_points(masks, camera)
+    if turned is not None:
+        c, s = np.cos(turned), np.sin(turned)
+        points = np.stack([c * points[:, 0] - s * points[:, 1], s * points[:, 0] + c * points[:, 1]], axis=1)
     seen = np.isfinite(points).all(1)
     if seen.sum() < MIN_FEET_FRAMES:
         return None
