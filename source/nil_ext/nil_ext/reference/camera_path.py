@@ -13,9 +13,9 @@ generated or imported video does not, so it is read from the video itself:
 
 It assumes the camera keeps its height and pitch (the task's follow camera travels without turning; a generated
 clip's camera may also stand and turn to keep the robot in view), with the intrinsics and start pose of the task's
-camera or of the camera aligned to the video. Frames that show
-too little textured ground (a plain floor, the ground hidden) get confidence 0 and are filled from their
-neighbours; when most frames are like that the result says "not estimable" instead of guessing.
+camera or of the camera aligned to the video. Frames that show too little textured ground (a plain floor, the
+ground hidden) get confidence 0 and are filled from their neighbours; when most frames are like that the result
+says "not estimable" instead of guessing.
 """
 
 from __future__ import annotations
