@@ -24,7 +24,14 @@ from argparse import RawDescriptionHelpFormatter
 from nil_ext import cli
 from nil_ext.errors import CheckpointError
 from nil_ext.evaluation.env_reward import episode_steps
-from nil_ext.evaluation.probe import BEHAVIOURS, add_replay_writer, markdown_table, ranking_problems, run_probe
+from nil_ext.evaluation.probe import (
+    BEHAVIOURS,
+    OPTIONAL,
+    add_replay_writer,
+    markdown_table,
+    ranking_problems,
+    run_probe,
+)
 from nil_ext.task_loading import (
     add_sim_args,
     check_reference,
@@ -56,7 +63,8 @@ def parse_args(argv=None):
     p.add_argument("--control_hz", type=float, default=None,
                    help="policy and reward rate, as train.py's (default: the profile's)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--behaviours", nargs="+", default=list(BEHAVIOURS), choices=BEHAVIOURS)
+    p.add_argument("--behaviours", nargs="+", default=list(BEHAVIOURS), choices=BEHAVIOURS + OPTIONAL,
+                   help="within_actions (not by default): the reference with each joint held where the actions reach")
     p.add_argument("--json", default=None, help="write the results here")
     p.add_argument("--strict", action="store_true", help="exit 1 when the reward ranks the behaviours wrongly")
     add_sim_args(p)

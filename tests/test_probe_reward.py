@@ -81,8 +81,16 @@ def test_kinematic_replay_puts_the_robot_in_the_reference_state_and_the_reward_s
         assert (robot.data.root_lin_vel_w.torch[:, 0] - 0.5).abs().max() < 0.02, "the base moves at the gait's speed"
         assert (imitation_term(env).mask_iou() > 0.95).all(), "replayed on the reference's camera path"
 
-        results = {r.name: r for r in run_probe(env, steps=10, names=("reference", "standing"))}
+        # within_actions: the reference with each joint held where the actions reach (start pose +- scale)
+        term = env.action_manager.get_term("joint")
+        start = robot.data.default_joint_pos.torch[0, term._joint_ids]
+        reach = abs(float(term.cfg.scale))
+        torch.testing.assert_close(term.reachable(start + 1.0), start + reach)
+        torch.testing.assert_close(term.reachable(start - 0.5 * reach), start - 0.5 * reach)
+
+        results = {r.name: r for r in run_probe(env, steps=10, names=("reference", "standing", "within_actions"))}
         assert results["reference"].iou_mean > 0.95 > results["standing"].iou_mean
+        assert results["within_actions"].iou_mean > results["standing"].iou_mean
         for r in results.values():
             assert sum(r.terms.values()) == pytest.approx(r.return_mean, abs=1e-3)
         assert results["reference"].return_mean > results["standing"].return_mean

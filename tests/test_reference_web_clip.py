@@ -34,11 +34,14 @@ def test_a_web_clip_walking_toward_the_camera_is_imported_without_flags(menageri
     print(run.stdout[-3000:], run.stderr[-3000:])
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Traceback" not in run.stderr
-    quality = json.loads((out / "quality.json").read_text())
-    meta = json.loads((out / "bundle.json").read_text())["meta"]
+    bundle = json.loads((out / "bundle.json").read_text())
+    quality, meta = bundle["quality"], bundle["meta"]
     assert quality["gate"]["passed"] and not quality["gate"]["forced"]
     assert meta["camera_source"] == "aligned" and meta["camera_path_source"] in ("estimated", "feet")
     assert (out / "first_frame_mask.png").is_file()
+    assert meta["fov_source"].startswith("floor lines")  # the grid floor gave the FOV (truth 47.2 deg)
+    fov = meta["camera_alignment"]["fov_deg"]
+    assert 44.0 < fov < 50.5, fov
 
 
 @pytest.mark.parametrize("yaw_deg", [0.0, 35.0])

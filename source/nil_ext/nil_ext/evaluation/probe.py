@@ -33,7 +33,8 @@ from ..tasks.mdp import imitation_term
 from .rollout import random_policy, run_episode, standing_policy
 
 BEHAVIOURS = ("reference", "half_speed", "turned", "backwards", "standing", "random", "falling")
-REPLAYS = ("reference", "half_speed", "turned", "backwards")  # those that need the reference's states
+OPTIONAL = ("within_actions",)  # on request: the reference with each joint held within the actions' reach
+REPLAYS = ("reference", "half_speed", "turned", "backwards", "within_actions")  # those that need the reference's states
 EXPECTED_ORDER = ("reference", "half_speed", "standing", "random")  # strictly decreasing returns
 TURNED_YAW = -math.pi / 2  # "turned": the reference's motion with the body facing the camera (it looks from -y)
 FALL_SECONDS = 1.0  # the scripted fall tips the robot from upright to lying in this time
@@ -244,6 +245,12 @@ def behaviours(env, steps: int, names=BEHAVIOURS) -> tuple[dict, dict[str, str]]
     for name in names:
         if name in REPLAYS and states is None:
             notes[name] = "the reference bundle stores no robot states (not a scripted walk): no replay"
+        elif name == "within_actions":  # the best a policy can show whose PD targets stay where its actions reach
+            term = unwrapped.action_manager.get_term("joint")
+            joint_pos = states.joint_pos.clone()
+            joint_pos[:, term._joint_ids] = term.reachable(joint_pos[:, term._joint_ids])
+            policies[name] = KinematicReplay(env, replay_trajectory(ReferenceStates(states.root_pose, joint_pos),
+                                                                    steps, dt))
         elif name in REPLAYS:
             rate = 0.5 if name == "half_speed" else 1.0
             yaw = TURNED_YAW if name == "turned" else 0.0
@@ -255,7 +262,7 @@ def behaviours(env, steps: int, names=BEHAVIOURS) -> tuple[dict, dict[str, str]]
         elif name == "falling":
             policies[name] = KinematicReplay(env, fall_trajectory(start_pose, start_joints, steps, dt))
         else:
-            raise ValueError(f"Unknown behaviour '{name}'; known: {', '.join(BEHAVIOURS)}")
+            raise ValueError(f"Unknown behaviour '{name}'; known: {', '.join(BEHAVIOURS + OPTIONAL)}")
     return policies, notes
 
 

@@ -54,6 +54,18 @@ class LowPassJointPositionAction(JointPositionAction):
             return torch.where(delta > 0, delta / self._up.clamp_min(1e-6), delta / self._down.clamp_min(1e-6))
         return delta / self._scale
 
+    def reachable(self, joint_pos: torch.Tensor) -> torch.Tensor:
+        """The PD targets nearest ``joint_pos`` (..., joints of the term) that actions in [-1, 1] command: what a
+        policy can at best ask of these joints (the reward probe's ``within_actions``)."""
+        first = lambda x: x[0] if torch.is_tensor(x) else torch.tensor(x, device=joint_pos.device)  # noqa: E731
+        offset = first(self._offset)
+        if self.cfg.to_limits:
+            low, high = offset - self._down[0], offset + self._up[0]
+        else:
+            reach = first(self._scale).abs()
+            low, high = offset - reach, offset + reach
+        return torch.minimum(torch.maximum(joint_pos, low), high)
+
     def reset(self, env_ids: Sequence[int] | None = None) -> None:
         super().reset(env_ids)
         ids = slice(None) if env_ids is None else env_ids
