@@ -41,3 +41,21 @@ def test_a_floor_that_cannot_tell_gives_none(floor):
     found = floor_focal(frames, np.zeros(frames.shape[:3], bool))
     assert not found.ok and found.focal_px is None
     assert "frames" in found.reason
+
+
+def test_the_import_bounds_the_camera_search_by_the_fov_it_knows():
+    """--camera_fov: auto takes the floor's FOV (+-6 %), a number the user's (+-2 deg), any the search's whole range;
+    a FOV that is no angle is refused."""
+    from nil_ext.reference.errors import ReferenceInputError
+    from nil_ext.reference.video_import import _known_fov
+
+    frames = grid_frames(np.linspace(25.0, 45.0, 6))
+    truth = math.degrees(2 * math.atan(SIZE / 2 / FOCAL))
+    (lo, hi), source = _known_fov(frames, "auto")
+    assert lo < truth < hi and hi - lo < 0.15 * truth and source.startswith("floor lines")
+    assert _known_fov(frames, "any") == (None, "searched")
+    assert _known_fov(frames, 60.0) == ((58.0, 62.0), "given")
+    plain = np.stack([make_background("light_floor", SIZE, SIZE, seed=s) for s in range(4)])
+    assert _known_fov(plain, "auto") == (None, "searched")
+    with pytest.raises(ReferenceInputError, match="degrees"):
+        _known_fov(frames, 200.0)
