@@ -193,8 +193,7 @@ def integrate_steps(start: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """(T, 4) x, y, z, heading from the start (4,) and (T - 1, 3) steps (dx, dy in the axes of the camera at its
     start heading, as each frame's ground is read; turn in rad): each step is rotated by the turn made so far."""
     turned = np.concatenate([[0.0], np.cumsum(steps[:, 2])])
-    c, s = np.cos(turned[:-1]), np.sin(turned[:-1])
-    world = np.stack([c * steps[:, 0] - s * steps[:, 1], s * steps[:, 0] + c * steps[:, 1]], axis=1)
+    world = rotate(steps[:, :2], turned[:-1])
     path = np.tile(np.asarray(start, dtype=np.float64), (len(steps) + 1, 1))
     path[1:, :2] += np.cumsum(world, axis=0)
     path[:, 3] += turned
@@ -204,9 +203,13 @@ def integrate_steps(start: np.ndarray, steps: np.ndarray) -> np.ndarray:
 def moved(ground: np.ndarray, step: np.ndarray) -> np.ndarray:
     """Where fixed ground points (..., 2), read in a frame's camera axes, are read in the next frame's after the
     camera stepped by step[:2] and turned by step[2] (rad, counter-clockwise seen from above)."""
-    c, s = math.cos(step[2]), math.sin(step[2])
-    d = ground - step[:2]
-    return np.stack([c * d[..., 0] + s * d[..., 1], -s * d[..., 0] + c * d[..., 1]], axis=-1)
+    return rotate(ground - step[:2], -step[2])
+
+
+def rotate(points: np.ndarray, angle) -> np.ndarray:
+    """(..., 2) ground points turned counter-clockwise (seen from above) by ``angle`` rad (a scalar or one per point)."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.stack([c * points[..., 0] - s * points[..., 1], s * points[..., 0] + c * points[..., 1]], axis=-1)
 
 
 def rigid_step(seen: np.ndarray, seen_next: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -216,9 +219,8 @@ def rigid_step(seen: np.ndarray, seen_next: np.ndarray, weight: np.ndarray) -> n
     a, b = seen - mu_a, seen_next - mu_b
     h = (a * w[:, None]).T @ b
     turn = -math.atan2(h[0, 1] - h[1, 0], h[0, 0] + h[1, 1])  # the points turn the other way
-    c, s = math.cos(turn), math.sin(turn)
     # moved(g) = R(-turn) (g - d): mu_b = R(-turn) (mu_a - d)  ->  d = mu_a - R(turn) mu_b
-    d = mu_a - np.array([c * mu_b[0] - s * mu_b[1], s * mu_b[0] + c * mu_b[1]])
+    d = mu_a - rotate(mu_b, turn)
     return np.array([d[0], d[1], turn])
 
 

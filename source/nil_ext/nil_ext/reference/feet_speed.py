@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .camera_path import GroundCamera
+from .camera_path import GroundCamera, rotate
 
 FOOT_BAND = 0.03  # share of the mask's height: its lowest rows, where the stance foot meets the ground
 MIN_FEET_FRAMES = 8  # frames with feet on the ground in view, or no estimate
@@ -76,8 +76,7 @@ def robot_travel_in_view(masks: np.ndarray, fps: float, camera: GroundCamera,
     first frame (a camera that stands and turns to keep the robot in view); each frame's feet are read in its axes."""
     points = feet_points(masks, camera)
     if turned is not None:
-        c, s = np.cos(turned), np.sin(turned)
-        points = np.stack([c * points[:, 0] - s * points[:, 1], s * points[:, 0] + c * points[:, 1]], axis=1)
+        points = rotate(points, turned)
     seen = np.isfinite(points).all(1)
     if seen.sum() < MIN_FEET_FRAMES:
         return None
