@@ -203,13 +203,13 @@ class ImitationCommand(CommandTerm):
         """(N,) IoU of this step's agent and reference masks (S_iou)."""
         return mask_iou(self.agent_mask, self.reference_mask)
 
-    def reference_position_w(self) -> torch.Tensor:
-        """(N, 3) where the reference's robot is at this step's frame, in the world: the env's start plus the
-        reference camera's travel (the camera follows that robot), at the curriculum's camera speed, as the camera
-        replays it."""
+    def reference_position_w(self, frame: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, 3) where the reference's robot is at this step's frame (or at ``frame``), in the world: the env's start
+        plus the reference camera's travel (the camera follows that robot), at the curriculum's camera speed, as the
+        camera replays it."""
         self.require_camera_path("the pace term")
         start = self.robot.data.default_root_pose.torch[:, :3] + self._env.scene.env_origins
-        return start + self.camera_speed * self.camera_travel[self.frame_index]
+        return start + self.camera_speed * self.camera_travel[self.frame_index if frame is None else frame]
 
     def require_camera_path(self, what: str) -> None:
         """Refuse in one line a term that needs the reference's camera path when the bundle has none."""

@@ -197,11 +197,13 @@ def heading_errors(command: ImitationCommand) -> torch.Tensor:
     quats = [data.root_quat_w.torch]
     if command.torso_id is not None:
         quats.append(data.body_quat_w.torch[:, command.torso_id])
-    forward = torch.zeros(command.num_envs, 3, device=command.device)
-    forward[:, 0] = 1.0
-    yaws = []
-    for quat in quats:
-        heading = quat_apply(quat, forward)
-        yaws.append(torch.atan2(heading[:, 1], heading[:, 0]))
-    error = torch.stack(yaws, dim=-1) - command.travel_yaw
+    error = torch.stack([base_yaw(quat) for quat in quats], dim=-1) - command.travel_yaw
     return torch.atan2(torch.sin(error), torch.cos(error))
+
+
+def base_yaw(quat: torch.Tensor) -> torch.Tensor:
+    """(N,) yaw (rad) of the way a body's x axis points on the ground, from its (N, 4) world quaternion."""
+    forward = torch.zeros(quat.shape[0], 3, device=quat.device)
+    forward[:, 0] = 1.0
+    heading = quat_apply(quat, forward)
+    return torch.atan2(heading[:, 1], heading[:, 0])

@@ -56,6 +56,9 @@ class WalkProfile:
     """Weight of S_heading, the base's and torso's yaw against the reference's direction of travel."""
     speed: float = 0.0
     """Weight of S_speed, the base's speed along the reference's direction against the reference's own speed."""
+    observe_reference: bool = False
+    """The policy also observes where the reference's robot is and which way it travels, from the base
+    (:func:`mdp.reference_in_base_frame`, read from the reference camera's path)."""
 
 
 PROFILES = {
@@ -65,6 +68,11 @@ PROFILES = {
     # reference's pace with the torso turned to the camera (docs/experiments/2026-11-26-imitation.md).
     "imitate": WalkProfile(control_hz=25.0, action_scale=0.25, alive=0.5, silhouette=1.0, pose=1.0, pace=1.0,
                            heading=1.0),
+    # imitate, and the policy sees what those terms pay for: the reference's robot's place and heading from its base
+    # (its camera path), as mjlab's tracking task observes its motion anchor. Without it the pace and heading
+    # rewards depend on a lag and a yaw that no observation carries.
+    "track": WalkProfile(control_hz=25.0, action_scale=0.25, alive=0.5, silhouette=1.0, pose=1.0, pace=1.0,
+                         heading=1.0, observe_reference=True),
     # What walks on a CPU (H1: 0.58 m/s, no falls, after an hour on one core; docs/experiments/): 25 Hz control,
     # small actions, and a reward that pays for staying up and for being near the reference before masks overlap.
     "walk": WalkProfile(control_hz=25.0, action_scale=0.25, alive=0.5, silhouette=1.0),
@@ -85,6 +93,8 @@ class ObservationsCfg:
         base_ang_vel = ObsTerm(func=mdp.base_ang_vel, scale=0.25)
         phase = ObsTerm(func=mdp.generated_commands, params={"command_name": mdp.IMITATION})
         last_action = ObsTerm(func=mdp.last_action)
+        reference = None
+        """The ``track`` profile's :func:`mdp.reference_in_base_frame` (None: not observed)."""
 
         def __post_init__(self):
             self.concatenate_terms = True
@@ -292,6 +302,8 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     cfg.rewards.pace.weight = recipe.pace
     cfg.rewards.heading.weight = recipe.heading
     cfg.rewards.speed.weight = recipe.speed
+    if recipe.observe_reference:
+        cfg.observations.policy.reference = ObsTerm(func=mdp.reference_in_base_frame)
     start_height = robot_model_info(robot).base_pos[2]
     cfg.terminations.fell.params["minimum_height"] = 0.5 * start_height
     if torque_actions:
