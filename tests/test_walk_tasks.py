@@ -477,3 +477,45 @@ def test_pace_and_heading_refuse_a_reference_without_a_camera_path(launched, men
             env.step(torch.zeros(1, env.action_manager.total_action_dim))
     finally:
         env.close()
+
+
+def test_the_track_profile_observes_where_the_reference_is_from_the_base(launched, menagerie_available):
+    """``--profile track``: the policy's last four inputs are the ground offset from the base to the reference's
+    robot in the base's yaw frame and the reference's direction of travel in it, from the camera path alone.
+    Standing, the reference walks away ahead; a base turned 90 degrees left sees it on its right and its heading
+    at -90 degrees."""
+    import math
+
+    from isaaclab.envs import ManagerBasedRLEnv
+    from isaaclab.utils.math import quat_from_angle_axis
+
+    from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
+
+    cfg = walk_env_cfg("h1", "cpu-smoke", num_envs=2, profile="track")
+    cfg.set_reference(None)
+    env = ManagerBasedRLEnv(cfg)
+    try:
+        obs, _ = env.reset()
+        manager, term = env.observation_manager, imitation_term(env)
+        assert manager.active_terms["policy"][-1] == "reference"
+        assert manager.group_obs_term_dim["policy"][-1] == (4,)
+        standing = torch.zeros(2, env.action_manager.total_action_dim)
+        for _ in range(10):
+            obs, *_ = env.step(standing)
+        seen = obs["policy"][:, -4:]
+        ahead = term.camera_speed * term.camera_travel[term.time_steps, :2] @ term.travel_dir
+        assert (ahead > 0.1).all()
+        torch.testing.assert_close(seen[:, 0], ahead, atol=0.05, rtol=0.0)  # ahead, within where the robot swayed
+        assert seen[:, 1].abs().max() < 0.05 and (seen[:, 2] > 0.99).all()
+
+        robot = env.scene["robot"]
+        pose = robot.data.root_pose_w.torch.clone()
+        yaw = torch.tensor([math.radians(90.0) + term.travel_yaw])
+        pose[0, 3:] = quat_from_angle_axis(yaw, torch.tensor([[0.0, 0.0, 1.0]]))[0]  # env 0 turned left
+        robot.write_root_pose_to_sim_index(root_pose=pose)
+        obs, *_ = env.step(standing)
+        turned = obs["policy"][0, -4:]
+        assert abs(turned[0]) < 0.05 and turned[1] < -0.1, "the reference is on the turned base's right"
+        torch.testing.assert_close(turned[2:], torch.tensor([0.0, -1.0]), atol=0.05, rtol=0.0)
+    finally:
+        env.close()
