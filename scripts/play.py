@@ -216,7 +216,7 @@ def observation_layout(env, task_id: str, checkpoint: str, files: dict) -> dict:
         if hasattr(cfg, "low_pass_alpha"):  # the deployment must filter the targets the same way
             term["low_pass_alpha"] = cfg.low_pass_alpha
         actions.append(term)
-    return {
+    layout = {
         "task": task_id,
         "checkpoint": os.path.basename(checkpoint),
         "files": {k: os.path.basename(v) for k, v in files.items()},
@@ -230,6 +230,13 @@ def observation_layout(env, task_id: str, checkpoint: str, files: dict) -> dict:
         "reference_steps": imitation_term(unwrapped).num_ref_frames,
         "action": {"dim": action_manager.total_action_dim, "terms": actions},
     }
+    if "reference" in obs_manager.active_terms["policy"]:  # the track profile: the reference robot's path to observe
+        command = imitation_term(unwrapped)
+        layout["reference_path"] = {
+            "about": ("reference term = the offset from the base to start + travel[step] (m, ground) rotated into "
+                      "the base's yaw frame, then cos and sin of travel_yaw - base yaw"),
+            "travel": command.camera_travel[:, :2].tolist(), "travel_yaw": command.travel_yaw}
+    return layout
 
 
 def check_onnx(policy, onnx_path: str, obs_dim: int, n: int = 100) -> float:
