@@ -38,7 +38,7 @@ from nil_ext.assets.robots import get_robot_spec
 from nil_ext.errors import CheckpointError
 from nil_ext.evaluation import EXPERT_SCORE
 from nil_ext.evaluation.metrics import task_metrics
-from nil_ext.evaluation.rollout import random_policy, run_episode, standing_policy
+from nil_ext.evaluation.rollout import broken_episodes, random_policy, run_episode, standing_policy
 from nil_ext.task_loading import (
     add_sim_args,
     check_reference,
@@ -119,6 +119,7 @@ def summarise(name: str, episodes: list) -> dict:
         "forward_speed_mean": float(cat["forward_speed"].mean()),
         "reference_speed": float(episodes[0].reference_speed),
         "falls_per_episode": float(cat["fell"].mean()),
+        "broken_episodes": broken_episodes(episodes),
     }
     for key, field in FIDELITY.items():
         v = values(field)
@@ -215,6 +216,11 @@ def main(argv=None) -> None:
             results.append(summary(name, episodes))
         env.close()
 
+    for r in results:
+        if r.get("broken_episodes"):
+            print(f"[WARN] {r['broken_episodes']} of {r['episodes']} episodes of {r['policy']} ended with the simulation "
+                  "non-finite (NaN): counted as falls from that step. The physics blew up (a contact with a prop, "
+                  "large actions); the run's TensorBoard Train/nonfinite_env_steps counts the same in training.")
     if metrics is not None:
         print(metrics.table(task_id, results))
     else:

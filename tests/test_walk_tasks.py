@@ -2,6 +2,7 @@
 
 import inspect
 
+import numpy as np
 import pytest
 import torch
 
@@ -253,6 +254,35 @@ def test_evaluation_counts_the_steps_after_a_fall_as_zero_imitation(launched, me
         assert stats.mean_iou[1] > 0.2, "standing at the start pose overlaps the reference's start"
         assert 0 < stats.mean_iou[0] <= 4 / 30, "after its fall env 0's steps count 0 (at most 4 of 30 counted)"
         assert stats.env_reward[0] < stats.env_reward[1]
+    finally:
+        env.close()
+
+
+def test_evaluation_ends_an_env_whose_simulation_went_nan_as_a_fall_and_keeps_its_means(launched, menagerie_available):
+    """A NaN from the simulator (the physics blew up in one env) ends that env's episode like a fall, marked broken,
+    with what it scored before; the table's means stay numbers (they read NaN before: BalanceBoard, 2026-11-26)."""
+    from nil_ext.evaluation.rollout import broken_episodes, run_episode
+
+    env = make_env("NIL-A1-Walk")
+    try:
+        robot = env.scene["robot"]
+        calls = []
+
+        def standing_then_env0_nan(obs):
+            calls.append(1)
+            if len(calls) == 4:
+                pose = robot.data.root_pose_w.torch.clone()
+                pose[0, :3] = float("nan")
+                robot.write_root_pose_to_sim_index(root_pose=pose)
+            return torch.nan_to_num(torch.zeros(obs.shape[0], env.action_manager.total_action_dim) * obs[:, :1])
+
+        stats = run_episode(env, standing_then_env0_nan, max_steps=20)
+        assert stats.broken.tolist() == [True, False] and stats.fell.tolist() == [True, False]
+        assert broken_episodes([stats]) == 1
+        for values in (stats.env_reward, stats.mean_iou, stats.forward_speed, stats.task_return, stats.mean_pose_iou,
+                       stats.heading_error_deg, *stats.term_returns.values()):
+            assert np.isfinite(values).all()
+        assert 0 < stats.mean_iou[0] <= 4 / 20 and stats.mean_iou[1] > 0.2
     finally:
         env.close()
 

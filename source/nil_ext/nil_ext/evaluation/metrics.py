@@ -13,6 +13,7 @@ import importlib
 import numpy as np
 import torch
 
+from .rollout import broken_episodes
 from .success import make_detector
 
 PENALTY_TERMS = ("torque", "action_rate", "ang_vel", "foot_slip", "tilt")
@@ -44,7 +45,7 @@ class WholeBodyMetrics:
 
     def step(self, env, live: torch.Tensor, active: torch.Tensor, fallen: torch.Tensor) -> None:
         """live: envs whose step this was; active: those still in their episode after it; fallen: fell in it."""
-        self.reward_sum += live.float() * env.reward_buf  # R_t: Isaac Lab's step reward, per step
+        self.reward_sum += torch.where(live, env.reward_buf, 0.0)  # R_t: Isaac Lab's step reward, per step
         self.detector.update(active)
         self.detector.mark_fallen(fallen)
 
@@ -70,6 +71,7 @@ class WholeBodyMetrics:
             "normalised_reward_std": float(cat["normalised_reward"].std()),
             "iou_mean": float(iou.mean()),
             "falls_per_episode": float(fell.mean()),
+            "broken_episodes": broken_episodes(episodes),
         }
 
     def table(self, task_id: str, results: list[dict]) -> str:

@@ -30,7 +30,7 @@ class EpisodeStats:
     mean_iou: np.ndarray  # (N,) over the episode's steps; those after a fall count 0
     mean_video: np.ndarray  # (N,) likewise
     forward_speed: np.ndarray  # (N,) mean base velocity along the reference's direction of travel while up, m/s
-    fell: np.ndarray  # (N,) bool
+    fell: np.ndarray  # (N,) bool, a broken simulation included
     steps: int
     mean_pose_iou: np.ndarray | None = None  # (N,) centred-mask IoU seen by a camera following the agent, like mean_iou
     heading_error_deg: np.ndarray | None = None  # (N,) mean |yaw error| of the base against the travel, while up
@@ -41,6 +41,7 @@ class EpisodeStats:
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # (N,) per env, from the task's metrics (success...)
     task_return: np.ndarray | None = None  # (N,) the task's own reward (what training maximises), summed while up
     term_returns: dict[str, np.ndarray] = field(default_factory=dict)  # (N,) each reward term's share of it
+    broken: np.ndarray | None = None  # (N,) bool: the simulation went non-finite (NaN) in the episode; counted a fall
 
 
 def step_reward_terms(manager) -> torch.Tensor:
@@ -68,6 +69,16 @@ def standing_policy(num_actions: int) -> Policy:
     return lambda obs: torch.zeros(obs.shape[0], num_actions, device=obs.device)
 
 
+def broken_episodes(episodes: list[EpisodeStats]) -> int:
+    """Episodes whose simulation went non-finite (counted as falls; see :func:`run_episode`)."""
+    return int(sum(e.broken.sum() for e in episodes if e.broken is not None))
+
+
+def counted_only(alive: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """``value`` (N,) or (N, K) where the env is still counted (``alive``), else 0: a NaN of a broken env stays out."""
+    return torch.where(alive if value.dim() == 1 else alive[:, None], value, 0.0)
+
+
 @torch.inference_mode()
 def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None = None, metrics=None,
                 progress: str | None = None) -> EpisodeStats:
@@ -81,7 +92,10 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
     ``metrics``: the task's own metrics (``evaluation.metrics.task_metrics``), fed every step; their per-env
     results land in ``EpisodeStats.extra``.
 
-    ``progress``: show a progress bar with this label."""
+    ``progress``: show a progress bar with this label.
+
+    An env whose simulation goes non-finite (a NaN base position or reward: the physics blew up) ends there like a
+    fall, its sums kept from before (``broken``), so that one such step does not turn the table's means into NaN."""
     unwrapped = env.unwrapped
     spec = get_robot_spec(unwrapped.cfg.robot_name)
     steps = max_steps or episode_steps(spec.quadruped, unwrapped.step_dt)
@@ -91,6 +105,7 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
     n, device = unwrapped.num_envs, unwrapped.device
     alive = torch.ones(n, dtype=torch.bool, device=device)
     fell = torch.zeros(n, dtype=torch.bool, device=device)
+    broken = torch.zeros(n, dtype=torch.bool, device=device)
     total = torch.zeros(n, device=device)
     iou = torch.zeros(n, device=device)
     video = torch.zeros(n, device=device)
@@ -106,21 +121,24 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
     for _ in tqdm(range(steps), desc=progress, disable=progress is None, leave=False, mininterval=2.0):
         obs, task_reward, terminated, truncated, _ = env.step(policy(obs["policy"]))
         state = imitation_term(unwrapped)
+        blew_up = alive & ~(torch.isfinite(task_reward) & torch.isfinite(robot.data.root_pos_w.torch).all(-1))
+        broken |= blew_up
+        alive &= ~blew_up
         live = alive.float()
         velocity = robot.data.root_lin_vel_w.torch
         reward = env_reward(velocity, spec.quadruped, unwrapped.step_dt)
         along = state.travel_dir if state.travel_dir is not None else torch.tensor([1.0, 0.0], device=device)
-        speed += live * (velocity[:, :2] @ along)
+        speed += counted_only(alive, velocity[:, :2] @ along)
         follow = state.follow_mask if state.follow_mask is not None else state.mask
         pose += live * pose_iou(resize_mask(follow, state.reference_mask.shape[-2:]), state.reference_mask)
         if state.travel_dir is not None:
-            error = heading_errors(state).abs().rad2deg()
-            heading = live[:, None] * error if heading is None else heading + live[:, None] * error
-        total += live * reward
-        task_return += live * task_reward
+            error = counted_only(alive, heading_errors(state).abs().rad2deg())
+            heading = error if heading is None else heading + error
+        total += counted_only(alive, reward)
+        task_return += counted_only(alive, task_reward)
         # each term's weighted value of this step; Isaac Lab's own episode sums are cleared by this step's resets
         shares = step_reward_terms(manager) * unwrapped.step_dt
-        term_returns += live[:, None] * shares
+        term_returns += counted_only(alive, shares)
         step_iou, step_video = state.mask_iou(), video_score(manager)
         iou += live * step_iou
         if step_video is not None:
@@ -142,8 +160,8 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
                           **({"similarity/video": float(step_video[0])} if step_video is not None else {}),
                           "env_reward": float(reward[0])})
         if metrics is not None:  # an env that ended this step shows its next episode's start: not counted
-            metrics.step(unwrapped, alive, alive & ~(terminated | truncated), alive & terminated)
-        fell |= alive & terminated
+            metrics.step(unwrapped, alive, alive & ~(terminated | truncated), (alive & terminated) | blew_up)
+        fell |= (alive & terminated) | blew_up
         alive &= ~(terminated | truncated)
         if not alive.any():
             break
@@ -164,4 +182,5 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
         extra=metrics.end(steps) if metrics is not None else {},
         task_return=task_return.cpu().numpy(),
         term_returns={name: term_returns[:, i].cpu().numpy() for i, name in enumerate(manager.active_terms)},
+        broken=broken.cpu().numpy(),
     )
