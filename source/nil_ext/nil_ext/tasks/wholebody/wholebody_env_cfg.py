@@ -66,8 +66,9 @@ def wholebody_env_cfg(robot: str, skill: str, preset: str = "gpu", num_envs: int
                       camera_mode: str = "fixed", control_hz: float | None = None,
                       action_scale: float | None = None, profile: str = DEFAULT_PROFILE) -> NilWholeBodyEnvCfg:
     """The whole-body ``skill`` (sit, hang, balance) of ``robot`` with a preset and a profile (see
-    :func:`walk_env_cfg`). The profile's terms that follow the reference's travel (pace, heading, speed) are off: these
-    skills stay in place, their references have no travel to keep pace with or face."""
+    :func:`walk_env_cfg`). The profile's terms that follow the reference's travel (pace, heading, speed, and the
+    ``track`` profile's observation of it) are off: these skills stay in place, their references have no travel to
+    keep pace with or face."""
     if skill not in SKILLS:
         raise ValueError(f"Unknown whole-body skill '{skill}'; known: {', '.join(SKILLS)}")
     if camera_mode not in CAMERA_MODES:
@@ -78,6 +79,7 @@ def wholebody_env_cfg(robot: str, skill: str, preset: str = "gpu", num_envs: int
                         action_scale=action_scale, profile=profile)
     for term in ("pace", "heading", "speed"):
         getattr(walk.rewards, term).weight = 0.0
+    walk.observations.policy.reference = None  # likewise the track profile's view of the reference's travel
     fields = {f.name: getattr(walk, f.name) for f in dataclasses.fields(walk)}
     prop = skill_prop(skill, robot)
     if skill in LIMB_RANGE_SKILLS and not torque_actions:
