@@ -68,9 +68,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--camera_mode", default=None, choices=["follow_agent", "reference_path", "fixed"],
                         help="How the NIL camera moves (default: the task's, reference_path).")
     parser.add_argument("--profile", default=None, choices=sorted(PROFILES),
-                        help="NIL walk tasks: 'imitate' (default: 25 Hz control, action scale 0.25, alive, silhouette, "
-                             "pose, pace and heading terms on), 'track' (imitate, and the policy observes where the "
-                             "reference's robot is and which way it goes), 'walk' (imitate without pose, pace and heading) or "
+                        help="NIL walk tasks: 'track' (default: imitate, and the policy observes where the reference's "
+                             "robot is and which way it goes), 'imitate' (25 Hz control, action scale 0.25, alive, "
+                             "silhouette, pose, pace and heading terms on), 'walk' (imitate without pose, pace and heading) or "
                              "'paper' (the paper's 100 Hz control and reward).")
     parser.add_argument("--control_hz", type=float, default=None,
                         help="Policy and reward rate (NIL tasks; default: the profile's, 25 Hz; the paper's is 100). "

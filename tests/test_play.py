@@ -48,6 +48,10 @@ def test_play_latest_checkpoint_writes_video_plot_exports_and_layout(tmp_path, m
     assert layout["action"]["terms"][0]["low_pass_alpha"] == 1.0  # the targets' filter, off by default
     assert np.isclose(layout["control_dt"], 0.04)  # the walk profile's 25 Hz
     assert layout["reference_steps"] == 101  # what the phase observation divides by: 4 s retimed to 25 fps
+    # the default (track) profile observes the reference's robot: its path at full speed comes with the policy
+    assert terms[-1]["name"] == "reference" and terms[-1]["size"] == 4
+    travel = np.array(layout["reference_path"]["travel"])
+    assert travel.shape == (101, 2) and np.allclose(travel[-1], [5.0, 0.0], atol=0.05)  # 1.25 m/s for 4 s along x
 
     match = re.search(r"max \|onnxruntime - torch\| = ([0-9.e+-]+)", out)
     assert match, out[-3000:]

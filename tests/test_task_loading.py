@@ -51,7 +51,7 @@ def test_a_run_is_rebuilt_from_its_recorded_factory_arguments_and_overrides(tmp_
                                                    "env.scene.num_envs=7", "env.imitation.reward.ablation=only_iou"])
     checkpoint = fake_run(tmp_path, "a", decimation=4)
     factory = recorded_factory_args("NIL-A1-Walk", trained, {"preset": "cpu-smoke", "control_hz": 50})
-    assert factory == {"preset": "cpu-smoke", "camera_mode": "reference_path", "control_hz": 50, "profile": "imitate"}
+    assert factory == {"preset": "cpu-smoke", "camera_mode": "reference_path", "control_hz": 50, "profile": "track"}
     save_run_settings(os.path.join(os.path.dirname(checkpoint), "params"), "NIL-A1-Walk", factory, overrides, trained)
     run = run_settings(checkpoint)  # overrides.json, not env.json (which says preset cpu, 0.25)
     assert run["factory"] == factory and run["overrides"] == overrides and run["task"] == "NIL-A1-Walk"
@@ -191,7 +191,8 @@ def test_reward_weights_and_action_scale_from_the_command_line(menagerie_availab
 
 
 def test_the_default_profile_imitates_and_the_paper_is_one_switch_away(menagerie_available):
-    """Defaults: 25 Hz control, action scale 0.25, alive 0.5, silhouette, pose, pace and heading 1 on every robot;
+    """Defaults: 25 Hz control, action scale 0.25, alive 0.5, silhouette, pose, pace and heading 1 on every robot,
+    the reference's place and heading observed (``track``); ``profile="imitate"`` does not observe them;
     ``profile="walk"`` leaves the last three out (the shipped policies of before); ``profile="paper"`` gives the
     paper's 100 Hz and reward with the robot file's action scale; single flags override a profile."""
     from nil_ext.assets.robots import get_robot_spec
@@ -200,9 +201,11 @@ def test_the_default_profile_imitates_and_the_paper_is_one_switch_away(menagerie
 
     for robot in ("h1", "g1", "talos", "a1"):
         cfg = walk_env_cfg(robot, preset="cpu")
-        assert cfg.profile == "imitate" and control_rate_hz(cfg) == 25.0 and cfg.actions.joint.scale == 0.25
+        assert cfg.profile == "track" and control_rate_hz(cfg) == 25.0 and cfg.actions.joint.scale == 0.25
+        assert cfg.observations.policy.reference is not None
         assert (cfg.rewards.alive.weight, cfg.rewards.silhouette.weight) == (0.5, 1.0)
         assert (cfg.rewards.pose.weight, cfg.rewards.pace.weight, cfg.rewards.heading.weight) == (1.0, 1.0, 1.0)
+    assert walk_env_cfg("h1", preset="cpu", profile="imitate").observations.policy.reference is None
     walk = walk_env_cfg("h1", preset="cpu", profile="walk")
     assert (walk.rewards.pose.weight, walk.rewards.pace.weight, walk.rewards.heading.weight) == (0.0, 0.0, 0.0)
     assert walk.rewards.silhouette.weight == 1.0
@@ -211,7 +214,7 @@ def test_the_default_profile_imitates_and_the_paper_is_one_switch_away(menagerie
     assert (paper.rewards.alive.weight, paper.rewards.silhouette.weight) == (0.0, 0.0)
     assert (paper.rewards.pose.weight, paper.rewards.pace.weight, paper.rewards.heading.weight) == (0.0, 0.0, 0.0)
     assert control_rate_hz(walk_env_cfg("h1", preset="cpu", control_hz=50)) == 50.0
-    with pytest.raises(ValueError, match="Unknown profile 'fast'; known: imitate, walk, paper"):
+    with pytest.raises(ValueError, match="Unknown profile 'fast'; known: imitate, track, walk, paper"):
         walk_env_cfg("h1", preset="cpu", profile="fast")
 
 

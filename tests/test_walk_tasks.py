@@ -395,7 +395,7 @@ def test_the_imitation_command_holds_the_state_and_resets_only_the_reset_envs(la
         assert "imitation" not in env.reward_manager.active_terms, "no reward term that returns 0"
         obs_terms = env.observation_manager.active_terms["policy"]
         assert obs_terms == ["joint_pos", "joint_vel", "projected_gravity", "base_lin_vel", "base_ang_vel", "phase",
-                             "last_action"]  # a shipped checkpoint's policy input
+                             "last_action", "reference"]  # the default (track) profile's policy input
         assert env.observation_manager.group_obs_term_dim["policy"][obs_terms.index("phase")] == (1,)
 
         vec_env = IsaacLabVecEnv(env)  # resets every env
