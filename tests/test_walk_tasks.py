@@ -485,16 +485,18 @@ def test_feet_contact_comes_from_the_contact_sensor(launched, menagerie_availabl
 
 def test_pace_and_heading_refuse_a_reference_without_a_camera_path(launched, menagerie_available, tmp_path):
     """A bundle with no camera path (a clip whose camera could not be followed), trained with the camera following
-    the agent: the terms that need the path stop the run in one line naming the switch, not with a traceback."""
+    the agent: the terms and the observation that need the path stop the run in one line naming the switch, not with
+    a traceback."""
     from isaaclab.envs import ManagerBasedRLEnv
 
     from nil_ext.assets.robot_cfg import robot_model_info
     from nil_ext.errors import ConfigError
     from nil_ext.reference.bundle import ReferenceBundle
+    from nil_ext.tasks.mdp import reference_in_base_frame
     from nil_ext.tasks.references import ensure_scripted_reference
     from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
 
-    cfg = walk_env_cfg("h1", "cpu-smoke", num_envs=1, camera_mode="follow_agent")
+    cfg = walk_env_cfg("h1", "cpu-smoke", num_envs=1, camera_mode="follow_agent", profile="imitate")
     demo = ensure_scripted_reference("h1", cfg.imitation.camera.to_dict(robot_model_info("h1").base_pos[2]))
     bundle = ReferenceBundle.load(demo)
     bundle.camera_path = bundle.camera_path_confidence = None
@@ -505,6 +507,9 @@ def test_pace_and_heading_refuse_a_reference_without_a_camera_path(launched, men
         env.reset()
         with pytest.raises(ConfigError, match="needs the reference camera's path.*--profile walk"):
             env.step(torch.zeros(1, env.action_manager.total_action_dim))
+        # the default (track) profile's observation refuses the same way, when the env sizes it
+        with pytest.raises(ConfigError, match="observation needs the reference camera's path.*--profile walk"):
+            reference_in_base_frame(env)
     finally:
         env.close()
 

@@ -217,7 +217,8 @@ class ImitationCommand(CommandTerm):
             note = self.bundle.meta.get("camera_path_note", "none was made for it")
             raise ConfigError(f"{what} needs the reference camera's path and the bundle {self.settings.reference} has "
                               f"none ({note}): remake it with generate_reference.py ... --reference_speed V, or "
-                              "train with env.rewards.pace.weight=0 env.rewards.heading.weight=0 (--profile walk).")
+                              "train with --profile walk (no term nor observation that follows the reference's "
+                              "travel).")
 
     def feet_in_contact(self) -> torch.Tensor:
         """(N, F) bool: the feet that touch something (the ground, a prop): net contact force above
