@@ -231,6 +231,21 @@ def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_
         env.close()
 
 
+def standing_then_env0_base(env, change):
+    """A standing policy that, at its 4th step, rewrites env 0's base pose with ``change(pose)`` (in place)."""
+    robot, calls = env.scene["robot"], []
+
+    def policy(obs):
+        calls.append(1)
+        if len(calls) == 4:
+            pose = robot.data.root_pose_w.torch.clone()
+            change(pose[0])
+            robot.write_root_pose_to_sim_index(root_pose=pose)
+        return torch.zeros(obs.shape[0], env.action_manager.total_action_dim)
+
+    return policy
+
+
 def test_evaluation_counts_the_steps_after_a_fall_as_zero_imitation(launched, menagerie_available):
     """A fall ends imitation: IoU is averaged over the whole episode, so falling early cannot score the
     well-aligned first frames only (the env reward stops summing the same way)."""
@@ -238,18 +253,8 @@ def test_evaluation_counts_the_steps_after_a_fall_as_zero_imitation(launched, me
 
     env = make_env("NIL-A1-Walk")
     try:
-        robot = env.scene["robot"]
-        calls = []
-
-        def standing_then_env0_dropped(obs):
-            calls.append(1)
-            if len(calls) == 4:  # put env 0's base on the ground: the next step terminates it (fell)
-                pose = robot.data.root_pose_w.torch.clone()
-                pose[0, 2] = 0.02
-                robot.write_root_pose_to_sim_index(root_pose=pose)
-            return torch.zeros(obs.shape[0], env.action_manager.total_action_dim)
-
-        stats = run_episode(env, standing_then_env0_dropped, max_steps=30)
+        # env 0's base put on the ground at step 4: the next step terminates it (fell)
+        stats = run_episode(env, standing_then_env0_base(env, lambda pose: pose.__setitem__(2, 0.02)), max_steps=30)
         assert stats.fell.tolist() == [True, False]
         assert stats.mean_iou[1] > 0.2, "standing at the start pose overlaps the reference's start"
         assert 0 < stats.mean_iou[0] <= 4 / 30, "after its fall env 0's steps count 0 (at most 4 of 30 counted)"
@@ -265,18 +270,8 @@ def test_evaluation_ends_an_env_whose_simulation_went_nan_as_a_fall_and_keeps_it
 
     env = make_env("NIL-A1-Walk")
     try:
-        robot = env.scene["robot"]
-        calls = []
-
-        def standing_then_env0_nan(obs):
-            calls.append(1)
-            if len(calls) == 4:
-                pose = robot.data.root_pose_w.torch.clone()
-                pose[0, :3] = float("nan")
-                robot.write_root_pose_to_sim_index(root_pose=pose)
-            return torch.nan_to_num(torch.zeros(obs.shape[0], env.action_manager.total_action_dim) * obs[:, :1])
-
-        stats = run_episode(env, standing_then_env0_nan, max_steps=20)
+        nan_base = lambda pose: pose[:3].fill_(float("nan"))  # noqa: E731
+        stats = run_episode(env, standing_then_env0_base(env, nan_base), max_steps=20)
         assert stats.broken.tolist() == [True, False] and stats.fell.tolist() == [True, False]
         assert broken_episodes([stats]) == 1
         for values in (stats.env_reward, stats.mean_iou, stats.forward_speed, stats.task_return, stats.mean_pose_iou,
