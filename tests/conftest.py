@@ -50,3 +50,22 @@ def walking_robot_clip(menagerie_available):
     camera = FollowCameraCfg(width=96, height=96, yaw_deg=-40.0, height_offset=0.6)
     frames, masks, *_ = render_scripted_reference("h1", camera, num_frames=36)
     return frames, masks
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, menagerie_available):
+    """The README's main job, trimmed (NIL-H1-Walk, cpu-smoke, 60 iterations: 40 updates after 20 random steps),
+    trained once for the tests that need a run folder: (the folder train.py ran in, the run's folder)."""
+    import glob
+    import os
+    import subprocess
+    import sys
+
+    cwd = tmp_path_factory.mktemp("main_job")
+    train = [sys.executable, os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts", "train.py"),
+             "--task", "NIL-H1-Walk", "--headless", "--preset", "cpu-smoke", "--max_iterations", "60",
+             "--eval_steps", "12", "--run_name", "smoke", "agent.learning_starts=20",
+             "env.imitation.reward.ablation=only_iou"]  # the preset's own is no_video: IoU and penalties
+    result = subprocess.run(train, cwd=cwd, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return cwd, glob.glob(str(cwd / "logs" / "bro" / "nil_h1_walk" / "*_smoke"))[-1]

@@ -18,17 +18,13 @@ def script(name: str) -> str:
     return os.path.join(REPO, "scripts", name)
 
 
-def test_play_latest_checkpoint_writes_video_plot_exports_and_layout(tmp_path, menagerie_available):
-    train = [sys.executable, script("train.py"), "--task", "NIL-H1-Walk", "--headless", "--preset", "cpu-smoke",
-             "--max_iterations", "220", "--eval_steps", "5"]
-    result = subprocess.run(train, cwd=tmp_path, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    run_dir = glob.glob(str(tmp_path / "logs" / "bro" / "nil_h1_walk" / "*"))[-1]
+def test_play_latest_checkpoint_writes_video_plot_exports_and_layout(smoke_run):
+    cwd, run_dir = smoke_run  # the main job's run (tests/conftest.py)
     for name in ("policy.pt", "policy.onnx"):  # train's own export, so that play's is seen to be rewritten
         os.remove(os.path.join(run_dir, "exported", name))
 
     play = [sys.executable, script("play.py"), "--task", "NIL-H1-Walk", "--steps", "20"]  # no --checkpoint: latest
-    result = subprocess.run(play, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(play, cwd=cwd, capture_output=True, text=True, timeout=900)
     out = result.stdout + result.stderr
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 

@@ -119,7 +119,8 @@ def test_a_robot_from_a_file_trains_and_its_checkpoint_plays_without_the_file_na
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {k: v for k, v in os.environ.items() if k != ROBOT_FILES_ENV}
     train = [sys.executable, os.path.join(repo, "scripts", "train.py"), "--task", "NIL-Walk", "--robot_config",
-             str(ant_robot_file), "--headless", "--preset", "cpu-smoke", "--max_iterations", "220", "--eval_steps", "5"]
+             str(ant_robot_file), "--headless", "--preset", "cpu-smoke", "--max_iterations", "30", "--eval_steps", "5",
+             "agent.learning_starts=20"]  # ten updates after 20 random steps
     result = subprocess.run(train, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     checkpoints = glob.glob(str(tmp_path / "logs" / "bro" / "nil_ant_walk" / "*" / "model_*.pt"))

@@ -141,9 +141,11 @@ class RewardsCfg:
     silhouette = RewTerm(func=mdp.nil_silhouette, weight=0.0)
     alive = RewTerm(func=mdp.nil_alive, weight=0.0)
     pose = RewTerm(func=mdp.nil_pose_iou, weight=0.0)
-    pace = RewTerm(func=mdp.nil_pace, weight=0.0)
+    # std (m, the bell's width) and the speed term's std named here so that a run can set them
+    # (env.rewards.pace.params.std=0.2) and params.yaml records them
+    pace = RewTerm(func=mdp.nil_pace, weight=0.0, params={"std": 0.5})
     heading = RewTerm(func=mdp.nil_heading, weight=0.0)
-    speed = RewTerm(func=mdp.nil_speed, weight=0.0)
+    speed = RewTerm(func=mdp.nil_speed, weight=0.0, params={"std": 0.3})
 
 
 @configclass
