@@ -138,3 +138,31 @@ def test_centred_masks_cut_what_leaves_the_image_and_keep_empty_masks_empty():
     out = centre_masks(m)
     assert out[0].sum() == 4 and out[0, 3:5, 3:5].all()  # moved to the centre (centroid 0.5 -> 3.5), nothing lost
     assert not out[1].any()
+
+
+def test_shape_closeness_sees_the_stride_and_a_turned_torso_wherever_the_robot_is():
+    from nil_ext.rewards import band_spreads, pose_iou, shape_closeness
+
+    def robot(feet_apart: int, torso_width: int = 4, x: int = 16) -> torch.Tensor:
+        """A 32-row stick figure in profile: a torso (rows 0-15) and two legs from the hip (row 16) to feet that
+        are ``feet_apart`` columns apart."""
+        m = torch.zeros(64, 64, dtype=torch.bool)
+        m[4:20, x - torso_width // 2 : x + torso_width // 2] = True
+        for row in range(20, 36):
+            spread = round((row - 20) / 15 * feet_apart / 2)
+            m[row, x - spread - 1 : x - spread + 1] = True
+            m[row, x + spread - 1 : x + spread + 1] = True
+        return m
+
+    ref = robot(feet_apart=16)[None].expand(5, -1, -1)
+    agent = torch.stack([robot(16, x=40), robot(8), robot(0), robot(16, torso_width=12), torch.zeros(64, 64).bool()])
+    score = shape_closeness(agent, ref)
+    assert score[0] == pytest.approx(1.0)  # the same posture elsewhere in the image
+    assert 1.0 > score[1] > score[2] > 0.0  # half the stride pays more than feet together
+    assert score[3] < 0.5  # a torso three times as wide: turned to the camera
+    assert score[4] == 0.0  # out of view
+    spreads = band_spreads(agent[:3])
+    assert spreads[0, -1] > spreads[1, -1] > spreads[2, -1]  # the lowest slice is the stride
+    assert torch.allclose(spreads[:, 0], spreads[0, 0].expand(3))  # the torso's slice is not
+    iou = pose_iou(agent, ref)  # centred IoU: thin legs overlap about as little at half the stride as at none
+    assert score[1] / score[2] > 10 > iou[1] / iou[2]

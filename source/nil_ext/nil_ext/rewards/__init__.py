@@ -14,7 +14,7 @@ from .penalties import (
     tilt_penalty,
 )
 from .reward_cfg import ABLATIONS, NilRewardCfg
-from .similarity import mask_iou, pose_iou, silhouette_closeness, video_similarity
+from .similarity import band_spreads, mask_iou, pose_iou, shape_closeness, silhouette_closeness, video_similarity
 from .video_encoder import DEFAULT_ENCODER_ID, EncoderUnavailableError, VideoEncoder
 from .video_score import ClipSimilarity, embedding_cache_key, reference_clip_embeddings
 
@@ -29,6 +29,7 @@ __all__ = [
     "VideoEncoder",
     "action_rate_penalty",
     "ang_vel_penalty",
+    "band_spreads",
     "benchmark_reward",
     "embedding_cache_key",
     "foot_slip_penalty",
@@ -36,6 +37,7 @@ __all__ = [
     "mask_iou",
     "pose_iou",
     "reference_clip_embeddings",
+    "shape_closeness",
     "silhouette_closeness",
     "tilt_penalty",
     "video_similarity",

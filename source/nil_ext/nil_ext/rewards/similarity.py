@@ -88,3 +88,35 @@ def pose_iou(agent: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
     return torch.where(union > 0, inter / union.clamp(min=1), torch.zeros_like(union)) * (
         agent.flatten(1).any(1) & ref.flatten(1).any(1)
     )
+
+
+def band_spreads(mask: torch.Tensor, bands: int = 4) -> torch.Tensor:
+    """(N,H,W) bool -> (N, bands): the horizontal spread (std of the columns) of a mask's pixels in each of ``bands``
+    equal slices of its own rows from top to bottom, in units of its height. In profile a long stride spreads the
+    lowest slice, a swinging arm the upper ones, a torso turned to the camera widens them all. An empty slice or mask
+    reads 0."""
+    m = mask.bool()
+    n, h, w = m.shape
+    rows = torch.arange(h, device=m.device, dtype=torch.float32)
+    cols = torch.arange(w, device=m.device, dtype=torch.float32)
+    mf = m.float()
+    count, sum_x, sum_xx = mf.sum(2), mf @ cols, mf @ cols.square()  # (N,H) per row
+    occupied = m.any(2)
+    top = torch.where(occupied, rows, float(h)).amin(1, keepdim=True)
+    height = (torch.where(occupied, rows, -1.0).amax(1, keepdim=True) - top + 1).clamp(min=1)
+    band = ((rows - top) / height * bands).floor().clamp(0, bands - 1).long()  # (N,H)
+    per_band = torch.zeros(n, bands, 3, device=m.device).scatter_add_(
+        1, band[..., None].expand(n, h, 3), torch.stack([count, sum_x, sum_xx], -1))
+    c = per_band[..., 0].clamp(min=1)
+    variance = (per_band[..., 2] / c - (per_band[..., 1] / c).square()).clamp(min=0)
+    return variance.sqrt() / height
+
+
+def shape_closeness(agent: torch.Tensor, ref: torch.Tensor, sigma: float = 0.05, bands: int = 4) -> torch.Tensor:
+    """exp(-d^2 / (2 sigma^2)) for (N,H,W) bool masks -> (N,) in [0, 1], d^2 the summed squared difference of the two
+    masks' :func:`band_spreads`. Why: a humanoid's legs are a pixel or two wide at 64 px, so the IoU of a short stride
+    and the reference's long one is about that of standing still; the spread of each slice still sees how far apart
+    the feet are and how wide the torso shows, wherever each robot is. Either mask empty reads 0."""
+    d2 = (band_spreads(agent, bands) - band_spreads(ref, bands)).square().sum(-1)
+    seen = agent.flatten(1).any(1) & ref.flatten(1).any(1)
+    return torch.where(seen, torch.exp(-d2 / (2 * sigma**2)), torch.zeros_like(d2))

@@ -18,6 +18,7 @@ from .rewards import (  # noqa: F401
     nil_joint_torque,
     nil_pace,
     nil_pose_iou,
+    nil_shape,
     nil_silhouette,
     nil_speed,
     nil_tilt,

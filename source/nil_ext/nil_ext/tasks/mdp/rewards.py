@@ -6,7 +6,7 @@ The paper's R_t = zeta * S_video + beta * S_iou + eta * P_t: :class:`nil_video` 
 one term per penalty (eta times its coefficient: :func:`nil_joint_torque`, :func:`nil_action_rate`,
 :func:`nil_ang_vel`, :func:`nil_foot_slip`, :func:`nil_tilt`). Beyond the paper, weighted 0 in its profile:
 :func:`nil_silhouette`, :func:`nil_alive`, :func:`nil_pose_iou`, :func:`nil_pace`, :func:`nil_heading`,
-:func:`nil_speed`. Each weight
+:func:`nil_speed`, :func:`nil_shape`. Each weight
 is one ``RewardTermCfg.weight``, and each term has its own TensorBoard curve. The maths is ``nil_ext.rewards``' (pure
 torch). The paper's ablation rows (``env.imitation.reward.ablation``) switch the video, IoU and penalty terms off:
 they read 0.
@@ -35,6 +35,7 @@ from ...rewards import (
     joint_torque_penalty,
     pose_iou,
     reference_clip_embeddings,
+    shape_closeness,
     silhouette_closeness,
     tilt_penalty,
 )
@@ -157,6 +158,14 @@ def nil_pose_iou(env: ManagerBasedRLEnv, command_name: str = "imitation") -> tor
     posture alone, wherever each robot is in the image (a torso turned to the camera shows another shape)."""
     command = _command(env, command_name)
     return pose_iou(command.agent_mask, command.reference_mask) / env.step_dt
+
+
+def nil_shape(env: ManagerBasedRLEnv, sigma: float = 0.05, command_name: str = "imitation") -> torch.Tensor:
+    """S_shape (not the paper's): how alike the horizontal spread of the agent's and the reference's masks is, slice
+    by slice from head to feet (:func:`~nil_ext.rewards.shape_closeness`): the stride's width and a turned torso, which
+    the IoU of thin limbs hardly sees."""
+    command = _command(env, command_name)
+    return shape_closeness(command.agent_mask, command.reference_mask, sigma) / env.step_dt
 
 
 def nil_pace(env: ManagerBasedRLEnv, std: float = 0.5, command_name: str = "imitation") -> torch.Tensor:

@@ -55,6 +55,9 @@ class WalkProfile:
     """Weight of S_pace, closeness of the base to where the reference's robot is (its camera path)."""
     heading: float = 0.0
     """Weight of S_heading, the base's and torso's yaw against the reference's direction of travel."""
+    shape: float = 0.0
+    """Weight of S_shape, the masks' horizontal spread slice by slice (stride width, a turned torso) against the
+    reference's."""
     speed: float = 0.0
     """Weight of S_speed, the base's speed along the reference's direction against the reference's own speed."""
     observe_reference: bool = False
@@ -146,6 +149,7 @@ class RewardsCfg:
     pace = RewTerm(func=mdp.nil_pace, weight=0.0, params={"std": 0.5})
     heading = RewTerm(func=mdp.nil_heading, weight=0.0)
     speed = RewTerm(func=mdp.nil_speed, weight=0.0, params={"std": 0.3})
+    shape = RewTerm(func=mdp.nil_shape, weight=0.0, params={"sigma": 0.05})
 
 
 @configclass
@@ -307,6 +311,7 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     cfg.rewards.pace.weight = recipe.pace
     cfg.rewards.heading.weight = recipe.heading
     cfg.rewards.speed.weight = recipe.speed
+    cfg.rewards.shape.weight = recipe.shape
     if recipe.observe_reference:
         cfg.observations.policy.reference = ObsTerm(func=mdp.reference_in_base_frame)
     start_height = robot_model_info(robot).base_pos[2]
