@@ -50,13 +50,19 @@ def silhouette_closeness(agent: torch.Tensor, ref: torch.Tensor, sigma: float = 
         return (m.sum(2).float() @ rows) / area, (m.sum(1).float() @ cols) / area
 
     (ya, xa), (yb, xb) = centroid(a), centroid(b)
-    occupied = b.any(2)  # (N,H): the reference's rows with robot in them
-    top = torch.where(occupied, rows, float(h)).amin(1)
-    bottom = torch.where(occupied, rows, -1.0).amax(1)
-    height = (bottom - top + 1).clamp(min=1)
+    _, height = row_extent(b)  # the reference robot's height
     d2 = ((ya - yb).square() + (xa - xb).square()) / height.square()
     seen = a.flatten(1).any(1) & b.flatten(1).any(1)
     return torch.where(seen, torch.exp(-d2 / (2 * sigma**2)), torch.zeros_like(d2))
+
+
+def row_extent(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N,H,W) bool -> (top row, height in rows), each (N,) float: the rows a mask occupies (height 1 when empty)."""
+    h = mask.shape[-2]
+    rows = torch.arange(h, device=mask.device, dtype=torch.float32)
+    occupied = mask.any(2)
+    top = torch.where(occupied, rows, float(h)).amin(1)
+    return top, (torch.where(occupied, rows, -1.0).amax(1) - top + 1).clamp(min=1)
 
 
 def centre_masks(mask: torch.Tensor) -> torch.Tensor:
@@ -101,9 +107,7 @@ def band_spreads(mask: torch.Tensor, bands: int = 4) -> torch.Tensor:
     cols = torch.arange(w, device=m.device, dtype=torch.float32)
     mf = m.float()
     count, sum_x, sum_xx = mf.sum(2), mf @ cols, mf @ cols.square()  # (N,H) per row
-    occupied = m.any(2)
-    top = torch.where(occupied, rows, float(h)).amin(1, keepdim=True)
-    height = (torch.where(occupied, rows, -1.0).amax(1, keepdim=True) - top + 1).clamp(min=1)
+    top, height = (x[:, None] for x in row_extent(m))
     band = ((rows - top) / height * bands).floor().clamp(0, bands - 1).long()  # (N,H)
     per_band = torch.zeros(n, bands, 3, device=m.device).scatter_add_(
         1, band[..., None].expand(n, h, 3), torch.stack([count, sum_x, sum_xx], -1))
