@@ -38,7 +38,13 @@ from nil_ext.assets.robots import get_robot_spec
 from nil_ext.errors import CheckpointError
 from nil_ext.evaluation import EXPERT_SCORE
 from nil_ext.evaluation.metrics import task_metrics
-from nil_ext.evaluation.rollout import broken_episodes, random_policy, run_episode, standing_policy
+from nil_ext.evaluation.rollout import (
+    broken_episodes,
+    checkpoint_policies,
+    random_policy,
+    run_episode,
+    standing_policy,
+)
 from nil_ext.task_loading import (
     add_sim_args,
     check_reference,
@@ -77,17 +83,6 @@ def parse_args(argv=None):
     p.add_argument("--json", default=None, help="write the results here (default: beside the checkpoint)")
     add_sim_args(p)
     return p.parse_args(argv)
-
-
-def load_bro_policies(path: str, env, device: str):
-    """The checkpoint's tanh(mean) policy (what gets exported) and its conservative actor's samples (BRO's
-    "sample" mode, not the optimistic explorer's), from one runner."""
-    from nil_ext.agents.bro import OffPolicyRunner
-
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    runner = OffPolicyRunner(env, state["cfg"], log_dir=None, device=device)
-    runner.load(path, load_optimizer=False)
-    return runner.get_inference_policy(), lambda obs: runner.alg.act(runner.normalizer(obs), mode="sample")
 
 
 FIDELITY = {  # JSON key -> EpisodeStats field: imitation, not only walking (mean and std over episodes)
@@ -197,7 +192,7 @@ def main(argv=None) -> None:
             policies["random"] = [random_policy(vec_env.num_actions)]
             policies["standing"] = [standing_policy(vec_env.num_actions)]
         if args.checkpoint and not args.floors_only:
-            loaded = [load_bro_policies(c, vec_env, device) for c in args.checkpoint]
+            loaded = [checkpoint_policies(c, vec_env, device) for c in args.checkpoint]
             policies["NIL (BRO)"] = [mean for mean, _ in loaded]
             if args.sampled:
                 policies["NIL sampled"] = [sampled for _, sampled in loaded]

@@ -88,9 +88,15 @@ def test_kinematic_replay_puts_the_robot_in_the_reference_state_and_the_reward_s
         torch.testing.assert_close(term.reachable(start + 1.0), start + reach)
         torch.testing.assert_close(term.reachable(start - 0.5 * reach), start - 0.5 * reach)
 
-        results = {r.name: r for r in run_probe(env, steps=10, names=("reference", "standing", "within_actions"))}
+        # short_stride: a third of the swing at the reference's pace; policy: a given policy (zero actions here)
+        names = ("reference", "standing", "within_actions", "short_stride", "policy")
+        zero = lambda obs: torch.zeros(obs.shape[0], env.action_manager.total_action_dim)  # noqa: E731
+        results = {r.name: r for r in run_probe(env, steps=10, names=names, policy=zero)}
         assert results["reference"].iou_mean > 0.95 > results["standing"].iou_mean
         assert results["within_actions"].iou_mean > results["standing"].iou_mean
+        assert results["reference"].iou_mean > results["short_stride"].iou_mean > results["standing"].iou_mean
+        assert results["policy"].return_mean == pytest.approx(results["standing"].return_mean, rel=1e-4)
+        assert run_probe(env, steps=2, names=("policy",))[0].note.startswith("no trained policy")
         for r in results.values():
             assert sum(r.terms.values()) == pytest.approx(r.return_mean, abs=1e-3)
         assert results["reference"].return_mean > results["standing"].return_mean

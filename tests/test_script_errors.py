@@ -40,6 +40,8 @@ CASES = {
                             "--ablation was removed; write the setting env.imitation.reward.ablation=no_video instead"),
     "probe: control rate": ("probe_reward.py", "--task NIL-A1-Walk --control_hz 33",
                             "control_hz=33 does not divide the 200 Hz physics"),
+    "probe: policy without checkpoint": ("probe_reward.py", "--task NIL-A1-Walk --behaviours reference policy",
+                                         "--behaviours policy scores a trained policy: give its --checkpoint"),
     "generate: unknown robot": ("generate_reference.py", "--robot atlas --out {tmp}/ref", "unknown robot 'atlas'"),
     "generate: corrupt video": ("generate_reference.py", "--robot h1 --e0 {tmp}/e0.png --e0-mask {tmp}/e0_mask.png "
                                 "--video {tmp}/corrupt.mp4 --segmenter background --out {tmp}/ref",

@@ -33,8 +33,11 @@ from ..tasks.mdp import imitation_term
 from .rollout import random_policy, run_episode, standing_policy
 
 BEHAVIOURS = ("reference", "half_speed", "turned", "backwards", "standing", "random", "falling")
-OPTIONAL = ("within_actions",)  # on request: the reference with each joint held within the actions' reach
-REPLAYS = ("reference", "half_speed", "turned", "backwards", "within_actions")  # those that need the reference's states
+# on request: the reference with each joint held within the actions' reach; the reference with a third of its joint
+# swing (feet close together at its pace, as a shuffling policy walks); a checkpoint's own policy
+OPTIONAL = ("within_actions", "short_stride", "policy")
+REPLAYS = ("reference", "half_speed", "turned", "backwards", "within_actions", "short_stride")  # need the reference's states
+SHORT_STRIDE = 1.0 / 3.0  # H1's shipped policy swings its hips about a third of the scripted walk's amplitude
 EXPECTED_ORDER = ("reference", "half_speed", "standing", "random")  # strictly decreasing returns
 TURNED_YAW = -math.pi / 2  # "turned": the reference's motion with the body facing the camera (it looks from -y)
 FALL_SECONDS = 1.0  # the scripted fall tips the robot from upright to lying in this time
@@ -231,8 +234,9 @@ class BehaviourResult:
         return out
 
 
-def behaviours(env, steps: int, names=BEHAVIOURS) -> tuple[dict, dict[str, str]]:
-    """The probe's policies by name, and a note for each one that cannot run here."""
+def behaviours(env, steps: int, names=BEHAVIOURS, policy=None) -> tuple[dict, dict[str, str]]:
+    """The probe's policies by name, and a note for each one that cannot run here (``policy``: a trained policy,
+    scored as the behaviour "policy")."""
     unwrapped = env.unwrapped
     robot = unwrapped.scene["robot"]
     dt = unwrapped.step_dt
@@ -251,6 +255,15 @@ def behaviours(env, steps: int, names=BEHAVIOURS) -> tuple[dict, dict[str, str]]
             joint_pos[:, term._joint_ids] = term.reachable(joint_pos[:, term._joint_ids])
             policies[name] = KinematicReplay(env, replay_trajectory(ReferenceStates(states.root_pose, joint_pos),
                                                                     steps, dt))
+        elif name == "short_stride":  # the same path and cadence, each joint a third as far from the start pose
+            joint_pos = start_joints + SHORT_STRIDE * (states.joint_pos - start_joints)
+            policies[name] = KinematicReplay(env, replay_trajectory(ReferenceStates(states.root_pose, joint_pos),
+                                                                    steps, dt))
+        elif name == "policy":
+            if policy is None:
+                notes[name] = "no trained policy given (probe_reward.py --checkpoint)"
+            else:
+                policies[name] = policy
         elif name in REPLAYS:
             rate = 0.5 if name == "half_speed" else 1.0
             yaw = TURNED_YAW if name == "turned" else 0.0
@@ -266,11 +279,12 @@ def behaviours(env, steps: int, names=BEHAVIOURS) -> tuple[dict, dict[str, str]]
     return policies, notes
 
 
-def run_probe(env, steps: int, seed: int = 0, names=BEHAVIOURS, progress: bool = False) -> list[BehaviourResult]:
+def run_probe(env, steps: int, seed: int = 0, names=BEHAVIOURS, progress: bool = False,
+              policy=None) -> list[BehaviourResult]:
     """One episode of every env per behaviour, scored by the env's own reward; ``env`` made with
-    :func:`add_replay_writer`'s config."""
+    :func:`add_replay_writer`'s config; ``policy`` (obs -> actions) is the behaviour "policy"."""
     writer = replay_writer(env)
-    policies, notes = behaviours(env, steps, names)
+    policies, notes = behaviours(env, steps, names, policy)
     results = []
     for name in names:
         if name not in policies:

@@ -69,6 +69,17 @@ def standing_policy(num_actions: int) -> Policy:
     return lambda obs: torch.zeros(obs.shape[0], num_actions, device=obs.device)
 
 
+def checkpoint_policies(path: str, vec_env, device: str) -> tuple[Policy, Policy]:
+    """A BRO checkpoint's tanh(mean) policy (what gets exported) and its conservative actor's samples (BRO's "sample"
+    mode, not the optimistic explorer's), from one runner on ``vec_env`` (an :class:`IsaacLabVecEnv`)."""
+    from ..agents.bro import OffPolicyRunner
+
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    runner = OffPolicyRunner(vec_env, state["cfg"], log_dir=None, device=device)
+    runner.load(path, load_optimizer=False)
+    return runner.get_inference_policy(), lambda obs: runner.alg.act(runner.normalizer(obs), mode="sample")
+
+
 def broken_episodes(episodes: list[EpisodeStats]) -> int:
     """Episodes whose simulation went non-finite (counted as falls; see :func:`run_episode`)."""
     return int(sum(e.broken.sum() for e in episodes if e.broken is not None))
