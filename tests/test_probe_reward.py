@@ -27,6 +27,8 @@ def test_ranking_check_names_each_misordered_pair_and_a_fall_that_is_not_lowest(
     # a body turned away from the way the reference goes must not pay as much as the reference
     assert ranking_problems(dict(good, turned=45.0)) == []
     assert ranking_problems(dict(good, turned=50.0)) == ["reference (50.00) does not score above turned (50.00)"]
+    # a trained policy below the scripted fall says something of the policy, not of the reward
+    assert ranking_problems(dict(good, policy=1.0)) == []
 
 
 @pytest.fixture(scope="module")

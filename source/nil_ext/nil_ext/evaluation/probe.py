@@ -312,6 +312,7 @@ def ranking_problems(returns: dict[str, float]) -> list[str]:
     Expected: reference > half_speed > standing > random, reference > turned, and falling below every other;
     missing ones are left out. (Whether turned scores below half_speed is the profile's business: the paper's reward
     barely sees a turned body, which is what the imitate profile changes.)"""
+    returns = {n: v for n, v in returns.items() if n != "policy"}  # a trained policy has no known rank
     present = [n for n in EXPECTED_ORDER if n in returns and np.isfinite(returns[n])]
     problems = [f"{a} ({returns[a]:.2f}) does not score above {b} ({returns[b]:.2f})"
                 for a, b in zip(present, present[1:], strict=False) if not returns[a] > returns[b]]
