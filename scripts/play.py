@@ -236,6 +236,11 @@ def observation_layout(env, task_id: str, checkpoint: str, files: dict) -> dict:
             "about": ("reference term = the offset from the base to start + travel[step] (m, ground) rotated into "
                       "the base's yaw frame, then cos and sin of travel_yaw - base yaw"),
             "travel": command.camera_travel[:, :2].tolist(), "travel_yaw": command.travel_yaw}
+    if "gait_clock" in obs_manager.active_terms["policy"]:  # the clock profile: the reference's stride
+        layout["gait_clock"] = {
+            "about": ("gait_clock term = cos, sin of 2 pi step / period_steps, then of pi step / period_steps; step = "
+                      "control steps since the episode began, at most reference_steps - 1"),
+            "period_steps": imitation_term(unwrapped).gait_period().frames}
     return layout
 
 

@@ -166,3 +166,29 @@ def test_shape_closeness_sees_the_stride_and_a_turned_torso_wherever_the_robot_i
     assert torch.allclose(spreads[:, 0], spreads[0, 0].expand(3))  # the torso's slice is not
     iou = pose_iou(agent, ref)  # centred IoU: thin legs overlap about as little at half the stride as at none
     assert score[1] / score[2] > 10 > iou[1] / iou[2]
+
+
+def test_gait_period_reads_the_stride_from_the_masks_alone():
+    """The gait clock's period comes from the silhouette's repeat: a stick figure whose legs look alike repeats every
+    step (half its stride), one with a mark on a leg every stride; a figure that stands, or a clip shorter than two
+    repeats, has none. Noisy masks (a few stray pixels a frame, as a segmenter leaves) and the figure's travel across
+    the image do not move it."""
+    import math
+
+    from nil_ext.rewards import gait_clock, gait_period
+
+    _, masks = render_walker(num_frames=100, period=18)
+    generator = torch.Generator().manual_seed(0)
+    noisy = masks ^ (torch.rand(masks.shape, generator=generator) < 0.002)
+    step = gait_period(noisy, fps=25.0)
+    assert step is not None and abs(step.frames - 9.0) < 0.3, step
+    marked = masks.clone()
+    t = torch.arange(100)
+    marked[torch.sin(2 * math.pi * t / 18) > 0.3, 40:44, :] = True  # a band across the legs on one half of the stride
+    stride = gait_period(marked, fps=25.0)
+    assert stride is not None and abs(stride.frames - 18.0) < 0.3, stride
+    assert gait_period(masks[:1].expand(100, -1, -1), fps=25.0) is None  # standing
+    assert gait_period(masks[:15], fps=25.0) is None  # under two repeats of the range's shortest lag
+    clock = gait_clock(torch.tensor([0, 9, 18]), 18.0)
+    torch.testing.assert_close(clock[:, :2], torch.tensor([[1.0, 0.0], [-1.0, 0.0], [1.0, 0.0]]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(clock[2, 2:], torch.tensor([-1.0, 0.0]), atol=1e-5, rtol=0)  # half the frequency

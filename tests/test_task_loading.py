@@ -206,6 +206,9 @@ def test_the_default_profile_imitates_and_the_paper_is_one_switch_away(menagerie
         assert (cfg.rewards.alive.weight, cfg.rewards.silhouette.weight) == (0.5, 1.0)
         assert (cfg.rewards.pose.weight, cfg.rewards.pace.weight, cfg.rewards.heading.weight) == (1.0, 1.0, 1.0)
     assert walk_env_cfg("h1", preset="cpu", profile="imitate").observations.policy.reference is None
+    assert walk_env_cfg("h1", preset="cpu").observations.policy.gait_clock is None
+    clock = walk_env_cfg("h1", preset="cpu", profile="clock").observations.policy
+    assert clock.reference is not None and clock.gait_clock is not None
     walk = walk_env_cfg("h1", preset="cpu", profile="walk")
     assert (walk.rewards.pose.weight, walk.rewards.pace.weight, walk.rewards.heading.weight) == (0.0, 0.0, 0.0)
     assert walk.rewards.silhouette.weight == 1.0
@@ -214,7 +217,7 @@ def test_the_default_profile_imitates_and_the_paper_is_one_switch_away(menagerie
     assert (paper.rewards.alive.weight, paper.rewards.silhouette.weight) == (0.0, 0.0)
     assert (paper.rewards.pose.weight, paper.rewards.pace.weight, paper.rewards.heading.weight) == (0.0, 0.0, 0.0)
     assert control_rate_hz(walk_env_cfg("h1", preset="cpu", control_hz=50)) == 50.0
-    with pytest.raises(ValueError, match="Unknown profile 'fast'; known: imitate, track, walk, paper"):
+    with pytest.raises(ValueError, match="Unknown profile 'fast'; known: imitate, track, clock, walk, paper"):
         walk_env_cfg("h1", preset="cpu", profile="fast")
 
 

@@ -509,30 +509,39 @@ def test_pace_and_heading_refuse_a_reference_without_a_camera_path(launched, men
         env.close()
 
 
-def test_the_track_profile_observes_where_the_reference_is_from_the_base(launched, menagerie_available):
-    """``--profile track``: the policy's last four inputs are the ground offset from the base to the reference's
-    robot in the base's yaw frame and the reference's direction of travel in it, from the camera path alone.
+def test_the_track_and_clock_profiles_observe_the_reference_from_the_base(launched, menagerie_available):
+    """``--profile track`` (and ``clock``, which adds a gait clock after it): four of the policy's inputs are the
+    ground offset from the base to the reference's robot in the base's yaw frame and the reference's direction of
+    travel in it, from the camera path alone.
     Standing, the reference walks away ahead; a base turned 90 degrees left sees it on its right and its heading
-    at -90 degrees."""
+    at -90 degrees. The clock runs at the reference's stride, read from its masks (the scripted H1 gait: 1.4 Hz,
+    17.86 control steps), and a reference that does not cycle is refused in one line."""
     import math
 
     from isaaclab.envs import ManagerBasedRLEnv
     from isaaclab.utils.math import quat_from_angle_axis
 
+    from nil_ext.errors import ConfigError
+    from nil_ext.tasks.mdp import reference_gait_clock
     from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
 
-    cfg = walk_env_cfg("h1", "cpu-smoke", num_envs=2, profile="track")
+    cfg = walk_env_cfg("h1", "cpu-smoke", num_envs=2, profile="clock")
     cfg.set_reference(None)
     env = ManagerBasedRLEnv(cfg)
     try:
         obs, _ = env.reset()
         manager, term = env.observation_manager, imitation_term(env)
-        assert manager.active_terms["policy"][-1] == "reference"
-        assert manager.group_obs_term_dim["policy"][-1] == (4,)
+        assert manager.active_terms["policy"][-2:] == ["reference", "gait_clock"]
+        assert manager.group_obs_term_dim["policy"][-2:] == [(4,), (4,)]
+        period = term.gait_period().frames
+        assert abs(period - 25 / 1.4) < 0.3, period
         standing = torch.zeros(2, env.action_manager.total_action_dim)
         for _ in range(10):
             obs, *_ = env.step(standing)
-        seen = obs["policy"][:, -4:]
+        phase = 2 * math.pi * term.time_steps.float() / period
+        torch.testing.assert_close(obs["policy"][:, -4:], torch.stack(
+            [phase.cos(), phase.sin(), (phase / 2).cos(), (phase / 2).sin()], -1), atol=1e-5, rtol=0.0)
+        seen = obs["policy"][:, -8:-4]
         ahead = term.camera_speed * term.camera_travel[term.time_steps, :2] @ term.travel_dir
         assert (ahead > 0.1).all()
         torch.testing.assert_close(seen[:, 0], ahead, atol=0.05, rtol=0.0)  # ahead, within where the robot swayed
@@ -544,8 +553,13 @@ def test_the_track_profile_observes_where_the_reference_is_from_the_base(launche
         pose[0, 3:] = quat_from_angle_axis(yaw, torch.tensor([[0.0, 0.0, 1.0]]))[0]  # env 0 turned left
         robot.write_root_pose_to_sim_index(root_pose=pose)
         obs, *_ = env.step(standing)
-        turned = obs["policy"][0, -4:]
+        turned = obs["policy"][0, -8:-4]
         assert abs(turned[0]) < 0.05 and turned[1] < -0.1, "the reference is on the turned base's right"
         torch.testing.assert_close(turned[2:], torch.tensor([0.0, -1.0]), atol=0.05, rtol=0.0)
+
+        term.reference_masks = term.reference_masks[:1].expand_as(term.reference_masks)  # a robot that stands
+        term._gait_period = None
+        with pytest.raises(ConfigError, match="gait clock needs a reference whose robot repeats.*--profile track"):
+            reference_gait_clock(env)
     finally:
         env.close()

@@ -236,11 +236,12 @@ def test_a_robot_hangs_by_its_grip_and_falls_without_it(env):
 
 def test_the_travel_terms_and_their_observation_are_off_in_place(launched):
     """A whole-body skill stays in place: under any profile, no term pays for keeping the reference's pace or
-    heading, and the ``track`` profile's observation of the reference's travel is left out."""
+    heading, and the ``track`` profile's observation of the reference's travel (and ``clock``'s of its stride) is
+    left out."""
     from nil_ext.tasks.walk.walk_env_cfg import PROFILES
     from nil_ext.tasks.wholebody.wholebody_env_cfg import wholebody_env_cfg
 
     for profile in PROFILES:
         cfg = wholebody_env_cfg("h1", "sit", "cpu-smoke", profile=profile)
-        assert cfg.observations.policy.reference is None, profile
+        assert cfg.observations.policy.reference is None and cfg.observations.policy.gait_clock is None, profile
         assert [cfg.rewards.pace.weight, cfg.rewards.heading.weight, cfg.rewards.speed.weight] == [0.0, 0.0, 0.0]

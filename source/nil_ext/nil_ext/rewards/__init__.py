@@ -5,6 +5,7 @@ Imports neither the simulator nor nil_ext.tasks / nil_ext.agents; the tasks' rew
 
 from .benchmark import benchmark_reward
 from .clip_buffer import ClipBuffer
+from .gait import GaitPeriod, gait_clock, gait_period
 from .penalties import (
     PenaltyCfg,
     action_rate_penalty,
@@ -24,6 +25,7 @@ __all__ = [
     "ClipBuffer",
     "ClipSimilarity",
     "EncoderUnavailableError",
+    "GaitPeriod",
     "NilRewardCfg",
     "PenaltyCfg",
     "VideoEncoder",
@@ -33,6 +35,8 @@ __all__ = [
     "benchmark_reward",
     "embedding_cache_key",
     "foot_slip_penalty",
+    "gait_clock",
+    "gait_period",
     "joint_torque_penalty",
     "mask_iou",
     "pose_iou",

@@ -6,7 +6,7 @@ from .actions import LowPassJointPositionAction, LowPassJointPositionActionCfg  
 from .commands import IMITATION, ImitationCommand, ImitationCommandCfg, imitation_term  # noqa: F401
 from .curriculums import camera_speed_curriculum  # noqa: F401
 from .grip import BarGripAction, BarGripActionCfg  # noqa: F401
-from .observations import reference_in_base_frame  # noqa: F401
+from .observations import reference_gait_clock, reference_in_base_frame  # noqa: F401
 from .rewards import (  # noqa: F401
     heading_errors,
     nil_action_rate,

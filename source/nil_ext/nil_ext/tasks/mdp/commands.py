@@ -36,7 +36,7 @@ from isaaclab.utils import configclass
 from ...assets.robots import get_robot_spec
 from ...errors import ConfigError
 from ...reference.task_reference import load_task_reference
-from ...rewards import NilRewardCfg, mask_iou
+from ...rewards import GaitPeriod, NilRewardCfg, gait_period, mask_iou
 from ...rewards.similarity import resize_mask
 from ...scene.camera import FollowCameraCfg, RobotMasks, aim_camera
 from ...scene.scene_cfg import FEET_CONTACT_SENSOR
@@ -77,6 +77,7 @@ class ImitationCommand(CommandTerm):
         self.camera_offset = torch.tensor(icfg.camera.offset(base_height), device=env.device)
         self.camera_mode = icfg.camera.mode
         self.camera_travel = self.travel_dir = None
+        self._gait_period = None  # read from the masks when first asked (the gait clock observation)
         self.reference_speed = float("nan")  # m/s; known from the reference's camera path
         if self.camera_mode == "reference_path" or self.bundle.camera_path is not None:
             self._camera_path(icfg.reference, env.device)
@@ -210,6 +211,22 @@ class ImitationCommand(CommandTerm):
         self.require_camera_path("the pace term")
         start = self.robot.data.default_root_pose.torch[:, :3] + self._env.scene.env_origins
         return start + self.camera_speed * self.camera_travel[self.frame_index if frame is None else frame]
+
+    def gait_period(self) -> GaitPeriod:
+        """The reference's gait period (control steps), read once from its masks (the silhouette's repeat); refused
+        in one line for a reference that does not cycle."""
+        if self._gait_period is None:
+            found = gait_period(self.reference_masks, 1.0 / self._env.step_dt)
+            if found is None:
+                raise ConfigError(
+                    f"the gait clock needs a reference whose robot repeats a step, and the silhouette of "
+                    f"{self.settings.reference} does not repeat within 0.25-2 s (a clip shorter than two strides, a "
+                    "robot that stands or does not walk): train with --profile track (no gait clock).")
+            print(f"[INFO] Reference gait: the silhouette repeats every {found.frames:.2f} control steps "
+                  f"({found.frames * self._env.step_dt:.3f} s; IoU {found.strength:.2f}, {found.contrast:.2f} above "
+                  "its least like lag)", flush=True)
+            self._gait_period = found
+        return self._gait_period
 
     def require_camera_path(self, what: str) -> None:
         """Refuse in one line a term that needs the reference's camera path when the bundle has none."""

@@ -1,4 +1,5 @@
-"""Observation terms that read the imitation command: where the reference's robot is, seen from the agent's base.
+"""Observation terms that read the imitation command: where the reference's robot is, seen from the agent's base, and
+where in its stride the reference is.
 
 Why: the pace, heading and mask terms pay for the base's place and yaw against the reference's robot, but the
 walk tasks' policy observed neither (joint state, gravity, body velocities and the phase do not tell how far behind
@@ -12,6 +13,7 @@ from __future__ import annotations
 import torch
 from isaaclab.envs import ManagerBasedRLEnv
 
+from ...rewards import gait_clock
 from .rewards import base_yaw
 
 
@@ -29,3 +31,12 @@ def reference_in_base_frame(env: ManagerBasedRLEnv, command_name: str = "imitati
     left = -sin * gap[:, 0] + cos * gap[:, 1]
     heading = command.travel_yaw - yaw
     return torch.stack([forward, left, torch.cos(heading), torch.sin(heading)], dim=-1)
+
+
+def reference_gait_clock(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torch.Tensor:
+    """(N, 4): cos and sin of where the reference is in its stride at the frame the next render is compared with,
+    at the period its silhouette repeats and at twice it (:func:`nil_ext.rewards.gait_clock`). The period is read
+    from the reference's masks once: a clock that any imagined walk gives, where the phase (progress through the
+    whole reference) leaves the policy to learn each stride's timing anew."""
+    command = env.command_manager.get_term(command_name)
+    return gait_clock(command.reference_index(), command.gait_period().frames)

@@ -63,6 +63,9 @@ class WalkProfile:
     observe_reference: bool = False
     """The policy also observes where the reference's robot is and which way it travels, from the base
     (:func:`mdp.reference_in_base_frame`, read from the reference camera's path)."""
+    observe_gait: bool = False
+    """The policy also observes a clock at the reference's gait period (:func:`mdp.reference_gait_clock`, the period
+    read from the reference's masks)."""
 
 
 PROFILES = {
@@ -78,6 +81,10 @@ PROFILES = {
     # 0.60 at ~600k transitions; docs/experiments/2026-11-26-h1-track-profile.md).
     "track": WalkProfile(control_hz=25.0, action_scale=0.25, alive=0.5, silhouette=1.0, pose=1.0, pace=1.0,
                          heading=1.0, observe_reference=True),
+    # track, and a clock at the reference's stride, read from its masks: the policy observed progress through the
+    # whole reference only, and H1's trained gaits had no clean cadence (docs/experiments/2026-11-27-gait-clock.md).
+    "clock": WalkProfile(control_hz=25.0, action_scale=0.25, alive=0.5, silhouette=1.0, pose=1.0, pace=1.0,
+                         heading=1.0, observe_reference=True, observe_gait=True),
     # What walks on a CPU (H1: 0.58 m/s, no falls, after an hour on one core; docs/experiments/): 25 Hz control,
     # small actions, and a reward that pays for staying up and for being near the reference before masks overlap.
     "walk": WalkProfile(control_hz=25.0, action_scale=0.25, alive=0.5, silhouette=1.0),
@@ -100,6 +107,8 @@ class ObservationsCfg:
         last_action = ObsTerm(func=mdp.last_action)
         reference = None
         """The ``track`` profile's :func:`mdp.reference_in_base_frame` (None: not observed)."""
+        gait_clock = None
+        """The ``clock`` profile's :func:`mdp.reference_gait_clock` (None: not observed)."""
 
         def __post_init__(self):
             self.concatenate_terms = True
@@ -314,6 +323,8 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     cfg.rewards.shape.weight = recipe.shape
     if recipe.observe_reference:
         cfg.observations.policy.reference = ObsTerm(func=mdp.reference_in_base_frame)
+    if recipe.observe_gait:
+        cfg.observations.policy.gait_clock = ObsTerm(func=mdp.reference_gait_clock)
     start_height = robot_model_info(robot).base_pos[2]
     cfg.terminations.fell.params["minimum_height"] = 0.5 * start_height
     if torque_actions:

@@ -80,6 +80,7 @@ def wholebody_env_cfg(robot: str, skill: str, preset: str = "gpu", num_envs: int
     for term in ("pace", "heading", "speed"):
         getattr(walk.rewards, term).weight = 0.0
     walk.observations.policy.reference = None  # likewise the track profile's view of the reference's travel
+    walk.observations.policy.gait_clock = None  # and the clock profile's stride: the skills do not cycle
     fields = {f.name: getattr(walk, f.name) for f in dataclasses.fields(walk)}
     prop = skill_prop(skill, robot)
     if skill in LIMB_RANGE_SKILLS and not torque_actions:
