@@ -91,13 +91,16 @@ FIDELITY = {  # JSON key -> EpisodeStats field: imitation, not only walking (mea
     "pose_iou": "mean_pose_iou",
     "heading_error_deg": "heading_error_deg",
     "torso_heading_error_deg": "torso_heading_error_deg",
+    "cadence_ratio": "cadence_ratio",
 }
 
 
 def summarise(name: str, episodes: list) -> dict:
     """One row: the env reward, the fidelity columns (speed ratio: forward speed along the reference's travel over
     the reference's own speed; IoU with the camera on the reference's path; pose IoU, the centred masks seen by a
-    camera that follows the agent; heading errors of base and torso in degrees) and falls."""
+    camera that follows the agent; heading errors of base and torso in degrees; cadence ratio, the reference's gait
+    period over the agent's, over the episodes where the agent's silhouette repeats, ``cadence_found`` the share of
+    those) and falls."""
     def values(field: str) -> np.ndarray | None:
         if field == "speed_ratio":
             return np.concatenate([e.forward_speed / e.reference_speed for e in episodes])
@@ -118,8 +121,11 @@ def summarise(name: str, episodes: list) -> dict:
     }
     for key, field in FIDELITY.items():
         v = values(field)
-        row[f"{key}_mean"] = None if v is None else float(v.mean())
-        row[f"{key}_std"] = None if v is None else float(v.std())
+        if key == "cadence_ratio" and v is not None:  # nan: no cadence found in that episode (standing, falling)
+            row["cadence_found"] = float(np.isfinite(v).mean())
+            v = v[np.isfinite(v)]
+        row[f"{key}_mean"] = None if v is None or not len(v) else float(v.mean())
+        row[f"{key}_std"] = None if v is None or not len(v) else float(v.std())
     return row
 
 
@@ -221,22 +227,25 @@ def main(argv=None) -> None:
     else:
         print(f"\n{task_id} (env reward: LocoMujoco default task reward; expert = {expert:.0f})")
         print(f"{'policy':12s} {'env reward':>18s} {'speed m/s':>9s} {'speed ratio':>11s} {'mask IoU':>9s} "
-              f"{'pose IoU':>9s} {'heading°':>9s} {'torso°':>7s} {'video sim':>9s} {'falls/ep':>9s}")
+              f"{'pose IoU':>9s} {'heading°':>9s} {'torso°':>7s} {'cadence':>7s} {'video sim':>9s} {'falls/ep':>9s}")
         for r in results:
             print(f"{r['policy']:12s} {r['env_reward_mean']:9.1f} +- {r['env_reward_std']:5.1f} "
                   f"{r['forward_speed_mean']:9.2f} {_cell(r, 'speed_ratio', '11.2f')} {_cell(r, 'iou', '9.3f')} "
                   f"{_cell(r, 'pose_iou', '9.3f')} {_cell(r, 'heading_error_deg', '9.1f')} "
-                  f"{_cell(r, 'torso_heading_error_deg', '7.1f')} {r['video_mean']:9.3f} {r['falls_per_episode']:9.2f}")
+                  f"{_cell(r, 'torso_heading_error_deg', '7.1f')} {_cell(r, 'cadence_ratio', '7.2f')} "
+                  f"{r['video_mean']:9.3f} {r['falls_per_episode']:9.2f}")
         print(f"(speed ratio: over the reference's {results[0]['reference_speed']:.2f} m/s; mask IoU: camera on the "
               "reference's path at full speed; pose IoU: centred masks, camera following the agent; heading: |yaw| "
-              "of base and torso against the reference's travel, degrees)")
+              "of base and torso against the reference's travel, degrees; cadence: the reference's gait period over "
+              "the agent's, both from their silhouettes, in the episodes where the agent's repeats)")
         # one line per checkpoint, named as given (two seeds' model_2400.pt differ): the last checkpoint of a run is
         # not always its best
         for r in per_checkpoint:
             print(f"  {r['policy']}, {r['checkpoint']}: env reward {r['env_reward_mean']:.1f} +- "
                   f"{r['env_reward_std']:.1f}, {r['forward_speed_mean']:.2f} m/s, speed ratio "
                   f"{_cell(r, 'speed_ratio', '.2f')}, IoU {_cell(r, 'iou', '.3f')}, pose IoU "
-                  f"{_cell(r, 'pose_iou', '.3f')}, heading {_cell(r, 'heading_error_deg', '.1f')}°, "
+                  f"{_cell(r, 'pose_iou', '.3f')}, heading {_cell(r, 'heading_error_deg', '.1f')}°, cadence "
+                  f"{_cell(r, 'cadence_ratio', '.2f')} ({r.get('cadence_found', 0):.0%} found), "
                   f"falls/ep {r['falls_per_episode']:.2f}")
     report = {"task": task_id, "expert": expert, "camera_mode": env_cfg.imitation.camera.mode,
               "control_hz": control_rate_hz(env_cfg),

@@ -65,7 +65,7 @@ def parse_args(argv=None):
                    help="envs per behaviour (default: the preset's, at most 50 in play mode)")
     p.add_argument("--steps", type=int, default=None, help="control steps per episode (default: the evaluation's)")
     p.add_argument("--profile", default=None, choices=sorted(PROFILES),
-                   help="the walk profile to probe, as train.py's (default: track; imitate: its reward, the same; walk; "
+                   help="the walk profile to probe, as train.py's (default: track; imitate and clock: its reward, the same; walk; "
                         "paper: the paper's rate and reward)")
     p.add_argument("--control_hz", type=float, default=None,
                    help="policy and reward rate, as train.py's (default: the profile's)")

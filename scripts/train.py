@@ -69,7 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="How the NIL camera moves (default: the task's, reference_path).")
     parser.add_argument("--profile", default=None, choices=sorted(PROFILES),
                         help="NIL walk tasks: 'track' (default: imitate, and the policy observes where the reference's "
-                             "robot is and which way it goes), 'imitate' (25 Hz control, action scale 0.25, alive, "
+                             "robot is and which way it goes), 'clock' (track, and a clock at the reference's stride, "
+                             "read from its masks), 'imitate' (25 Hz control, action scale 0.25, alive, "
                              "silhouette, pose, pace and heading terms on), 'walk' (imitate without pose, pace and heading) or "
                              "'paper' (the paper's 100 Hz control and reward).")
     parser.add_argument("--control_hz", type=float, default=None,

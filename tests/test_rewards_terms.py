@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 from reward_helpers import render_walker, tiny_encoder
 
 from nil_ext.rewards import (
@@ -172,7 +173,7 @@ def test_gait_period_reads_the_stride_from_the_masks_alone():
     """The gait clock's period comes from the silhouette's repeat: a stick figure whose legs look alike repeats every
     step (half its stride), one with a mark on a leg every stride; a figure that stands, or a clip shorter than two
     repeats, has none. Noisy masks (a few stray pixels a frame, as a segmenter leaves) and the figure's travel across
-    the image do not move it."""
+    the image, or its growing as it walks toward the camera, do not move it."""
     import math
 
     from nil_ext.rewards import gait_clock, gait_period
@@ -187,6 +188,12 @@ def test_gait_period_reads_the_stride_from_the_masks_alone():
     marked[torch.sin(2 * math.pi * t / 18) > 0.3, 40:44, :] = True  # a band across the legs on one half of the stride
     stride = gait_period(marked, fps=25.0)
     assert stride is not None and abs(stride.frames - 18.0) < 0.3, stride
+    growing = torch.zeros(100, 112, 112, dtype=torch.bool)  # walking toward the camera: 1.6x as tall at the end
+    for i in range(100):
+        side = round(64 * (1 + 0.6 * i / 99))
+        growing[i, :side, :side] = F.interpolate(marked[i][None, None].float(), size=(side, side))[0, 0] > 0.5
+    approach = gait_period(growing, fps=25.0)
+    assert approach is not None and abs(approach.frames - 18.0) < 0.5, approach
     assert gait_period(masks[:1].expand(100, -1, -1), fps=25.0) is None  # standing
     assert gait_period(masks[:15], fps=25.0) is None  # under two repeats of the range's shortest lag
     clock = gait_clock(torch.tensor([0, 9, 18]), 18.0)

@@ -282,6 +282,25 @@ def test_evaluation_ends_an_env_whose_simulation_went_nan_as_a_fall_and_keeps_it
         env.close()
 
 
+def test_the_cadence_ratio_compares_the_agent_s_stride_with_the_reference_s():
+    """evaluate.py's cadence column: the reference's gait period over the agent's, both read from silhouettes. An
+    agent at the reference's stride reads 1, one stepping twice as slowly 0.5, one that stands (or falls within a
+    stride) nan; a reference that does not repeat gives no column."""
+    from reward_helpers import render_walker
+
+    from nil_ext.evaluation.rollout import cadence_ratios
+
+    _, reference = render_walker(num_frames=100, period=18)
+    _, slow = render_walker(num_frames=100, period=36)
+    agents = [torch.stack([reference[t], slow[t], reference[0]]) for t in range(100)]  # (N=3, h, w) per step
+    ratios = cadence_ratios(agents, torch.tensor([100, 100, 100]), reference, fps=25.0)
+    assert ratios[0] == pytest.approx(1.0, abs=0.03) and ratios[1] == pytest.approx(0.5, abs=0.03)
+    assert np.isnan(ratios[2])
+    fell = cadence_ratios(agents, torch.tensor([100, 12, 100]), reference, fps=25.0)
+    assert np.isnan(fell[1]), "12 steps up: no repeat of a 36-step stride to see"
+    assert cadence_ratios(agents, torch.tensor([100] * 3), reference[:1].expand(100, -1, -1), fps=25.0) is None
+
+
 def test_low_pass_filter_moves_the_pd_targets_part_of_the_way(launched, menagerie_available):
     from isaaclab.envs import ManagerBasedRLEnv
 

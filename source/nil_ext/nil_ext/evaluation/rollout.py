@@ -15,7 +15,7 @@ import torch
 from tqdm import tqdm
 
 from ..assets.robots import get_robot_spec
-from ..rewards import pose_iou
+from ..rewards import gait_period, pose_iou
 from ..rewards.similarity import resize_mask
 from ..tasks.mdp import heading_errors, imitation_term
 from .env_reward import env_reward, episode_steps
@@ -42,6 +42,7 @@ class EpisodeStats:
     task_return: np.ndarray | None = None  # (N,) the task's own reward (what training maximises), summed while up
     term_returns: dict[str, np.ndarray] = field(default_factory=dict)  # (N,) each reward term's share of it
     broken: np.ndarray | None = None  # (N,) bool: the simulation went non-finite (NaN) in the episode; counted a fall
+    cadence_ratio: np.ndarray | None = None  # (N,) reference's gait period / the agent's (its masks); nan: none found
 
 
 def step_reward_terms(manager) -> torch.Tensor:
@@ -83,6 +84,25 @@ def checkpoint_policies(path: str, vec_env, device: str) -> tuple[Policy, Policy
 def broken_episodes(episodes: list[EpisodeStats]) -> int:
     """Episodes whose simulation went non-finite (counted as falls; see :func:`run_episode`)."""
     return int(sum(e.broken.sum() for e in episodes if e.broken is not None))
+
+
+def cadence_ratios(masks: list[torch.Tensor], steps_up: torch.Tensor, reference_masks: torch.Tensor,
+                   fps: float) -> np.ndarray | None:
+    """(N,) the reference's gait period over each agent's, both read from their silhouettes the same way
+    (:func:`nil_ext.rewards.gait_period`): 1 steps at the reference's cadence, 0.5 at half of it; nan where the
+    agent's silhouette does not repeat (it stands, falls early, or steps with no rhythm). ``masks``: the agent's
+    (N,h,w) masks of each step, seen by a camera that follows it; ``steps_up``: (N,) the steps each stayed up. None:
+    the reference itself does not repeat (a whole-body skill). Once per episode, after it: not in the step loop."""
+    reference = gait_period(reference_masks, fps)
+    if reference is None or not masks:
+        return None
+    stacked = torch.stack(masks, dim=1)  # (N, T, h, w)
+    out = np.full(len(stacked), np.nan)
+    for i, up in enumerate(steps_up.long().tolist()):
+        found = gait_period(stacked[i, :up], fps)
+        if found is not None:
+            out[i] = reference.frames / found.frames
+    return out
 
 
 def counted_only(alive: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
@@ -127,7 +147,7 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
     task_return = torch.zeros(n, device=device)
     manager = unwrapped.reward_manager
     term_returns = torch.zeros(n, len(manager.active_terms), device=device)
-    frames, terms = [], []
+    frames, terms, follow_masks = [], [], []
     robot = unwrapped.scene["robot"]
     for _ in tqdm(range(steps), desc=progress, disable=progress is None, leave=False, mininterval=2.0):
         obs, task_reward, terminated, truncated, _ = env.step(policy(obs["policy"]))
@@ -141,7 +161,9 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
         along = state.travel_dir if state.travel_dir is not None else torch.tensor([1.0, 0.0], device=device)
         speed += counted_only(alive, velocity[:, :2] @ along)
         follow = state.follow_mask if state.follow_mask is not None else state.mask
-        pose += live * pose_iou(resize_mask(follow, state.reference_mask.shape[-2:]), state.reference_mask)
+        follow = resize_mask(follow, state.reference_mask.shape[-2:])
+        pose += live * pose_iou(follow, state.reference_mask)
+        follow_masks.append(follow)
         if state.travel_dir is not None:
             error = counted_only(alive, heading_errors(state).abs().rad2deg())
             heading = error if heading is None else heading + error
@@ -194,4 +216,6 @@ def run_episode(env, policy: Policy, record: bool = False, max_steps: int | None
         task_return=task_return.cpu().numpy(),
         term_returns={name: term_returns[:, i].cpu().numpy() for i, name in enumerate(manager.active_terms)},
         broken=broken.cpu().numpy(),
+        cadence_ratio=cadence_ratios(follow_masks, counted, imitation_term(unwrapped).reference_masks,
+                                     1.0 / unwrapped.step_dt),
     )

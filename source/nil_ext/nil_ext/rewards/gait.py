@@ -13,8 +13,9 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
-from .similarity import centre_masks
+from .similarity import row_extent
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,30 @@ class GaitPeriod:
     repeats at every lag and reads ~0)."""
 
 
+def normalised_silhouettes(masks: torch.Tensor, size: int = 48) -> torch.Tensor:
+    """(T,H,W) bool -> (T,size,size) bool: each mask centred on its centroid and scaled so that the robot's height
+    (its rows) spans 80 % of the canvas. Why: in a real clip the robot walks toward or away from the camera and
+    grows or shrinks; its posture repeats, its size does not. An empty mask stays empty."""
+    m = masks.bool()
+    t, h, w = m.shape
+    area = m.flatten(1).sum(1).clamp(min=1).float()
+    cy = (m.sum(2).float() @ torch.arange(h, dtype=torch.float32, device=m.device)) / area
+    cx = (m.sum(1).float() @ torch.arange(w, dtype=torch.float32, device=m.device)) / area
+    _, height = row_extent(m)
+    half = height / 0.8 / 2  # half the canvas, in input pixels
+    # affine_grid's output spans [-1, 1]; input pixel p sits at (2p + 1) / n - 1 in its normalised coordinates
+    theta = torch.zeros(t, 2, 3, device=m.device)
+    theta[:, 0, 0], theta[:, 0, 2] = 2 * half / w, (2 * cx + 1) / w - 1
+    theta[:, 1, 1], theta[:, 1, 2] = 2 * half / h, (2 * cy + 1) / h - 1
+    grid = F.affine_grid(theta, (t, 1, size, size), align_corners=False)
+    out = F.grid_sample(m[:, None].float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return (out[:, 0] > 0.5) & m.flatten(1).any(1)[:, None, None]
+
+
 def silhouette_self_similarity(masks: torch.Tensor, max_lag: int) -> torch.Tensor:
-    """(T,H,W) bool masks -> (max_lag + 1,) mean IoU of each centred mask with the one ``lag`` frames later (lag 0
-    reads 1). Empty pairs are left out of the mean."""
-    m = centre_masks(masks.bool()).flatten(1).float()
+    """(T,H,W) bool masks -> (max_lag + 1,) mean IoU of each normalised silhouette (:func:`normalised_silhouettes`)
+    with the one ``lag`` frames later (lag 0 reads 1). Empty pairs are left out of the mean."""
+    m = normalised_silhouettes(masks).flatten(1).float()
     out = torch.ones(max_lag + 1, device=m.device)
     for lag in range(1, max_lag + 1):  # a few dozen lags, once per reference: not in the step loop
         a, b = m[:-lag], m[lag:]
