@@ -64,10 +64,13 @@ def silhouette_self_similarity(masks: torch.Tensor, max_lag: int) -> torch.Tenso
 
 
 def gait_period(masks: torch.Tensor, fps: float, min_s: float = 0.25, max_s: float = 2.0,
-                min_contrast: float = 0.05) -> GaitPeriod | None:
-    """The lag (frames) at which the reference's centred silhouette is first nearly as like itself again as it gets
-    (within a fifth of its best repeat above its worst), between ``min_s`` and ``max_s`` seconds; None when the clip is too short to see two repeats or nothing repeats (a standing robot, a
-    whole-body skill that does not cycle): the silhouette's best repeat must stand ``min_contrast`` above its worst.
+                min_contrast: float = 0.08) -> GaitPeriod | None:
+    """The lag (frames) at which a robot's silhouette (centred, scaled to its height) is first nearly as like itself
+    again as it gets (within a fifth of its best repeat above its worst), between ``min_s`` and ``max_s`` seconds.
+
+    None when the clip is too short to see two repeats, or when nothing repeats: the best repeat must stand
+    ``min_contrast`` above the worst lag. At 64 px H1 standing still sways to 0.05, its scripted walk stands at 0.36
+    and a trained policy's short, quick steps at 0.09-0.12.
 
     A gait seen in profile may repeat every step nearly as well as every stride (left and right legs look alike);
     then the step is returned, and the clock (:func:`gait_clock`) also carries half its frequency."""
