@@ -23,7 +23,7 @@ class GaitPeriod:
     frames: float
     """Frames (of the masks' rate) between two repeats of the silhouette, sub-frame by a parabola through the peak."""
     strength: float
-    """Mean IoU of the centred masks one period apart (1: the silhouette repeats exactly)."""
+    """Mean IoU of the normalised silhouettes one period apart (1: the silhouette repeats exactly)."""
     contrast: float
     """That IoU minus the lowest over the lags searched: how much the repeat stands out (a robot standing still
     repeats at every lag and reads ~0)."""
