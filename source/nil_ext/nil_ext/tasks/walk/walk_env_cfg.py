@@ -82,7 +82,8 @@ PROFILES = {
     "track": WalkProfile(control_hz=25.0, action_scale=0.25, alive=0.5, silhouette=1.0, pose=1.0, pace=1.0,
                          heading=1.0, observe_reference=True),
     # track, and a clock at the reference's stride, read from its masks: the policy observed progress through the
-    # whole reference only, and H1's trained gaits had no clean cadence (docs/experiments/2026-11-27-gait-clock.md).
+    # whole reference only, and H1's trained gaits had no clean cadence. Measured: no better than track on H1 (two
+    # seeds to ~935k transitions; docs/experiments/2026-11-27-gait-clock.md), so not the default.
     "clock": WalkProfile(control_hz=25.0, action_scale=0.25, alive=0.5, silhouette=1.0, pose=1.0, pace=1.0,
                          heading=1.0, observe_reference=True, observe_gait=True),
     # What walks on a CPU (H1: 0.58 m/s, no falls, after an hour on one core; docs/experiments/): 25 Hz control,
