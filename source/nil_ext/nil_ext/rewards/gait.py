@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .similarity import row_extent
+from .similarity import centroid, row_extent
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,7 @@ def normalised_silhouettes(masks: torch.Tensor, size: int = 48) -> torch.Tensor:
     grows or shrinks; its posture repeats, its size does not. An empty mask stays empty."""
     m = masks.bool()
     t, h, w = m.shape
-    area = m.flatten(1).sum(1).clamp(min=1).float()
-    cy = (m.sum(2).float() @ torch.arange(h, dtype=torch.float32, device=m.device)) / area
-    cx = (m.sum(1).float() @ torch.arange(w, dtype=torch.float32, device=m.device)) / area
+    cy, cx = centroid(m)
     _, height = row_extent(m)
     half = height / 0.8 / 2  # half the canvas, in input pixels
     # affine_grid's output spans [-1, 1]; input pixel p sits at (2p + 1) / n - 1 in its normalised coordinates

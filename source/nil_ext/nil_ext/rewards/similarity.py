@@ -41,19 +41,20 @@ def silhouette_closeness(agent: torch.Tensor, ref: torch.Tensor, sigma: float = 
     or reference mask reads 0.
     """
     a, b = agent.bool(), ref.bool()
-    h, w = a.shape[-2:]
-    rows = torch.arange(h, device=a.device, dtype=torch.float32)
-    cols = torch.arange(w, device=a.device, dtype=torch.float32)
-
-    def centroid(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        area = m.flatten(1).sum(1).clamp(min=1).float()
-        return (m.sum(2).float() @ rows) / area, (m.sum(1).float() @ cols) / area
-
     (ya, xa), (yb, xb) = centroid(a), centroid(b)
     _, height = row_extent(b)  # the reference robot's height
     d2 = ((ya - yb).square() + (xa - xb).square()) / height.square()
     seen = a.flatten(1).any(1) & b.flatten(1).any(1)
     return torch.where(seen, torch.exp(-d2 / (2 * sigma**2)), torch.zeros_like(d2))
+
+
+def centroid(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N,H,W) bool -> (row, column), each (N,) float: where a mask's pixels are on average (0, 0 when empty)."""
+    h, w = mask.shape[-2:]
+    area = mask.flatten(1).sum(1).clamp(min=1).float()
+    rows = torch.arange(h, device=mask.device, dtype=torch.float32)
+    cols = torch.arange(w, device=mask.device, dtype=torch.float32)
+    return (mask.sum(2).float() @ rows) / area, (mask.sum(1).float() @ cols) / area
 
 
 def row_extent(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,9 +73,7 @@ def centre_masks(mask: torch.Tensor) -> torch.Tensor:
     n, h, w = m.shape
     rows = torch.arange(h, device=m.device)
     cols = torch.arange(w, device=m.device)
-    area = m.flatten(1).sum(1).clamp(min=1).float()
-    cy = (m.sum(2).float() @ rows.float()) / area
-    cx = (m.sum(1).float() @ cols.float()) / area
+    cy, cx = centroid(m)
     dy = (cy - (h - 1) / 2).round().long()
     dx = (cx - (w - 1) / 2).round().long()
     src_y = rows[None, :, None] + dy[:, None, None]  # (N,H,1): the source row of each output row
