@@ -6,6 +6,7 @@
     ./isaaclab.sh -p scripts/benchmark.py --what env --robots h1 # a NIL task's control step: physics+render+reward
     ./isaaclab.sh -p scripts/benchmark.py --what segmenters --robots h1 a1  # Stage 1 masks on composited videos
     ./isaaclab.sh -p scripts/benchmark.py --what train --robots h1 --preset cpu  # one BRO training iteration
+    ./isaaclab.sh -p scripts/benchmark.py --what encoder_memory --device cuda     # the video term's memory on a GPU
 
 scene: physics steps/s and camera frames/s (rgb + masks); each case builds a fresh scene and warms up (Warp
 compiles kernels on first use) before timing. reward: ms per control step of the encoder forward and of the rest
@@ -19,6 +20,9 @@ mask, and the IoU of `first_frame_mask` with no prompt (auto), a box (the true b
 train: one BRO training iteration of a walk task and preset (e.g. H1, ``cpu``), for the settings
 before and after each speed-up, side by side in one run: ms per iteration, of it the env step (physics, render
 and reward, the other managers) and the updates, transitions/s, and each variant's ``speedup`` over the first.
+encoder_memory (CUDA): TimeSformer-base (random weights, bf16) over 4,096 envs' clips at 224 px, in the chunks the
+``gpu`` preset picks for this card and in half of them: torch's peak memory for each, and what one more clip in a
+chunk adds, beside the figure nil_ext.gpu_sizing sizes chunks with.
 """
 
 from __future__ import annotations
@@ -38,10 +42,11 @@ from nil_ext import cli
 
 def parse_args(argv=None):
     p = cli.ArgumentParser(description=__doc__, formatter_class=RawDescriptionHelpFormatter)
-    p.add_argument("--what", choices=["scene", "reward", "env", "segmenters", "train"], default="scene")
+    p.add_argument("--what", choices=["scene", "reward", "env", "segmenters", "train", "encoder_memory"], default="scene")
     p.add_argument("--robots", nargs="+", default=["h1", "g1", "talos", "a1"])
     p.add_argument("--resolutions", nargs="+", type=int, default=[64, 128, 224])
-    p.add_argument("--num_envs", nargs="+", type=int, default=[4, 16])
+    p.add_argument("--num_envs", nargs="+", type=int, default=None,
+                   help="default: 4 16 (encoder_memory: 4096, the gpu preset's on a large card)")
     p.add_argument("--steps", type=int, default=50, help="timed physics steps per case")
     p.add_argument("--frames", type=int, default=10, help="timed renders per case")
     p.add_argument("--video_size", type=int, default=224, help="segmenters: frame size of the videos")
@@ -51,6 +56,7 @@ def parse_args(argv=None):
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", help="also write the JSON here")
     args = p.parse_args(argv)
+    args.num_envs = args.num_envs or ([4096] if args.what == "encoder_memory" else [4, 16])
     if args.what in ("scene", "env", "segmenters", "train"):  # an unknown robot is said before anything is built
         from nil_ext.assets.robots import get_robot_spec
 
@@ -117,6 +123,48 @@ def bench_reward(num_envs: list[int], steps: int, device: str) -> list[dict]:
                 row["rest_share"] = round(row["rest_ms"] / row["step_ms"], 3)
                 results.append(row)
     return results
+
+
+def bench_encoder_memory(num_envs: int, device: str) -> list[dict]:
+    import tempfile
+
+    from nil_ext.errors import UserError
+    from nil_ext.gpu_sizing import GIB, clip_bytes, free_bytes, size_gpu_run
+    from nil_ext.rewards import VideoEncoder
+
+    free = free_bytes(device)
+    if free is None:
+        raise UserError(f"--what encoder_memory measures a CUDA card; {device} is not one (--device cuda)")
+    sizes = size_gpu_run(free, num_envs=num_envs)
+    with tempfile.TemporaryDirectory() as tmp:
+        encoder = VideoEncoder(_random_base_timesformer(f"{tmp}/base"), device=device)
+    gen = torch.Generator(device=device).manual_seed(0)
+    px, frames = encoder.image_size, encoder.num_frames
+    clips = torch.randint(0, 256, (num_envs, frames, 3, px, px), dtype=torch.uint8, device=device, generator=gen)
+    encoder.embed_prepared(clips[:8])  # warm-up: kernels chosen, weights in place
+    rows = []
+    for chunk in (sizes.chunk_size, sizes.chunk_size // 2):
+        torch.cuda.synchronize(device)
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+        held = torch.cuda.memory_allocated(device)
+        start = time.perf_counter()
+        encoder.embed_prepared(clips, chunk)
+        torch.cuda.synchronize(device)
+        seconds = time.perf_counter() - start
+        rows.append({"num_envs": num_envs, "chunk_size": chunk, "free_gib_at_start": round(free / GIB, 1),
+                     "held_gib": round(held / GIB, 2),
+                     "peak_allocated_gib": round(torch.cuda.max_memory_allocated(device) / GIB, 2),
+                     "peak_reserved_gib": round(torch.cuda.max_memory_reserved(device) / GIB, 2),
+                     "clips_per_s": round(num_envs / seconds, 1)})
+    full, half = rows
+    clips_apart = full["chunk_size"] - half["chunk_size"]
+    for key in ("allocated", "reserved"):  # what one more clip in a chunk adds, from the two peaks
+        grown = full[f"peak_{key}_gib"] - half[f"peak_{key}_gib"]
+        full[f"per_clip_{key}_mib"] = round(grown * 1024 / max(clips_apart, 1), 1)
+    full["per_clip_model_mib"] = round(clip_bytes(px, frames) / 2**20, 1)
+    full["preset_estimate_gib"] = round(sizes.need_bytes / GIB, 1)  # with the simulator's share, not measured here
+    return rows
 
 
 def _random_base_timesformer(path: str) -> str:
@@ -299,6 +347,9 @@ def main(argv=None) -> None:
         return
     if args.what == "reward":
         _report("reward", bench_reward(args.num_envs, args.steps, args.device), args)
+        return
+    if args.what == "encoder_memory":
+        _report("encoder_memory", bench_encoder_memory(max(args.num_envs), args.device), args)
         return
     if args.what == "train":
         _report("train", bench_train(args.robots[0], args.preset, args.iterations), args)

@@ -42,7 +42,7 @@ from nil_ext.task_loading import (
     resolve_device,
     save_run_settings,
 )
-from nil_ext.tasks.walk.gpu_sizing import check_env_cfg
+from nil_ext.gpu_sizing import check_env_cfg
 from nil_ext.tasks.walk.walk_env_cfg import PROFILES
 
 CFG_ENTRY_POINTS = {"bro": "bro_cfg_entry_point", "ppo": "rsl_rl_cfg_entry_point"}
