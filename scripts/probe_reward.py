@@ -12,7 +12,8 @@ with --checkpoint, the reward that checkpoint's run trained with: its params/ove
 half speed (``half_speed``), turned 90 degrees to the camera along the same path (``turned``), time-reversed (``backwards``), zero action (``standing``), uniform random actions
 (``random``) and a scripted fall (``falling``); on request the reference with each joint held where the actions reach
 (``within_actions``), with a third of its joint swing at its pace (``short_stride``: feet close together, as a
-shuffling policy walks), and the --checkpoint's own deterministic policy (``policy``: where a trained policy stands
+shuffling policy walks), that short stride stepped 1.6x as often along the same path (``quick_steps``: as H1's trained
+policies step), and the --checkpoint's own deterministic policy (``policy``: where a trained policy stands
 between the reference and the floors, term by term). The camera is the play-mode one, on the reference's path at its own
 speed. Prints a markdown table (return, each term's episode sum, mean IoU, the env reward of
 nil_ext.evaluation.env_reward) and warns when the reward does not rank reference > half_speed > standing > random,
@@ -72,7 +73,8 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--behaviours", nargs="+", default=list(BEHAVIOURS), choices=BEHAVIOURS + OPTIONAL,
                    help="not by default: within_actions (the reference with each joint held where the actions reach), "
-                        "short_stride (a third of its joint swing, at its pace), policy (the --checkpoint's own)")
+                        "short_stride (a third of its joint swing, at its pace), quick_steps (that short stride stepped 1.6x "
+                        "as often, along the same path), policy (the --checkpoint's own)")
     p.add_argument("--json", default=None, help="write the results here")
     p.add_argument("--strict", action="store_true", help="exit 1 when the reward ranks the behaviours wrongly")
     add_sim_args(p)

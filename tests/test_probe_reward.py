@@ -90,13 +90,21 @@ def test_kinematic_replay_puts_the_robot_in_the_reference_state_and_the_reward_s
         torch.testing.assert_close(term.reachable(start + 1.0), start + reach)
         torch.testing.assert_close(term.reachable(start - 0.5 * reach), start - 0.5 * reach)
 
-        # short_stride: a third of the swing at the reference's pace; policy: a given policy (zero actions here)
-        names = ("reference", "standing", "within_actions", "short_stride", "policy")
+        # quick_steps' joints: the walk's at 1.6 times its time (frame 5 of it is frame 8 of the walk)
+        quick = scripted_states(imitation_term(env).bundle, robot.joint_names, robot.data.default_root_pose.torch[0],
+                                robot.data.default_joint_pos.torch[0], robot.data.joint_pos_limits.torch[0], 1.6)
+        torch.testing.assert_close(quick.joint_pos[5], states.joint_pos[8], atol=1e-5, rtol=0)
+        assert quick.joint_pos[5].sub(states.joint_pos[5]).abs().max() > 1e-3
+
+        # short_stride: a third of the swing at the reference's pace; quick_steps: that, stepped 1.6x as often;
+        # policy: a given policy (zero actions here)
+        names = ("reference", "standing", "within_actions", "short_stride", "quick_steps", "policy")
         zero = lambda obs: torch.zeros(obs.shape[0], env.action_manager.total_action_dim)  # noqa: E731
         results = {r.name: r for r in run_probe(env, steps=10, names=names, policy=zero)}
         assert results["reference"].iou_mean > 0.95 > results["standing"].iou_mean
         assert results["within_actions"].iou_mean > results["standing"].iou_mean
         assert results["reference"].iou_mean > results["short_stride"].iou_mean > results["standing"].iou_mean
+        assert results["reference"].iou_mean > results["quick_steps"].iou_mean > results["standing"].iou_mean
         assert results["policy"].return_mean == pytest.approx(results["standing"].return_mean, rel=1e-4)
         assert run_probe(env, steps=2, names=("policy",))[0].note.startswith("no trained policy")
         for r in results.values():

@@ -34,10 +34,12 @@ from .rollout import random_policy, run_episode, standing_policy
 
 BEHAVIOURS = ("reference", "half_speed", "turned", "backwards", "standing", "random", "falling")
 # on request: the reference with each joint held within the actions' reach; the reference with a third of its joint
-# swing (feet close together at its pace, as a shuffling policy walks); a checkpoint's own policy
-OPTIONAL = ("within_actions", "short_stride", "policy")
-REPLAYS = ("reference", "half_speed", "turned", "backwards", "within_actions", "short_stride")  # need the reference's states
+# swing (feet close together at its pace, as a shuffling policy walks); that short stride stepped QUICK_STEPS times as
+# often along the same path (as H1's trained policies step); a checkpoint's own policy
+OPTIONAL = ("within_actions", "short_stride", "quick_steps", "policy")
+REPLAYS = ("reference", "half_speed", "turned", "backwards", "within_actions", "short_stride", "quick_steps")  # need the reference's states
 SHORT_STRIDE = 1.0 / 3.0  # H1's shipped policy swings its hips about a third of the scripted walk's amplitude
+QUICK_STEPS = 1.6  # and steps 1.6x as often as the reference (evaluate.py's cadence column: 1.62)
 EXPECTED_ORDER = ("reference", "half_speed", "standing", "random")  # strictly decreasing returns
 TURNED_YAW = -math.pi / 2  # "turned": the reference's motion with the body facing the camera (it looks from -y)
 FALL_SECONDS = 1.0  # the scripted fall tips the robot from upright to lying in this time
@@ -72,15 +74,16 @@ class Trajectory:
 
 
 def scripted_states(bundle, joint_names: list[str], start_root_pose: torch.Tensor, start_joint_pos: torch.Tensor,
-                    joint_limits: torch.Tensor) -> ReferenceStates | None:
+                    joint_limits: torch.Tensor, time_scale: float = 1.0) -> ReferenceStates | None:
     """The scripted walk's states at the bundle's frames, as ``reference.scripted`` renders them (start pose
     gliding forward at the gait's speed, joints at the start pose plus the gait's offsets, within their limits);
-    None when the bundle is not a scripted walk (its states are unknown). ``start_*``: (7,), (J,); limits (J, 2)."""
+    None when the bundle is not a scripted walk (its states are unknown). ``start_*``: (7,), (J,); limits (J, 2).
+    ``time_scale``: the motion at that many times the bundle's time (2: twice as fast, twice as far)."""
     from ..reference.scripted import gait_of, scripted_motion
 
     if bundle.meta.get("generator") != "scripted" or "walk" not in str(bundle.meta.get("skill", "")):
         return None
-    times = torch.arange(bundle.num_frames, dtype=torch.float32) / bundle.fps
+    times = torch.arange(bundle.num_frames, dtype=torch.float32) / bundle.fps * time_scale
     return ReferenceStates(*scripted_motion(gait_of(bundle.robot), joint_names, start_root_pose, start_joint_pos,
                                             joint_limits, times))
 
@@ -244,8 +247,8 @@ def behaviours(env, steps: int, names=BEHAVIOURS, policy=None) -> tuple[dict, di
     start_joints = robot.data.default_joint_pos.torch[0].clone()
     num_actions = unwrapped.action_manager.total_action_dim
     policies, notes = {}, {}
-    states = scripted_states(imitation_term(unwrapped).bundle, robot.joint_names, start_pose, start_joints,
-                             robot.data.joint_pos_limits.torch[0])
+    bundle, limits = imitation_term(unwrapped).bundle, robot.data.joint_pos_limits.torch[0]
+    states = scripted_states(bundle, robot.joint_names, start_pose, start_joints, limits)
     for name in names:
         if name in REPLAYS and states is None:
             notes[name] = "the reference bundle stores no robot states (not a scripted walk): no replay"
@@ -257,6 +260,11 @@ def behaviours(env, steps: int, names=BEHAVIOURS, policy=None) -> tuple[dict, di
                                                                     steps, dt))
         elif name == "short_stride":  # the same path and cadence, each joint a third as far from the start pose
             joint_pos = start_joints + SHORT_STRIDE * (states.joint_pos - start_joints)
+            policies[name] = KinematicReplay(env, replay_trajectory(ReferenceStates(states.root_pose, joint_pos),
+                                                                    steps, dt))
+        elif name == "quick_steps":  # the short stride's joints QUICK_STEPS times as fast, the base at the pace
+            quick = scripted_states(bundle, robot.joint_names, start_pose, start_joints, limits, QUICK_STEPS)
+            joint_pos = start_joints + SHORT_STRIDE * (quick.joint_pos - start_joints)
             policies[name] = KinematicReplay(env, replay_trajectory(ReferenceStates(states.root_pose, joint_pos),
                                                                     steps, dt))
         elif name == "policy":
