@@ -22,7 +22,7 @@ before and after each speed-up, side by side in one run: ms per iteration, of it
 and reward, the other managers) and the updates, transitions/s, and each variant's ``speedup`` over the first.
 encoder_memory (CUDA): TimeSformer-base (random weights, bf16) over 4,096 envs' clips at 224 px, in the chunks the
 ``gpu`` preset picks for this card and in half of them: torch's peak memory for each, and what one more clip in a
-chunk adds, beside the figure nil_ext.gpu_sizing sizes chunks with.
+chunk adds, beside the figure nil_ext.rewards.gpu_sizing sizes chunks with.
 """
 
 from __future__ import annotations
@@ -129,8 +129,8 @@ def bench_encoder_memory(num_envs: int, device: str) -> list[dict]:
     import tempfile
 
     from nil_ext.errors import UserError
-    from nil_ext.gpu_sizing import GIB, clip_bytes, free_bytes, size_gpu_run
     from nil_ext.rewards import VideoEncoder
+    from nil_ext.rewards.gpu_sizing import GIB, clip_bytes, free_bytes, size_gpu_run
 
     free = free_bytes(device)
     if free is None:

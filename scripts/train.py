@@ -30,6 +30,7 @@ from nil_ext import cli
 from nil_ext.agents.bro import OffPolicyRunner
 from nil_ext.agents.vec_env import IsaacLabVecEnv
 from nil_ext.overrides import apply_overrides
+from nil_ext.rewards.gpu_sizing import check_env_cfg
 from nil_ext.run_failure import closing, exit_promptly
 from nil_ext.task_loading import (
     add_sim_args,
@@ -42,7 +43,6 @@ from nil_ext.task_loading import (
     resolve_device,
     save_run_settings,
 )
-from nil_ext.gpu_sizing import check_env_cfg
 from nil_ext.tasks.walk.walk_env_cfg import PROFILES
 
 CFG_ENTRY_POINTS = {"bro": "bro_cfg_entry_point", "ppo": "rsl_rl_cfg_entry_point"}

@@ -3,8 +3,8 @@
 import pytest
 
 from nil_ext.errors import ConfigError
-from nil_ext import gpu_sizing
-from nil_ext.gpu_sizing import GIB, SAFETY, check_env_cfg, misfit_line, size_gpu_run
+from nil_ext.rewards import gpu_sizing
+from nil_ext.rewards.gpu_sizing import GIB, SAFETY, check_env_cfg, misfit_line, size_gpu_run
 
 
 @pytest.mark.parametrize(("free_gib", "envs"), [(139, 4096), (78, 4096), (22, 4096), (10, 1024), (6, 512)])

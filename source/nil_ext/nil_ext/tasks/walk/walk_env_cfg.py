@@ -270,7 +270,7 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
                  camera_speed_curriculum: bool = True, control_hz: float | None = None,
                  action_scale: float | None = None, profile: str = DEFAULT_PROFILE) -> NilWalkEnvCfg:
     """The walk task of ``robot`` with a preset: ``gpu`` (TimeSformer-base in bf16; envs, camera, encoder chunk and
-    video_every_k sized to the card's free memory by :mod:`nil_ext.gpu_sizing`: 4096 envs at 224 px on an 80 GB card),
+    video_every_k sized to the card's free memory by :mod:`nil_ext.rewards.gpu_sizing`: 4096 envs at 224 px on an 80 GB card),
     ``cpu`` (128 envs, 64 px, video term off: the most env steps/s a CPU gives, for learning runs) or
     ``cpu-smoke`` (4 envs, 64 px, video term off: starts fast, for the quickstart and tests).
 
@@ -292,7 +292,7 @@ def walk_env_cfg(robot: str, preset: str = "gpu", num_envs: int | None = None, d
     device = device or ("cpu" if on_cpu else "cuda:0")
     # cpu: 128 envs, stepped beside the updates (agents.py), 1.9x the transitions/s of 64 envs stepped between
     # them (scripts/benchmark.py --what train)
-    from ...gpu_sizing import gpu_sizes  # reads the device's free memory: only for the gpu preset
+    from ...rewards.gpu_sizing import gpu_sizes  # reads the device's free memory: only for the gpu preset
 
     sizes = None if on_cpu else gpu_sizes(device, num_envs)
     num_envs = num_envs or (sizes.num_envs if sizes else {"cpu": 128, "cpu-smoke": 4}[preset])

@@ -21,8 +21,8 @@ from types import SimpleNamespace
 
 import torch
 
-from .rewards.reward_cfg import NilRewardCfg
-from .rewards.video_encoder import clip_activation_bytes
+from .reward_cfg import NilRewardCfg
+from .video_encoder import clip_activation_bytes
 
 GIB = 2**30
 ENV_CHOICES = (4096, 2048, 1024, 512, 256, 128)  # the most envs that fit, from the top
@@ -163,8 +163,8 @@ def gpu_sizes(device: str, num_envs: int | None = None) -> GpuSizes:
 
 def check_env_cfg(env_cfg, device: str) -> None:
     """Refuse (``ConfigError``, said in one line) a NIL env on ``device`` whose settings would not fit."""
-    from .errors import ConfigError
-    from .rewards.reward_cfg import ABLATIONS
+    from ..errors import ConfigError
+    from .reward_cfg import ABLATIONS
 
     free = free_bytes(device)
     imitation = getattr(env_cfg, "imitation", None)
