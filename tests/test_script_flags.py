@@ -31,7 +31,10 @@ def test_settings_are_overrides_anywhere_on_the_line_and_flags_are_snake_case_or
     generate = load_script("generate_reference").parse_args(["--robot", "h1", "--out", "r", "--fps-out", "50",
                                                              "--e0-mask", "m.png", "--e0", "e0.png"])
     assert generate.control_hz == 50 and str(generate.e0_mask) == "m.png"  # --fps_out: the old name of --control_hz
-    assert load_script("benchmark").parse_args(["--num-envs", "4", "8"]).num_envs == [4, 8]
+    benchmark = load_script("benchmark")
+    assert benchmark.parse_args(["--num-envs", "4", "8"]).num_envs == [4, 8]
+    assert benchmark.parse_args([]).num_envs == [4, 16]
+    assert benchmark.parse_args(["--what", "encoder_memory"]).num_envs == [4096]  # the gpu preset's on a large card
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -66,3 +69,10 @@ def test_a_removed_flag_names_the_override_that_replaces_it(script, argv, overri
     err = capsys.readouterr().err
     flag = argv[0].split("=")[0].replace("-", "_").replace("__", "--", 1)
     assert err.startswith(f"[ERROR] {flag} was removed; write the setting {override} instead") and err.count("\n") == 1
+
+
+def test_the_encoder_memory_benchmark_asks_for_a_cuda_card():
+    from nil_ext.errors import UserError
+
+    with pytest.raises(UserError, match="--what encoder_memory measures a CUDA card; cpu is not one"):
+        load_script("benchmark").bench_encoder_memory(8, "cpu")
