@@ -90,12 +90,14 @@ def test_masks_prompted_by_the_simulators_side_view_are_refused_with_the_reason(
 
 def test_the_camera_is_found_on_a_mid_stride_first_frame(walk):
     """Case 2: the start pose alone fits the mid-stride first frame from no camera (the issue measured IoU 0.63);
-    the search over the scripted gait's poses finds the pose and the camera (yaw 130 deg, or its front/back mirror)."""
+    the search over the scripted gait's poses finds the pose and the camera (yaw 130 deg, or its front/back mirror).
+    Two gait poses (0 and 1/2 stride: the default's four score 0.85, 0.79, 0.87, 0.77) keep the test to three searches."""
+    from nil_ext.reference.camera_alignment import CameraSearchCfg
     from nil_ext.reference.camera_search import align_camera_in_subprocess
 
     frames, masks = walk[:2]
     video, truth = _square(frames[:1], masks[:1])
-    found = align_camera_in_subprocess("h1", truth[0], video[0])
+    found = align_camera_in_subprocess("h1", truth[0], video[0], CameraSearchCfg(gait_poses=2))
     print(found.summary(), found.poses_searched)
     start = found.poses_searched[0]
     assert start["pose"] == "start pose" and start["iou"] < 0.75  # below the bar: the search went on

@@ -1,7 +1,8 @@
 """Robots outside the four, each from a small robot file and nothing else: Newton's example quadruped (URDF),
 Newton's example humanoid (USD, used as it is) and Menagerie's A1 stripped of its actuators and keyframes (an
 actuator-less MJCF, as robot zoos ship them). Each is read, holds its start pose through a walk episode, renders with
-masks, and trains cpu-smoke; a broken actuation table is refused naming the field."""
+masks, and trains cpu-smoke (marked slow: the default run trains a robot file with gymnasium's Ant in
+test_robot_files.py, and holds and renders these three here); a broken actuation table is refused naming the field."""
 
 import os
 import subprocess
@@ -250,6 +251,7 @@ def _trains(robot: str, request, tmp_path: Path, iterations: int) -> None:
     assert list((tmp_path / "logs" / "bro").glob(f"nil_{Path(robot_file).stem}_walk/*/model_*.pt")), result.stdout[-2000:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("robot", ["quadruped", "a1_bare"])
 def test_urdf_and_actuator_less_mjcf_robots_train_cpu_smoke(robot, request, tmp_path, menagerie_available):
     """train.py end to end (scripted reference, env, runner, checkpoint, export, evaluation), a few iterations."""
