@@ -2,9 +2,11 @@
 
 import importlib.util
 import json
+import math
 import os
 
 import pytest
+import torch
 
 from nil_ext.errors import CheckpointError
 from nil_ext.task_loading import load_cfg, run_settings, trained_reference
@@ -219,6 +221,27 @@ def test_the_default_profile_imitates_and_the_paper_is_one_switch_away(menagerie
     assert control_rate_hz(walk_env_cfg("h1", preset="cpu", control_hz=50)) == 50.0
     with pytest.raises(ValueError, match="Unknown profile 'fast'; known: imitate, track, clock, walk, paper"):
         walk_env_cfg("h1", preset="cpu", profile="fast")
+
+
+def test_the_place_term_is_the_pace_bell_narrowed_to_a_pixel():
+    """``place`` (off in every profile; ``env.rewards.place.weight=1`` switches it on) scores the base's ground
+    distance to the reference's place in a 5 cm bell (H1 at 64 px: a pixel is 4.4 cm): 1 on the place, e^-1/2 at
+    5 cm, nothing at 20 cm, where the 0.5 m ``pace`` bell still pays 0.92."""
+    from types import SimpleNamespace
+
+    from nil_ext.tasks.walk.walk_env_cfg import PROFILES, walk_env_cfg
+
+    rewards = walk_env_cfg("h1", preset="cpu").rewards
+    assert rewards.place.weight == 0.0 and all(p.place == 0.0 for p in PROFILES.values())
+    gaps = torch.tensor([0.0, 0.05, 0.2])
+    base = torch.stack([1.0 + gaps, torch.full_like(gaps, 2.0), torch.ones_like(gaps)], -1)  # behind/ahead alike
+    command = SimpleNamespace(robot=SimpleNamespace(data=SimpleNamespace(root_pos_w=SimpleNamespace(torch=base))),
+                              reference_position_w=lambda: torch.tensor([[1.0, 2.0, 0.8]]).expand(3, -1))
+    env = SimpleNamespace(step_dt=0.04, command_manager=SimpleNamespace(get_term=lambda name: command))
+    place = rewards.place.func(env, **rewards.place.params) * env.step_dt
+    pace = rewards.pace.func(env, **rewards.pace.params) * env.step_dt
+    torch.testing.assert_close(place, torch.tensor([1.0, math.exp(-0.5), math.exp(-8.0)]))
+    assert place[2] < 1e-3 and pace[2] > 0.9
 
 
 def test_a_task_config_is_data_the_robot_is_converted_when_spawned(tmp_path, monkeypatch, menagerie_available):
