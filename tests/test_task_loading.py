@@ -234,7 +234,7 @@ def test_the_place_term_is_the_pace_bell_narrowed_to_a_pixel():
     rewards = walk_env_cfg("h1", preset="cpu").rewards
     assert rewards.place.weight == 0.0 and all(p.place == 0.0 for p in PROFILES.values())
     gaps = torch.tensor([0.0, 0.05, 0.2])
-    base = torch.stack([1.0 + gaps, torch.full_like(gaps, 2.0), torch.ones_like(gaps)], -1)  # behind/ahead alike
+    base = torch.stack([1.0 + gaps, torch.full_like(gaps, 2.0), torch.ones_like(gaps)], -1)
     command = SimpleNamespace(robot=SimpleNamespace(data=SimpleNamespace(root_pos_w=SimpleNamespace(torch=base))),
                               reference_position_w=lambda: torch.tensor([[1.0, 2.0, 0.8]]).expand(3, -1))
     env = SimpleNamespace(step_dt=0.04, command_manager=SimpleNamespace(get_term=lambda name: command))
