@@ -31,6 +31,18 @@ def test_ranking_check_names_each_misordered_pair_and_a_fall_that_is_not_lowest(
     assert ranking_problems(dict(good, policy=1.0)) == []
 
 
+def test_replayed_actions_divide_by_each_joints_own_scale():
+    """A per-joint scale (``env.actions.joint.scale={pattern: scale}``, as Isaac Lab's joint actions take it) gives each
+    joint its own; joints no pattern names keep Isaac Lab's 1.0; a torque action (no scale) gives None."""
+    from nil_ext.evaluation.probe import _joint_scales
+
+    joints = ["left_hip_pitch", "left_knee", "torso", "left_elbow"]
+    torch.testing.assert_close(_joint_scales(0.25, joints, "cpu"), torch.full((4,), 0.25))
+    scales = _joint_scales({".*_hip_pitch|.*_knee": 0.5, "torso": 0.25}, joints, "cpu")
+    torch.testing.assert_close(scales, torch.tensor([0.5, 0.5, 0.25, 1.0]))
+    assert _joint_scales(None, joints, "cpu") is None
+
+
 @pytest.fixture(scope="module")
 def launched():
     from isaaclab.app import launch_simulation

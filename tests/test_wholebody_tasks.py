@@ -212,6 +212,8 @@ def test_a_robot_hangs_by_its_grip_and_falls_without_it(env):
 
     if env.cfg.wholebody.skill != "hang":
         pytest.skip("only HangBar has a grip")
+    if env.cfg.robot_name != "h1":  # the grip is the same code for every robot: H1's case checks it (~13 s saved)
+        pytest.skip("the grip is checked on H1")
     grip = env.action_manager.get_term("grip")
     radius = grip.cfg.grip_radius
     assert env.cfg.actions.joint.to_limits, "the arms reach the bar only with actions over their range"
