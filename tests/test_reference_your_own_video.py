@@ -88,6 +88,7 @@ def test_masks_prompted_by_the_simulators_side_view_are_refused_with_the_reason(
     assert truth_gate["passed"], truth_gate["reason"]  # the robot's own masks keep to its shape while it walks
 
 
+@pytest.mark.slow  # ~70 s; the default run searches gait poses in test_reference_web_clip's import (a quarter stride)
 def test_the_camera_is_found_on_a_mid_stride_first_frame(walk):
     """Case 2: the start pose alone fits the mid-stride first frame from no camera (the issue measured IoU 0.63);
     the search over the scripted gait's poses finds the pose and the camera (yaw 130 deg, or its front/back mirror).
