@@ -31,18 +31,6 @@ def test_ranking_check_names_each_misordered_pair_and_a_fall_that_is_not_lowest(
     assert ranking_problems(dict(good, policy=1.0)) == []
 
 
-def test_replayed_actions_divide_by_each_joints_own_scale():
-    """A per-joint scale (``env.actions.joint.scale={pattern: scale}``, as Isaac Lab's joint actions take it) gives each
-    joint its own; joints no pattern names keep Isaac Lab's 1.0; a torque action (no scale) gives None."""
-    from nil_ext.evaluation.probe import _joint_scales
-
-    joints = ["left_hip_pitch", "left_knee", "torso", "left_elbow"]
-    torch.testing.assert_close(_joint_scales(0.25, joints, "cpu"), torch.full((4,), 0.25))
-    scales = _joint_scales({".*_hip_pitch|.*_knee": 0.5, "torso": 0.25}, joints, "cpu")
-    torch.testing.assert_close(scales, torch.tensor([0.5, 0.5, 0.25, 1.0]))
-    assert _joint_scales(None, joints, "cpu") is None
-
-
 @pytest.fixture(scope="module")
 def launched():
     from isaaclab.app import launch_simulation
@@ -127,19 +115,38 @@ def test_kinematic_replay_puts_the_robot_in_the_reference_state_and_the_reward_s
 
 
 def test_kinematic_replay_commands_only_the_joints_the_policy_moves(launched, menagerie_available):
-    """TALOS's actions move 28 of its 44 joints (its robot file's policy_joints): the replay commands those and the
-    probe runs on it."""
+    """TALOS's actions move 28 of its 44 joints (its robot file's policy_joints): the replay commands those, at each
+    joint's own scale, as PD targets equal to the replayed joints, and the probe runs on it."""
     from isaaclab.envs import ManagerBasedRLEnv
 
-    from nil_ext.evaluation.probe import add_replay_writer, run_probe
+    from nil_ext.evaluation.probe import (
+        KinematicReplay,
+        add_replay_writer,
+        replay_trajectory,
+        run_probe,
+        scripted_states,
+    )
+    from nil_ext.tasks.mdp import imitation_term
 
     cfg = load_cfg("NIL-Talos-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
+    cfg.actions.joint.scale = {"leg_.*": 0.5, "torso_.*|arm_.*": 0.25}  # one per joint pattern, as overrides give it
     cfg.play_mode()
     cfg.set_reference(None)
     add_replay_writer(cfg)
     env = ManagerBasedRLEnv(cfg)
     try:
         assert env.action_manager.total_action_dim == 28
+        robot, term = env.scene["robot"], env.action_manager.get_term("joint")
+        states = scripted_states(imitation_term(env).bundle, robot.joint_names, robot.data.default_root_pose.torch[0],
+                                 robot.data.default_joint_pos.torch[0], robot.data.joint_pos_limits.torch[0])
+        trajectory = replay_trajectory(states, 4, env.step_dt)
+        replay = KinematicReplay(env, trajectory)
+        obs, _ = env.reset()
+        for _ in range(3):  # the targets of step k are the replayed joints of frame k
+            obs, *_ = env.step(replay(obs["policy"]))
+        wanted = trajectory.joint_pos[2][term._joint_ids].expand(2, -1)
+        assert wanted.sub(robot.data.default_joint_pos.torch[:, term._joint_ids]).abs().max() > 0.02  # the gait has begun
+        torch.testing.assert_close(term.processed_actions, wanted, atol=1e-5, rtol=0)
         results = {r.name: r for r in run_probe(env, steps=8, names=("reference", "standing"))}
         assert results["reference"].iou_mean > 0.95 and results["reference"].iou_mean > results["standing"].iou_mean
     finally:

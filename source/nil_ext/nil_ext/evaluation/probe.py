@@ -28,7 +28,6 @@ from isaaclab.managers import RecorderTermCfg
 from isaaclab.managers.recorder_manager import DatasetExportMode, RecorderManagerBaseCfg, RecorderTerm
 from isaaclab.utils import configclass
 from isaaclab.utils.math import axis_angle_from_quat, quat_conjugate, quat_from_angle_axis, quat_mul
-from isaaclab.utils.string import resolve_matching_names_values
 
 from ..tasks.mdp import imitation_term
 from .rollout import random_policy, run_episode, standing_policy
@@ -138,19 +137,6 @@ def fall_trajectory(start_root_pose: torch.Tensor, start_joint_pos: torch.Tensor
     return Trajectory.from_states(pose, start_joint_pos.repeat(steps, 1), dt)
 
 
-def _joint_scales(scale, joint_names: list[str], device) -> torch.Tensor | None:
-    """The action scale of each of ``joint_names``: a float for all, or a ``{pattern: scale}`` dict as Isaac Lab's
-    joint actions take it (None for anything else)."""
-    if isinstance(scale, (int, float)):
-        return torch.full((len(joint_names),), float(scale), device=device)
-    if isinstance(scale, dict):
-        values = torch.ones(len(joint_names), device=device)  # Isaac Lab's default for joints no pattern names
-        index, _, value = resolve_matching_names_values(scale, joint_names)
-        values[index] = torch.tensor(value, device=device)
-        return values
-    return None
-
-
 class KinematicReplay:
     """A behaviour that plays a trajectory: as a policy it commands the replayed joints as PD targets (so the
     actuators and the action penalties see what a perfect tracker would send); :meth:`write` puts the robot in
@@ -162,22 +148,19 @@ class KinematicReplay:
         self.robot = self.env.scene["robot"]
         action_cfg = self.env.cfg.actions.joint
         # the joints the actions move (a robot file's policy_joints may leave some at their start pose)
-        self.action_joints, joint_names = self.robot.find_joints(action_cfg.joint_names,
-                                                                 preserve_order=action_cfg.preserve_order)
-        # Position actions are offsets from the start pose, scaled (one scale, or one per joint pattern); other
+        self.action_joints = self.robot.find_joints(action_cfg.joint_names, preserve_order=action_cfg.preserve_order)[0]
+        # Position actions: the action term's own inverse (one scale, one per joint, or each joint's range); other
         # actions (torques) send zero.
-        self.action_scale = _joint_scales(getattr(action_cfg, "scale", None), joint_names, self.env.device) if getattr(
-            action_cfg, "use_default_offset", False) else None
+        self.actions_for = getattr(self.env.action_manager.get_term("joint"), "actions_for", None)
 
     def step_index(self) -> torch.Tensor:
         return imitation_term(self.env).time_steps.clamp(max=len(self.trajectory.joint_pos) - 1)
 
     def __call__(self, obs: torch.Tensor) -> torch.Tensor:
         k = self.step_index()
-        if self.action_scale is None:
+        if self.actions_for is None:
             return torch.zeros(obs.shape[0], self.env.action_manager.total_action_dim, device=obs.device)
-        offset = self.trajectory.joint_pos[k] - self.robot.data.default_joint_pos.torch
-        return offset[:, self.action_joints] / self.action_scale
+        return self.actions_for(self.trajectory.joint_pos[k][:, self.action_joints])
 
     def write(self) -> None:
         k = self.step_index()
