@@ -14,6 +14,7 @@ from nil_ext.reference.camera_alignment import (
     CameraSearchCfg,
     centre_crop,
     centroids,
+    coarse_poses,
     fit_mask,
     pose_offsets,
     render_geometry,
@@ -243,3 +244,15 @@ def test_the_user_picks_the_yaw_and_sees_both_candidates():
 
 def iou_np(a, b):
     return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+def test_a_narrow_elevation_range_is_searched_from_its_middle():
+    """The floor's horizon tells the elevation within a few degrees: the coarse grid starts from the middle of that
+    range (not its lower end), and every refined pose stays within it."""
+    cfg = dataclasses.replace(FAST, elevation_deg=(6.0, 14.0))
+    assert coarse_poses(cfg, 3.0)[:, 1].unique().tolist() == [10.0]
+    shape, truth, fov = (96, 96), torch.tensor([[-30.0, 12.0, 3.0]]), 50.0
+    _, mask = fake_render(truth, fov, *shape[::-1])
+    found = search_camera(fake_renderer(cfg, shape), mask[0].numpy(), None, cfg, base_height=1.0, base_range=3.0,
+                          progress=False)
+    assert 6.0 <= found.elevation_deg <= 14.0 and abs(found.elevation_deg - 12.0) < 3.0

@@ -204,6 +204,10 @@ def test_bundles_store_the_estimated_path_its_confidence_and_a_speed_plot(tmp_pa
     assert len(report["speed"]) == b.num_frames and report["mean_speed"] == pytest.approx(1.25, rel=0.05)
     assert report["distance"] == pytest.approx(truth[-1, 0] - truth[0, 0], rel=0.05)
     assert (tmp_path / "ref" / PLOT_NAME).stat().st_size > 1000
+    # the camera's own path, which the task camera replays: here the robot stays put in view, so the camera went
+    # where the robot went
+    assert loaded.eye_path.shape == (b.num_frames, 4)
+    np.testing.assert_allclose(loaded.eye_path[:, :2], loaded.camera_path[:, :2], atol=0.05)
     # a bundle from before the camera path's source was recorded: its path was the exact scripted one
     loaded.meta.pop("camera_path_source")
     assert loaded.camera_path_source == "scripted"
@@ -225,6 +229,7 @@ def test_a_video_without_a_visible_camera_motion_needs_a_speed_or_a_file(tmp_pat
     assert "--reference_speed" in capsys.readouterr().out
     b = make(tmp_path / "ref", speed=0.8)
     assert b.camera_path_source == "speed" and b.quality["camera_path"]["mean_speed"] == pytest.approx(0.8)
+    assert b.eye_path is None  # a given speed: the camera followed the robot
     assert ReferenceBundle.load(tmp_path / "ref").camera_path_source == "speed"
     np.save(tmp_path / "path.npy", np.stack([np.linspace(0, 0.5, 12), np.zeros(12), np.ones(12)], axis=1))
     b = make(file=tmp_path / "path.npy")

@@ -1,5 +1,5 @@
-"""The focal length from a floor's lines (nil_ext.reference.floor_lines): right on a grid seen at an angle, none
-where the floor cannot tell it (plain, a flat picture, a grid seen along one of its axes)."""
+"""The focal length and the camera's tilt from a floor's lines (nil_ext.reference.floor_lines): right on a grid seen
+at an angle, none where the floor cannot tell it (plain, a flat picture, a grid seen along one of its axes)."""
 
 import math
 
@@ -23,12 +23,14 @@ def grid_frames(yaws_deg, pitch_down=0.35):
     return np.stack(frames)
 
 
-def test_a_grid_seen_at_an_angle_gives_the_focal_length():
-    frames = grid_frames(np.linspace(25.0, 45.0, 6))
+@pytest.mark.parametrize("pitch_down", [0.15, 0.35])
+def test_a_grid_seen_at_an_angle_gives_the_focal_length_and_the_tilt(pitch_down):
+    frames = grid_frames(np.linspace(25.0, 45.0, 6), pitch_down)
     found = floor_focal(frames, np.zeros(frames.shape[:3], bool))
     assert found.ok, found.reason
     assert found.focal_px == pytest.approx(FOCAL, rel=0.03)
     assert found.fov_deg == pytest.approx(math.degrees(2 * math.atan(SIZE / 2 / FOCAL)), abs=1.5)
+    assert found.pitch_deg == pytest.approx(math.degrees(math.atan(pitch_down)), abs=0.5)
 
 
 @pytest.mark.parametrize("floor", ["plain", "flat_grid", "grid_along_its_axis"])
@@ -43,19 +45,27 @@ def test_a_floor_that_cannot_tell_gives_none(floor):
     assert "frames" in found.reason
 
 
-def test_the_import_bounds_the_camera_search_by_the_fov_it_knows():
-    """--camera_fov: auto takes the floor's FOV (+-6 %), a number the user's (+-2 deg), any the search's whole range;
-    a FOV that is no angle is refused."""
+def test_the_import_bounds_the_camera_search_by_the_view_it_knows():
+    """--camera_fov: auto takes the floor's FOV (+-6 %) and, given the robot's first mask, the elevation its horizon
+    tells (+-4 deg: the tilt plus the robot's place below the centre), a number the user's FOV (+-2 deg), any the
+    search's whole ranges; a FOV that is no angle is refused."""
     from nil_ext.reference.errors import ReferenceInputError
-    from nil_ext.reference.video_import import _known_fov
+    from nil_ext.reference.video_import import _known_view
 
     frames = grid_frames(np.linspace(25.0, 45.0, 6))
     truth = math.degrees(2 * math.atan(SIZE / 2 / FOCAL))
-    (lo, hi), source = _known_fov(frames, "auto")
+    bounds, source = _known_view(frames, "auto")
+    lo, hi = bounds["fov_deg"]
     assert lo < truth < hi and hi - lo < 0.15 * truth and source.startswith("floor lines")
-    assert _known_fov(frames, "any") == (None, "searched")
-    assert _known_fov(frames, 60.0) == ((58.0, 62.0), "given")
+    assert "elevation_deg" not in bounds  # no robot to look at
+    robot = np.zeros((SIZE, SIZE), bool)
+    robot[SIZE // 2 + 10 : SIZE // 2 + 70, 120:136] = True  # its middle 40 px below the centre: 7.9 deg further down
+    low, high = _known_view(frames, "auto", robot)[0]["elevation_deg"]
+    assert (low + high) / 2 == pytest.approx(math.degrees(math.atan(0.35)) + math.degrees(math.atan(40 / FOCAL)),
+                                             abs=0.6)
+    assert _known_view(frames, "any") == ({}, "searched")
+    assert _known_view(frames, 60.0) == ({"fov_deg": (58.0, 62.0)}, "given")
     plain = np.stack([make_background("light_floor", SIZE, SIZE, seed=s) for s in range(4)])
-    assert _known_fov(plain, "auto") == (None, "searched")
+    assert _known_view(plain, "auto", robot) == ({}, "searched")
     with pytest.raises(ReferenceInputError, match="degrees"):
-        _known_fov(frames, 200.0)
+        _known_view(frames, 200.0)

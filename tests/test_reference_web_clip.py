@@ -42,6 +42,15 @@ def test_a_web_clip_walking_toward_the_camera_is_imported_without_flags(menageri
     assert meta["fov_source"].startswith("floor lines")  # the grid floor gave the FOV (truth 47.2 deg)
     fov = meta["camera_alignment"]["fov_deg"]
     assert 44.0 < fov < 50.5, fov
+    # the floor's horizon bounds the elevation (truth: 0.8 m above the base at 5.4 m, 8.4 deg; 24 before it did)
+    elevation = meta["camera_alignment"]["elevation_deg"]
+    assert 4.0 < elevation < 14.0, elevation
+    if meta["camera_path_source"] == "estimated":  # the clip's camera stood and turned: the task camera replays it
+        from nil_ext.reference.bundle import ReferenceBundle
+
+        eye = ReferenceBundle.load(out).eye_path
+        turn = abs(eye[-1, 3] - eye[0, 3])
+        assert 0.15 < turn < 1.5, turn  # it turns toward the nearing robot
 
 
 @pytest.mark.parametrize("yaw_deg", [0.0, 35.0])

@@ -528,6 +528,50 @@ def test_pace_and_heading_refuse_a_reference_without_a_camera_path(launched, men
         env.close()
 
 
+def test_reference_path_replays_the_clip_s_own_camera_where_the_bundle_has_it(launched, menagerie_available,
+                                                                             tmp_path):
+    """A generated clip's camera stands and turns to keep the robot in view (the robot nears and grows): the bundle
+    keeps that camera's own path (``eye_path``) and the task camera replays it, from the env's start, at the
+    curriculum's share, instead of following the reference's robot at a fixed distance."""
+    import math
+
+    from isaaclab.envs import ManagerBasedRLEnv
+    from isaaclab.utils.math import quat_apply
+
+    from nil_ext.assets.robot_cfg import robot_model_info
+    from nil_ext.reference.bundle import ReferenceBundle
+    from nil_ext.tasks.references import ensure_scripted_reference
+    from nil_ext.tasks.walk.walk_env_cfg import walk_env_cfg
+
+    cfg = walk_env_cfg("h1", "cpu-smoke", num_envs=2)
+    demo = ensure_scripted_reference("h1", cfg.imitation.camera.to_dict(robot_model_info("h1").base_pos[2]))
+    bundle = ReferenceBundle.load(demo)
+    bundle.eye_path = np.repeat(bundle.camera_path[:1], bundle.num_frames, 0)
+    bundle.eye_path[:, 3] += np.linspace(0.0, 0.8, bundle.num_frames)  # rad: it turns left, standing where it started
+    cfg.set_reference(str(bundle.save(tmp_path / "standing_camera")))
+    env = ManagerBasedRLEnv(cfg)
+    try:
+        env.reset()
+        term, camera = imitation_term(env), env.scene["camera"]
+        start = env.scene["robot"].data.default_root_pose.torch[:, :3] + env.scene.env_origins
+        term.camera_speed.fill_(0.5)
+        standing = torch.zeros(2, env.action_manager.total_action_dim)
+        for _ in range(20):
+            env.step(standing)
+        frame = term.frame_index
+        assert (frame > 10).all()
+        # the camera stays at the start's offset (the old follow camera would have travelled ~0.5 * 1.25 m/s)
+        torch.testing.assert_close(camera.data.pos_w.torch, start + term.camera_offset, atol=1e-4, rtol=0.0)
+        forward = quat_apply(camera.data.quat_w_world.torch, torch.tensor([[1.0, 0.0, 0.0]]).expand(2, 3))
+        yaw = torch.atan2(forward[:, 1], forward[:, 0])
+        turned = 0.8 * frame.float() / (term.num_ref_frames - 1)  # the bundle's 100 fps retimed to the control rate
+        expected = math.radians(cfg.imitation.camera.yaw_deg) + math.pi + 0.5 * turned
+        torch.testing.assert_close(torch.remainder(yaw - expected + math.pi, 2 * math.pi) - math.pi,
+                                   torch.zeros(2), atol=1e-3, rtol=0.0)
+    finally:
+        env.close()
+
+
 def test_the_track_and_clock_profiles_observe_the_reference_from_the_base(launched, menagerie_available):
     """``--profile track`` (and ``clock``, which adds a gait clock after it): four of the policy's inputs are the
     ground offset from the base to the reference's robot in the base's yaw frame and the reference's direction of

@@ -164,7 +164,7 @@ def _assemble(robot: str, clip: _Clip, camera_path: CameraPathOptions, retiming:
     if len(clip.frames) < CLIP_LEN:
         raise ReferenceInputError(f"the video has {len(clip.frames)} frames; a reference needs at least {CLIP_LEN}")
     fps = retiming.control_fps
-    path, confidence, path_meta = choose_camera_path(clip.frames, clip.masks, clip.fps, fps, clip.camera, robot,
+    path, confidence, eye_path, path_meta = choose_camera_path(clip.frames, clip.masks, clip.fps, fps, clip.camera, robot,
                                                      camera_path, clip.exact_path)
     meta = {**clip.meta, "control_fps": fps, **path_meta, **clip.extra_meta}
     frames, masks = retime(clip.frames, clip.masks, clip.fps, fps, method=retiming.method, progress=output.progress)
@@ -174,7 +174,8 @@ def _assemble(robot: str, clip: _Clip, camera_path: CameraPathOptions, retiming:
         shown = np.ones(len(path)) if confidence is None else confidence
         quality["camera_path"] = camera_path_report(path, shown, fps, meta.get("camera_path_source"))
     bundle = ReferenceBundle(frames=frames, masks=masks, fps=fps, robot=robot, camera=dict(clip.camera),
-                             camera_path=path, camera_path_confidence=confidence, meta=meta, quality=quality)
+                             camera_path=path, camera_path_confidence=confidence, eye_path=eye_path, meta=meta,
+                             quality=quality)
     if not clip.from_simulator:  # the simulator's masks are the truth: its frames are saved as they are, quietly
         print(f"reference: {len(frames)} frames at {fps:g} fps; {summary(bundle.quality)}", flush=True)
         print(f"camera path: {camera_path_summary(quality.get('camera_path'), meta)}", flush=True)

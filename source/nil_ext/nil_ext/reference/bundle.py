@@ -2,7 +2,7 @@
 
 A bundle folder holds
   bundle.json              format version, robot, camera, fps, metadata, quality, file hashes
-  arrays.npz               frames (T,H,W,3) uint8, masks bit-packed, camera path (exact)
+  arrays.npz               frames (T,H,W,3) uint8, masks bit-packed, camera path, the clip's own camera path
   embeddings.safetensors   cached video-encoder embeddings (absent when there are none)
   video.mp4                frames | masks side by side, for people (lossy, not read back)
   strip.png                four frames from first to last above their masks, for people
@@ -50,6 +50,10 @@ class ReferenceBundle:
     camera: dict[str, Any]  # the camera config as given: width, height, distance, yaw, fov, mode...
     camera_path: np.ndarray | None = None  # (T, 4) float: x, y, z, heading of the camera per frame
     camera_path_confidence: np.ndarray | None = None  # (T,) in [0, 1]
+    eye_path: np.ndarray | None = None
+    """(T, 4) x, y, z, heading of the clip's own camera, where it did not follow the robot (a generated clip's camera
+    stands and turns to keep the robot in view): what the task camera replays. None: the camera followed the robot
+    at its offset (a scripted or given path), which ``camera_path`` already is."""
     # meta["camera_path_source"]: "scripted" (exact), "estimated" (from the video), "speed" or "file" (given)
     meta: dict[str, Any] = field(default_factory=dict)  # prompt, generator, seed, source fps, hashes...
     quality: dict[str, Any] = field(default_factory=dict)  # see quality.quality_report
@@ -72,6 +76,10 @@ class ReferenceBundle:
             self.camera_path_confidence = np.asarray(self.camera_path_confidence, dtype=np.float64)
             if self.camera_path_confidence.shape != (t,):
                 raise ValueError(f"camera_path_confidence must be ({t},), got {self.camera_path_confidence.shape}")
+        if self.eye_path is not None:
+            self.eye_path = np.asarray(self.eye_path, dtype=np.float64)
+            if self.camera_path is None or self.eye_path.shape != (t, 4):
+                raise ValueError(f"eye_path must be ({t}, 4) beside a camera_path, got {self.eye_path.shape}")
 
     @property
     def num_frames(self) -> int:
@@ -98,12 +106,14 @@ class ReferenceBundle:
         if math.isclose(fps, self.fps, rel_tol=1e-6):
             return self
         frames, masks = retime(self.frames, self.masks, self.fps, fps, progress=progress)
-        path = confidence = None
+        path = confidence = eye_path = None
         if self.camera_path is not None:
             path = retime_path(self.camera_path, self.fps, fps)
             times = output_times(self.num_frames, self.fps, fps)
             confidence = np.interp(times, np.arange(self.num_frames), self.camera_path_confidence)
-        return ReferenceBundle(frames, masks, fps, self.robot, dict(self.camera), path, confidence,
+        if self.eye_path is not None:
+            eye_path = retime_path(self.eye_path, self.fps, fps)
+        return ReferenceBundle(frames, masks, fps, self.robot, dict(self.camera), path, confidence, eye_path,
                                meta={**self.meta, "retimed_from_fps": self.fps}, quality=self.quality)
 
     def resized(self, width: int, height: int) -> ReferenceBundle:
@@ -241,6 +251,7 @@ class ReferenceBundle:
             camera=doc["camera"],
             camera_path=arrays.get("camera_path"),
             camera_path_confidence=arrays.get("camera_path_confidence"),
+            eye_path=arrays.get("eye_path"),
             meta=doc["meta"],
             quality=doc["quality"],
             embeddings=embeddings,
@@ -251,6 +262,8 @@ class ReferenceBundle:
         if self.camera_path is not None:
             arrays["camera_path"] = self.camera_path
             arrays["camera_path_confidence"] = self.camera_path_confidence
+        if self.eye_path is not None:
+            arrays["eye_path"] = self.eye_path
         np.savez_compressed(file, **arrays)
 
 

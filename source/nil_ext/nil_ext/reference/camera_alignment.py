@@ -146,6 +146,8 @@ def coarse_poses(cfg: CameraSearchCfg, base_range: float) -> torch.Tensor:
         yaws = _wrap_deg(cfg.yaw_deg + torch.arange(-cfg.yaw_window_deg, cfg.yaw_window_deg + 1e-6, cfg.yaw_step_deg / 3))
     lo, hi = cfg.elevation_deg
     elevs = torch.arange(lo, hi + 1e-6, cfg.elevation_step_deg)
+    if hi - lo < cfg.elevation_step_deg:  # a narrow range (the floor's horizon told it): start from its middle
+        elevs = torch.tensor([(lo + hi) / 2])
     ranges = torch.tensor(cfg.distance_scales) * base_range
     return torch.cartesian_prod(yaws, elevs, ranges).float()
 

@@ -45,14 +45,18 @@ def check_camera_path_options(options: CameraPathOptions) -> None:
 
 def choose_camera_path(frames, masks, src_fps: float, control_fps: float, camera: dict[str, Any], robot: str,
                        options: CameraPathOptions, exact_path: np.ndarray | None = None):
-    """(path (T, 4), confidence (T,) or None, meta) at the control rate, T = the retimed frame count. ``exact_path``:
-    the path the simulator rendered along (source "scripted"), taken unless a file or a speed is given. The path is
-    None when nothing gives one (meta says why; a warning names the options)."""
+    """(path (T, 4), confidence (T,) or None, eye path (T, 4) or None, meta) at the control rate, T = the retimed
+    frame count. The path is where a camera that follows the reference's robot goes (the pace terms and the task
+    camera read it); the eye path, where the clip's own camera went when the video shows it (estimated from the
+    ground: a camera that stands and turns), so that the task camera sees the robot as the clip did (nearing,
+    growing). ``exact_path``: the path the simulator rendered along (source "scripted"), taken unless a file or a
+    speed is given. The path is None when nothing gives one (meta says why; a warning names the options)."""
     if options.file is None and options.speed is None:
         if exact_path is not None:
-            return retime_path(np.asarray(exact_path), src_fps, control_fps), None, {"camera_path_source": "scripted"}
+            path = retime_path(np.asarray(exact_path), src_fps, control_fps)
+            return path, None, None, {"camera_path_source": "scripted"}
         if not options.estimate:
-            return None, None, {}
+            return None, None, None, {}
     num_frames = len(output_times(len(frames), src_fps, control_fps))
     base_height = robot_base_height(robot) if options.base_height is None else options.base_height
     try:
@@ -61,10 +65,10 @@ def choose_camera_path(frames, masks, src_fps: float, control_fps: float, camera
         geometry, no_geometry = None, str(err)
     if options.file is not None:
         path = load_camera_path_file(options.file, num_frames, geometry)
-        return path, np.ones(num_frames), {"camera_path_source": "file", "camera_path_file": str(options.file)}
+        return path, np.ones(num_frames), None, {"camera_path_source": "file", "camera_path_file": str(options.file)}
     if options.speed is not None:
         path = speed_path(num_frames, control_fps, options.speed, geometry)
-        return path, np.ones(num_frames), {"camera_path_source": "speed", "reference_speed": options.speed}
+        return path, np.ones(num_frames), None, {"camera_path_source": "speed", "reference_speed": options.speed}
     if geometry is None:
         reason = no_geometry
     else:
@@ -76,19 +80,20 @@ def choose_camera_path(frames, masks, src_fps: float, control_fps: float, camera
             if estimate.ok:
                 path = with_robot_travel(estimate.path, masks, src_fps, geometry)
                 path = retime_path(path, src_fps, control_fps)
+                eye_path = retime_path(estimate.path, src_fps, control_fps)
                 confidence = resample_confidence(estimate.confidence, src_fps, control_fps)
-                return path, confidence, {"camera_path_source": "estimated"}
+                return path, confidence, eye_path, {"camera_path_source": "estimated"}
             reason = estimate.reason
         feet = feet_velocity(masks, src_fps, geometry)
         if feet.velocity is not None:
             print(f"camera path: {FEET_CAMERA_PATH.format(reason=reason, speed=feet.speed)}", flush=True)
             path = velocity_path(len(masks), src_fps, feet.velocity, geometry)
             path = retime_path(with_robot_travel(path, masks, src_fps, geometry), src_fps, control_fps)
-            return path, np.full(num_frames, feet.agreement), {
+            return path, np.full(num_frames, feet.agreement), None, {
                 "camera_path_source": "feet", "camera_path_note": reason, "feet_speed": round(feet.speed, 4)}
         reason += f"; nor from the robot's feet: {feet.reason}"
     print(f"warning: {NO_CAMERA_PATH.format(reason=reason)}", flush=True)
-    return None, None, {"camera_path_source": None, "camera_path_note": reason}
+    return None, None, None, {"camera_path_source": None, "camera_path_note": reason}
 
 
 def with_robot_travel(path: np.ndarray, masks, fps: float, geometry: GroundCamera) -> np.ndarray:

@@ -179,11 +179,11 @@ def align_camera_in_subprocess(
 def simulator_aligner(robot: str, yaw_deg: float | None = None):
     """The builder's camera aligner (options.CameraAligner): the search in a child process, since the caller may have
     rendered e0 already; ``yaw_deg``: search only near this yaw (the user's choice between two tied cameras);
-    ``fov_deg`` (lo, hi) of a call: search only these fields of view (known from the floor or the user)."""
+    ``fov_deg`` / ``elevation_deg`` (lo, hi) of a call: search only these (known from the floor or the user)."""
 
-    def align(mask: np.ndarray, frame: np.ndarray, fov_deg: tuple[float, float] | None = None) -> CameraAlignment:
-        fov = {} if fov_deg is None else {"fov_deg": tuple(fov_deg)}
-        return align_camera_in_subprocess(robot, mask, frame, CameraSearchCfg(yaw_deg=yaw_deg, **fov))
+    def align(mask: np.ndarray, frame: np.ndarray, **bounds: tuple[float, float]) -> CameraAlignment:
+        bounds = {k: tuple(v) for k, v in bounds.items() if k in ("fov_deg", "elevation_deg")}
+        return align_camera_in_subprocess(robot, mask, frame, CameraSearchCfg(yaw_deg=yaw_deg, **bounds))
 
     return align
 

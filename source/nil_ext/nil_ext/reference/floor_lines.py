@@ -9,6 +9,11 @@ points v1, v2 with (v1 - c) . (v2 - c) = -f^2 (pinhole, square pixels, principal
     line segments (LSD) away from the robot -> RANSAC: the vanishing point most segments point at, then a second
     among the rest -> f from the pair; the median over frames spread through the clip.
 
+The same pair tells the camera's tilt: both points lie on the horizon, so the horizon's row at the image centre
+gives how far the camera looks below it (measured on the first frames, which the camera search fits: a generated
+clip's camera may tilt further as the robot nears). The silhouette tells the elevation poorly too (issue 43's clip:
+24 degrees fitted for the true 8).
+
 A floor without two visible families of lines (plain, one direction seen head-on, hidden) gives no estimate and the
 search keeps its full range of FOVs.
 """
@@ -29,6 +34,7 @@ FOV_RANGE_DEG = (15.0, 120.0)  # outside this a pair of vanishing points is take
 MAX_SPREAD = 0.1  # relative spread (interquartile / median) of the per-frame focal lengths to trust their median
 FRAMES = 8  # frames spread over the clip
 FAR = 50  # image sizes: a vanishing point farther away than this is one at infinity (lines parallel in the image)
+PITCH_FRAMES = 4  # the first frames the tilt is read on
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,8 @@ class FloorFocal:
     fov_deg: float | None  # horizontal, of the frames measured
     frames_used: int
     reason: str = ""
+    pitch_deg: float | None = None
+    """How far the camera looked below the horizon in the first frames, degrees (None: the horizon was not seen)."""
 
     @property
     def ok(self) -> bool:
@@ -59,11 +67,25 @@ def floor_focal(frames: np.ndarray, masks: np.ndarray, num_frames: int = FRAMES,
     q1, q3 = np.percentile(focals, [25, 75])
     if (q3 - q1) / focal > MAX_SPREAD:
         return FloorFocal(None, None, len(focals), f"the frames disagree: focal lengths {q1:.0f}-{q3:.0f} px")
-    return FloorFocal(focal, math.degrees(2 * math.atan(w / 2 / focal)), len(focals))
+    pitches = [p for k in range(min(PITCH_FRAMES, t)) if (p := frame_pitch(frames[k], masks[k], focal, rng)) is not None]
+    pitch = float(np.median(pitches)) if len(pitches) >= min(2, t) else None
+    return FloorFocal(focal, math.degrees(2 * math.atan(w / 2 / focal)), len(focals), pitch_deg=pitch)
 
 
-def frame_focal(frame: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> float | None:
-    """The focal length from one frame's two vanishing points, or None."""
+def frame_pitch(frame: np.ndarray, mask: np.ndarray, focal: float, rng: np.random.Generator) -> float | None:
+    """Degrees the camera looks below the horizon (the line through the two vanishing points, at the image centre's
+    column; no roll), or None."""
+    h, w = mask.shape
+    points = vanishing_points(frame, mask, rng)
+    if points is None:
+        return None
+    (x1, y1), (x2, y2) = points
+    horizon = y1 + (y2 - y1) * (w / 2 - x1) / (x2 - x1) if abs(x2 - x1) > 1.0 else (y1 + y2) / 2
+    return math.degrees(math.atan2(h / 2 - horizon, focal))
+
+
+def vanishing_points(frame: np.ndarray, mask: np.ndarray, rng: np.random.Generator):
+    """((x1, y1), (x2, y2)): the pixels where the floor's two families of lines meet, or None."""
     h, w = mask.shape
     segments = line_segments(frame, mask)
     if len(segments) < 2 * MIN_FAMILY:
@@ -77,6 +99,16 @@ def frame_focal(frame: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -
     (x1, y1), (x2, y2) = _finite(first[0], max(h, w)), _finite(second[0], max(h, w))
     if x1 is None or x2 is None:
         return None  # a family seen head-on (parallel in the image): no second constraint
+    return (x1, y1), (x2, y2)
+
+
+def frame_focal(frame: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> float | None:
+    """The focal length from one frame's two vanishing points, or None."""
+    h, w = mask.shape
+    points = vanishing_points(frame, mask, rng)
+    if points is None:
+        return None
+    (x1, y1), (x2, y2) = points
     f2 = -((x1 - w / 2) * (x2 - w / 2) + (y1 - h / 2) * (y2 - h / 2))
     if f2 <= 0:
         return None

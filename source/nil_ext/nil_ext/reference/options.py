@@ -16,8 +16,8 @@ ALIGN_MODES = ("auto", "always", "never")
 MIN_ALIGNMENT_IOU = CameraSearchCfg.min_iou  # camera search: refuse below (its docstring says what it measured)
 
 CameraAligner = Callable[..., CameraAlignment]
-"""(first-frame mask (H, W) bool, first frame (H, W, 3) uint8, fov_deg=(lo, hi) or None) -> CameraAlignment
-(camera_search.simulator_aligner); fov_deg is passed only when the FOV is known."""
+"""(first-frame mask (H, W) bool, first frame (H, W, 3) uint8, [fov_deg=(lo, hi)], [elevation_deg=(lo, hi)]) ->
+CameraAlignment (camera_search.simulator_aligner); each bound is passed only when the clip tells it."""
 FOV_MODES = ("auto", "any")
 
 

@@ -5,6 +5,7 @@ that camera sees the robot. A refused alignment keeps what was made in OUT.rejec
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import cv2
@@ -22,6 +23,8 @@ from .video_io import fit_to_camera, load_video, shift_images
 
 FOV_TOLERANCE_DEG = 2.0  # a FOV the user gives is searched within this
 FLOOR_FOV_TOLERANCE = 0.06  # and one the floor gives within this fraction (measured within 1 %: floor_lines.py)
+FLOOR_ELEVATION_TOLERANCE_DEG = 4.0  # the elevation the floor's horizon gives (the tilt within 0.1 deg on the web
+# clip; the base's row in the view is taken at the silhouette's middle, a few degrees off for a tall robot near)
 ALIGN_SHORT_SIDE = 256  # pixels: the first frame's size for finding the robot and aligning the camera (at most the video's)
 FROM_E0_TOLERANCE = 40  # grey levels (any channel): a pixel of a video's first frame that reproduces e0's
 FROM_E0_AGREEMENT = 0.8  # the share of such pixels for a video to count as started from e0
@@ -100,8 +103,8 @@ def _first_mask(frames, e0, e0_mask, robot_prompt, options: AlignmentOptions):
             "run scripts/generate_reference.py (it aligns the camera with the simulator), or keep the task camera "
             "with --align_camera never"
         )
-    fov, record["fov_source"] = _known_fov(frames, options.fov)
-    alignment = options.aligner(found.mask, frame, **({} if fov is None else {"fov_deg": fov}))
+    bounds, record["fov_source"] = _known_view(frames, options.fov, found.mask)
+    alignment = options.aligner(found.mask, frame, **bounds)
     print(alignment.summary(), flush=True)
     try:
         alignment.check(options.min_iou, CameraSearchCfg.floor_iou, CameraSearchCfg.decide_margin)
@@ -111,24 +114,34 @@ def _first_mask(frames, e0, e0_mask, robot_prompt, options: AlignmentOptions):
     return found.mask, alignment, record
 
 
-def _known_fov(frames: np.ndarray, fov: str | float) -> tuple[tuple[float, float] | None, str]:
-    """The FOV range the camera search may take (None: its whole range) and where it came from: the user's number,
-    else (auto) the floor's lines, which tell the focal length a silhouette cannot."""
+def _known_view(frames: np.ndarray, fov: str | float, mask: np.ndarray | None = None) -> tuple[dict, str]:
+    """The camera search's bounds the clip tells ({} : its whole ranges) and where the FOV came from: the user's
+    number, else (auto) the floor's lines, which tell the focal length a silhouette cannot and, from their horizon,
+    how far above the robot the camera looked down (the elevation, with the robot's ``mask`` on the first frame)."""
     if fov == "any":
-        return None, "searched"
+        return {}, "searched"
     if fov != "auto":
         value = float(fov)
         if not 5.0 < value < 170.0:
             raise ReferenceInputError(f"the camera's FOV must be in degrees within (5, 170), got {fov}")
-        return (value - FOV_TOLERANCE_DEG, value + FOV_TOLERANCE_DEG), "given"
+        return {"fov_deg": (value - FOV_TOLERANCE_DEG, value + FOV_TOLERANCE_DEG)}, "given"
     floor = floor_focal(frames, np.zeros(frames.shape[:3], bool))
     if not floor.ok:
         print(f"floor lines: no focal length ({floor.reason}): the camera search tries every FOV", flush=True)
-        return None, "searched"
+        return {}, "searched"
     lo, hi = floor.fov_deg * (1 - FLOOR_FOV_TOLERANCE), floor.fov_deg * (1 + FLOOR_FOV_TOLERANCE)
-    print(f"floor lines: FOV {floor.fov_deg:.1f} deg from {floor.frames_used} frames; the camera search keeps to "
-          f"{lo:.0f}-{hi:.0f} deg (--camera_fov any searches them all)", flush=True)
-    return (lo, hi), f"floor lines ({floor.fov_deg:.1f} deg)"
+    bounds = {"fov_deg": (lo, hi)}
+    said = f"floor lines: FOV {floor.fov_deg:.1f} deg from {floor.frames_used} frames"
+    if floor.pitch_deg is not None and mask is not None and mask.any():
+        rows = np.flatnonzero(mask.any(1))
+        below = math.degrees(math.atan2((rows[0] + rows[-1] + 1) / 2 - mask.shape[0] / 2, floor.focal_px))
+        elevation = floor.pitch_deg + below  # looking down at the horizon's tilt, the robot that much below centre
+        bounds["elevation_deg"] = (elevation - FLOOR_ELEVATION_TOLERANCE_DEG, elevation + FLOOR_ELEVATION_TOLERANCE_DEG)
+        said += f", elevation {elevation:.1f} deg from their horizon"
+    print(f"{said}; the camera search keeps to {lo:.0f}-{hi:.0f} deg"
+          + (" and that elevation" if "elevation_deg" in bounds else "") + " (--camera_fov any searches them all)",
+          flush=True)
+    return bounds, f"floor lines ({floor.fov_deg:.1f} deg)"
 
 
 def _find(frames, robot_prompt) -> FoundRobot:
