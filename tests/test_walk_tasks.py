@@ -182,11 +182,11 @@ def test_camera_speed_curriculum_moves_the_reference_camera(launched, menagerie_
         state = imitation_term(env)
         standing = torch.zeros(2, env.action_manager.total_action_dim)
         state.camera_speed.fill_(0.0)
-        for _ in range(60):
+        for _ in range(30):
             env.step(standing)
         still_iou = state.mask_iou().clone()  # a still camera: a standing robot stays in view
         state.camera_speed.fill_(1.0)
-        for _ in range(60):
+        for _ in range(30):
             env.step(standing)
         assert (state.mask_iou() < still_iou - 0.2).all(), "at full speed the camera leaves a standing robot"
 
