@@ -107,7 +107,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                       "alignment shows in OUT.rejected/candidates.png")
     find.add_argument("--camera_fov", default="auto", metavar="DEG|auto|any",
                       help="the video's horizontal field of view in degrees, if known; auto (default): measured from a "
-                      "grid or tiled floor's lines when the video shows one, else searched; any: always searched")
+                      "grid or tiled floor's lines when the video shows one (with the elevation from their horizon), "
+                      "else searched; any: FOV and elevation always searched")
     post = p.add_argument_group("masks and timing")
     post.add_argument("--segmenter", default="sam2", choices=SEGMENTERS,
                       help="sam2 (best, downloads weights), grabcut (offline, any background) or background (offline, "

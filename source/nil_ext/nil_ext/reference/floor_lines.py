@@ -15,7 +15,7 @@ clip's camera may tilt further as the robot nears). The silhouette tells the ele
 24 degrees fitted for the true 8).
 
 A floor without two visible families of lines (plain, one direction seen head-on, hidden) gives no estimate and the
-search keeps its full range of FOVs.
+search keeps its full ranges of FOVs and elevations.
 """
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ class AlignmentOptions:
     mode: "auto" (when the video does not start from e0), "always" or "never" (keep the task camera). aligner: the
     render-and-compare search (camera_search.simulator_aligner); without one such a video is refused. fov: the
     video's horizontal field of view in degrees, or "auto" (measured from a grid or tiled floor's lines when the video
-    shows one, floor_lines.py; else the search's whole range) or "any" (the whole range).
+    shows one, floor_lines.py, which also bounds the elevation by their horizon; else the search's whole range) or
+    "any" (the whole ranges).
     """
 
     mode: str = "auto"
