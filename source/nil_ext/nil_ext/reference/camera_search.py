@@ -182,8 +182,8 @@ def simulator_aligner(robot: str, yaw_deg: float | None = None):
     ``fov_deg`` / ``elevation_deg`` (lo, hi) of a call: search only these (known from the floor or the user)."""
 
     def align(mask: np.ndarray, frame: np.ndarray, **bounds: tuple[float, float]) -> CameraAlignment:
-        bounds = {k: tuple(v) for k, v in bounds.items() if k in ("fov_deg", "elevation_deg")}
-        return align_camera_in_subprocess(robot, mask, frame, CameraSearchCfg(yaw_deg=yaw_deg, **bounds))
+        cfg = CameraSearchCfg(yaw_deg=yaw_deg, **{k: tuple(v) for k, v in bounds.items()})
+        return align_camera_in_subprocess(robot, mask, frame, cfg)
 
     return align
 
