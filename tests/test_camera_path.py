@@ -42,15 +42,15 @@ def ground_texture(seed=0, size=512):
     return cv2.normalize(tex, None, 30, 220, cv2.NORM_MINMAX)
 
 
-def render_ground_views(camera, positions, texture=None, robot_box=(40, 88, 52, 76), turns=None):
+def render_ground_views(camera, positions, texture=None, robot_box=(40, 88, 52, 76), turns=None, tilts=None):
     """Frames seen from camera eyes at `positions` (T, 2) over the ground texture (plain grey when None), the sky
     white, a dark 'robot' box that moves with the camera; and its masks. `turns` (T,): the camera's heading beyond
-    its own, rad (counter-clockwise from above)."""
+    its own, rad (counter-clockwise from above); `tilts` (T,): its pitch beyond its own, rad (further down)."""
     ys, xs = np.mgrid[0 : camera.height, 0 : camera.width].astype(np.float64) + 0.5
-    ground = np.nan_to_num(camera.to_ground(xs, ys))
-    sky = ~np.isfinite(camera.to_ground(xs, ys)[..., 0])
     frames, masks = [], []
     for k, p in enumerate(positions):
+        seen = camera.tilted(None if tilts is None else tilts[k : k + 1], 1)[0].to_ground(xs, ys)
+        ground, sky = np.nan_to_num(seen), ~np.isfinite(seen[..., 0])
         c, s = (1.0, 0.0) if turns is None else (math.cos(turns[k]), math.sin(turns[k]))
         local = np.stack([c * ground[..., 0] - s * ground[..., 1], s * ground[..., 0] + c * ground[..., 1]], -1)
         world = (local + p) / 0.02  # texels
@@ -156,6 +156,24 @@ def test_a_camera_that_turns_is_read_as_turning_not_travelling(texture):
         assert np.linalg.norm(travel - (truth[-1] - truth[0])) < 0.1 + 0.06 * speed * t[-1], (texture, speed, travel)
 
 
+@pytest.mark.parametrize("texture", ["blobs", "grid"])
+def test_a_camera_that_tilts_is_read_as_tilting_not_travelling(texture):
+    """Issue 43: a clip's camera that stands and tilts down 6 deg to keep a nearing robot in view moves the ground
+    up the image as a camera stepping back would: told the tilt (the floor's horizon), the estimate stands."""
+    camera = GroundCamera(width=160, height=160, focal_px=170.0, eye_height=1.5, pitch=0.15, heading=math.pi / 2,
+                          distance=3.0)
+    tilts = np.radians(6.0) * np.linspace(0.0, 1.0, 48) ** 1.5
+    standing = np.repeat(camera.start()[None, :2], 48, 0)
+    tex = ground_texture() if texture == "blobs" else grid_texture()
+    frames, masks = render_ground_views(camera, standing, tex, robot_box=(40, 120, 68, 92), tilts=tilts)
+    told = estimate_camera_path(frames, masks, 24.0, camera, tilt=tilts)
+    assert told.ok, told.reason
+    np.testing.assert_allclose(told.tilt, tilts)
+    assert np.hypot(*(told.path[-1, :2] - told.path[0, :2])) < 0.1, told.path[-1]
+    blind = estimate_camera_path(frames, masks, 24.0, camera)  # the fixed-tilt assumption reads the tilt as travel
+    assert not blind.ok or np.hypot(*(blind.path[-1, :2] - blind.path[0, :2])) > 0.3
+
+
 def test_plain_ground_is_flagged_not_guessed():
     frames, masks = render_ground_views(CAMERA, walk(), texture=None)
     est = estimate_camera_path(frames, masks, FPS, CAMERA)
@@ -206,7 +224,7 @@ def test_bundles_store_the_estimated_path_its_confidence_and_a_speed_plot(tmp_pa
     assert (tmp_path / "ref" / PLOT_NAME).stat().st_size > 1000
     # the camera's own path, which the task camera replays: here the robot stays put in view, so the camera went
     # where the robot went
-    assert loaded.eye_path.shape == (b.num_frames, 4)
+    assert loaded.eye_path.shape == (b.num_frames, 5)
     np.testing.assert_allclose(loaded.eye_path[:, :2], loaded.camera_path[:, :2], atol=0.05)
     # a bundle from before the camera path's source was recorded: its path was the exact scripted one
     loaded.meta.pop("camera_path_source")

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from nil_ext.reference.floor_lines import floor_focal
+from nil_ext.reference.floor_lines import floor_focal, tilt_changes
 from nil_ext.reference.synthetic_videos import make_background
 from nil_ext.reference.web_clip import perspective_floor
 
@@ -14,11 +14,12 @@ SIZE, FOCAL = 256, 290.0
 
 
 def grid_frames(yaws_deg, pitch_down=0.35):
-    """Frames of the web clip's perspective grid floor from an eye 1.8 m up, turned by each yaw."""
+    """Frames of the web clip's perspective grid floor from an eye 1.8 m up, turned by each yaw (and looking down by
+    each ``pitch_down``, the tangent of its tilt, where that is a sequence)."""
     eye = np.array([0.3, -0.2, 1.8])
     frames = []
-    for yaw in np.radians(yaws_deg):
-        target = eye + [math.cos(yaw), math.sin(yaw), -pitch_down]
+    for yaw, down in zip(np.radians(yaws_deg), np.broadcast_to(pitch_down, len(yaws_deg)), strict=True):
+        target = eye + [math.cos(yaw), math.sin(yaw), -down]
         frames.append(np.clip(perspective_floor(eye, target, FOCAL, SIZE), 0, 255).astype(np.uint8))
     return np.stack(frames)
 
@@ -31,6 +32,18 @@ def test_a_grid_seen_at_an_angle_gives_the_focal_length_and_the_tilt(pitch_down)
     assert found.focal_px == pytest.approx(FOCAL, rel=0.03)
     assert found.fov_deg == pytest.approx(math.degrees(2 * math.atan(SIZE / 2 / FOCAL)), abs=1.5)
     assert found.pitch_deg == pytest.approx(math.degrees(math.atan(pitch_down)), abs=0.5)
+
+
+def test_a_camera_tilting_as_the_robot_nears_is_read_frame_by_frame():
+    """Issue 43: a clip's camera tilts down to keep a nearing robot in view (the web-like clip: 8.4 -> 14.5 deg);
+    the horizon of each frame's floor lines tells how far, relative to the first frame, within half a degree."""
+    tilt_deg = 8.0 + 6.0 * np.linspace(0.0, 1.0, 24) ** 1.5
+    frames = grid_frames(np.linspace(30.0, 50.0, 24), np.tan(np.radians(tilt_deg)))
+    found = tilt_changes(frames, np.zeros(frames.shape[:3], bool), FOCAL)
+    assert found is not None and found.shape == (24,)
+    np.testing.assert_allclose(np.degrees(found), tilt_deg - tilt_deg[0], atol=0.5)
+    plain = np.stack([make_background("light_floor", SIZE, SIZE, seed=s) for s in range(8)])
+    assert tilt_changes(plain, np.zeros(plain.shape[:3], bool), FOCAL) is None  # no horizon seen: not guessed
 
 
 @pytest.mark.parametrize("floor", ["plain", "flat_grid", "grid_along_its_axis"])

@@ -59,11 +59,14 @@ def test_without_camera_path_or_embeddings(tmp_path):
 def test_the_clip_s_own_camera_path_round_trips_and_retimes(tmp_path):
     b = make_bundle(t=9)
     turn = np.linspace(0.0, 0.6, 9)
-    b.eye_path = np.stack([np.full(9, 3.0), np.zeros(9), np.full(9, 1.8), -np.pi / 2 + turn], axis=1)
+    b.eye_path = np.stack([np.full(9, 3.0), np.zeros(9), np.full(9, 1.8), -np.pi / 2 + turn, turn / 6], axis=1)
     c = ReferenceBundle.load(b.save(tmp_path / "ref"))
     np.testing.assert_array_equal(c.eye_path, b.eye_path)
     half = c.retimed(50.0)
     np.testing.assert_allclose(half.eye_path, b.eye_path[::2])
+    # a bundle saved before the tilt was read keeps its tilt
+    b.eye_path = b.eye_path[:, :4]
+    np.testing.assert_array_equal(ReferenceBundle.load(b.save(tmp_path / "old")).eye_path[:, 4], np.zeros(9))
     assert make_bundle().eye_path is None and ReferenceBundle.load(make_bundle().save(tmp_path / "b")).eye_path is None
     with pytest.raises(ValueError, match="eye_path"):
         ReferenceBundle(frames=b.frames, masks=b.masks, fps=100.0, robot="h1", camera=CAMERA, camera_path=b.camera_path,

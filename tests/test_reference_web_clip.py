@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,6 +52,10 @@ def test_a_web_clip_walking_toward_the_camera_is_imported_without_flags(menageri
         eye = ReferenceBundle.load(out).eye_path
         turn = abs(eye[-1, 3] - eye[0, 3])
         assert 0.15 < turn < 1.5, turn  # it turns toward the nearing robot
+        # and tilts down to it (truth: 8.4 -> 12.4 deg in these 2 s), standing (read as 1.3 m of travel in 4 s when
+        # its tilt was taken as fixed)
+        assert 2.0 < np.degrees(eye[-1, 4]) < 6.0, np.degrees(eye[-1, 4])
+        assert np.hypot(*(eye[-1, :2] - eye[0, :2])) < 0.4, eye[-1]
 
 
 @pytest.mark.parametrize("yaw_deg", [0.0, 35.0])

@@ -530,8 +530,8 @@ def test_pace_and_heading_refuse_a_reference_without_a_camera_path(launched, men
 
 def test_reference_path_replays_the_clip_s_own_camera_where_the_bundle_has_it(launched, menagerie_available,
                                                                              tmp_path):
-    """A generated clip's camera stands and turns to keep the robot in view (the robot nears and grows): the bundle
-    keeps that camera's own path (``eye_path``) and the task camera replays it, from the env's start, at the
+    """A generated clip's camera stands, turns and tilts to keep the robot in view (the robot nears and grows): the
+    bundle keeps that camera's own path (``eye_path``) and the task camera replays it, from the env's start, at the
     curriculum's share, instead of following the reference's robot at a fixed distance."""
     import math
 
@@ -546,8 +546,10 @@ def test_reference_path_replays_the_clip_s_own_camera_where_the_bundle_has_it(la
     cfg = walk_env_cfg("h1", "cpu-smoke", num_envs=2)
     demo = ensure_scripted_reference("h1", cfg.imitation.camera.to_dict(robot_model_info("h1").base_pos[2]))
     bundle = ReferenceBundle.load(demo)
-    bundle.eye_path = np.repeat(bundle.camera_path[:1], bundle.num_frames, 0)
-    bundle.eye_path[:, 3] += np.linspace(0.0, 0.8, bundle.num_frames)  # rad: it turns left, standing where it started
+    ramp = np.linspace(0.0, 1.0, bundle.num_frames)
+    # it stands where it started, turns 0.8 rad left and tilts 0.2 rad further down
+    bundle.eye_path = np.column_stack([np.repeat(bundle.camera_path[:1], bundle.num_frames, 0), 0.2 * ramp])
+    bundle.eye_path[:, 3] += 0.8 * ramp
     cfg.set_reference(str(bundle.save(tmp_path / "standing_camera")))
     env = ManagerBasedRLEnv(cfg)
     try:
@@ -564,10 +566,14 @@ def test_reference_path_replays_the_clip_s_own_camera_where_the_bundle_has_it(la
         torch.testing.assert_close(camera.data.pos_w.torch, start + term.camera_offset, atol=1e-4, rtol=0.0)
         forward = quat_apply(camera.data.quat_w_world.torch, torch.tensor([[1.0, 0.0, 0.0]]).expand(2, 3))
         yaw = torch.atan2(forward[:, 1], forward[:, 0])
-        turned = 0.8 * frame.float() / (term.num_ref_frames - 1)  # the bundle's 100 fps retimed to the control rate
-        expected = math.radians(cfg.imitation.camera.yaw_deg) + math.pi + 0.5 * turned
+        share = frame.float() / (term.num_ref_frames - 1)  # the bundle's 100 fps retimed to the control rate
+        expected = math.radians(cfg.imitation.camera.yaw_deg) + math.pi + 0.5 * 0.8 * share
         torch.testing.assert_close(torch.remainder(yaw - expected + math.pi, 2 * math.pi) - math.pi,
                                    torch.zeros(2), atol=1e-3, rtol=0.0)
+        offset = term.camera_offset
+        pitch = torch.asin(-forward[:, 2])
+        expected = torch.atan2(offset[2], offset[:2].norm()) + 0.5 * 0.2 * share
+        torch.testing.assert_close(pitch, expected, atol=1e-3, rtol=0.0)
     finally:
         env.close()
 

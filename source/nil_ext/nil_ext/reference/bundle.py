@@ -51,9 +51,10 @@ class ReferenceBundle:
     camera_path: np.ndarray | None = None  # (T, 4) float: x, y, z, heading of the camera per frame
     camera_path_confidence: np.ndarray | None = None  # (T,) in [0, 1]
     eye_path: np.ndarray | None = None
-    """(T, 4) x, y, z, heading of the clip's own camera, where it did not follow the robot (a generated clip's camera
-    stands and turns to keep the robot in view): what the task camera replays. None: the camera followed the robot
-    at its offset (a scripted or given path), which ``camera_path`` already is."""
+    """(T, 5) x, y, z, heading and tilt (rad further down than at the first frame) of the clip's own camera, where it
+    did not follow the robot (a generated clip's camera stands, turns and tilts to keep the robot in view): what the
+    task camera replays. None: the camera followed the robot at its offset (a scripted or given path), which
+    ``camera_path`` already is. A (T, 4) path (bundles before the tilt was read) is taken as keeping its tilt."""
     # meta["camera_path_source"]: "scripted" (exact), "estimated" (from the video), "speed" or "file" (given)
     meta: dict[str, Any] = field(default_factory=dict)  # prompt, generator, seed, source fps, hashes...
     quality: dict[str, Any] = field(default_factory=dict)  # see quality.quality_report
@@ -78,8 +79,10 @@ class ReferenceBundle:
                 raise ValueError(f"camera_path_confidence must be ({t},), got {self.camera_path_confidence.shape}")
         if self.eye_path is not None:
             self.eye_path = np.asarray(self.eye_path, dtype=np.float64)
-            if self.camera_path is None or self.eye_path.shape != (t, 4):
-                raise ValueError(f"eye_path must be ({t}, 4) beside a camera_path, got {self.eye_path.shape}")
+            if self.eye_path.shape == (t, 4):
+                self.eye_path = np.column_stack([self.eye_path, np.zeros(t)])
+            if self.camera_path is None or self.eye_path.shape != (t, 5):
+                raise ValueError(f"eye_path must be ({t}, 5) beside a camera_path, got {self.eye_path.shape}")
 
     @property
     def num_frames(self) -> int:

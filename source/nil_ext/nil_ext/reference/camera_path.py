@@ -11,9 +11,10 @@ generated or imported video does not, so it is read from the video itself:
     -> smoothed over time, integrated into a path with a heading per frame
     (a grid or tiled floor, plain between thin lines: the frames are aligned directly instead, see align_ground)
 
-It assumes the camera keeps its height and pitch (the task's follow camera travels without turning; a generated
-clip's camera may also stand and turn to keep the robot in view), with the intrinsics and start pose of the task's
-camera or of the camera aligned to the video. Frames that show too little textured ground (a plain floor, the
+It assumes the camera keeps its height (the task's follow camera travels without turning; a generated clip's camera
+may also stand and turn to keep the robot in view), and its pitch unless told how it tilts frame by frame (a floor's
+horizon tells it: floor_lines.tilt_changes), with the intrinsics and start pose of the task's camera or of the
+camera aligned to the video. Frames that show too little textured ground (a plain floor, the
 ground hidden) get confidence 0 and are filled from their neighbours; when most frames are like that the result
 says "not estimable" instead of guessing.
 """
@@ -21,7 +22,7 @@ says "not estimable" instead of guessing.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,13 @@ class GroundCamera:
             distance=distance,
         )
 
+    def tilted(self, tilt: np.ndarray | None, num_frames: int) -> list[GroundCamera]:
+        """This camera at each of ``num_frames`` frames, looking ``tilt`` (T,) rad further down than at the first
+        (None: the same pitch throughout)."""
+        if tilt is None:
+            return [self] * num_frames
+        return [replace(self, pitch=self.pitch + float(a)) for a in tilt]
+
     def start(self) -> np.ndarray:
         """(x, y, z, heading) of the eye at the first frame, the robot's start base at (0, 0) on the ground."""
         back = self.heading - math.pi
@@ -131,20 +139,24 @@ class GroundCamera:
 
 @dataclass
 class CameraPathEstimate:
-    """path (T, 4) x, y, z, heading per frame (None when not estimable), confidence (T,) in [0, 1]."""
+    """path (T, 4) x, y, z, heading per frame (None when not estimable), confidence (T,) in [0, 1], tilt (T,) rad
+    further down than at the first frame (zeros: not known, taken as fixed)."""
 
     path: np.ndarray | None
     confidence: np.ndarray
     fps: float
     reason: str = ""  # why there is no path
+    tilt: np.ndarray | None = None
 
     @property
     def ok(self) -> bool:
         return self.path is not None
 
 
-def estimate_camera_path(frames: np.ndarray, masks: np.ndarray, fps: float, camera: GroundCamera) -> CameraPathEstimate:
-    """Estimate the camera's path from (T, H, W, 3) uint8 frames and (T, H, W) bool robot masks at `fps`."""
+def estimate_camera_path(frames: np.ndarray, masks: np.ndarray, fps: float, camera: GroundCamera,
+                         tilt: np.ndarray | None = None) -> CameraPathEstimate:
+    """Estimate the camera's path from (T, H, W, 3) uint8 frames and (T, H, W) bool robot masks at `fps`; ``tilt``
+    (T,) rad: how much further down than at the first frame the camera looks in each (None: it keeps its pitch)."""
     frames, masks = np.asarray(frames), np.asarray(masks, dtype=bool)
     t, h, w = masks.shape
     if (h, w) != (camera.height, camera.width):
@@ -154,20 +166,28 @@ def estimate_camera_path(frames: np.ndarray, masks: np.ndarray, fps: float, came
         return CameraPathEstimate(None, np.zeros(t), fps, f"{t} frames are too few to measure motion")
     grey = [cv2.GaussianBlur(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (3, 3), 0) for f in frames]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
-    ground = camera.to_ground(xs, ys)
-    on_ground = np.isfinite(ground[..., 0])
+    cameras = camera.tilted(tilt, t)
+    fixed = camera.to_ground(xs, ys)
+
+    def ground(k: int) -> np.ndarray:  # (H, W, 2) each pixel's ground point in frame k (NaN: not on the ground)
+        return fixed if tilt is None else cameras[k].to_ground(xs, ys)
+
     radius = max(2, round(0.03 * max(h, w)))  # the robot's own pixels (and its soft edge) move with it
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    free = [on_ground & ~cv2.dilate(m.astype(np.uint8), kernel).astype(bool) for m in masks]
+    free = [np.isfinite(ground(k)[..., 0]) & ~cv2.dilate(m.astype(np.uint8), kernel).astype(bool)
+            for k, m in enumerate(masks)]
     dis = _flow_engine(h, w)
 
     steps, conf = np.full((t - span, 3), np.nan), np.zeros(t - span)  # (dx, dy, turn) per frame, camera's axes
     for k in range(t - span):
-        step, confidence = _flow_step(dis, grey[k], grey[k + span], free[k], free[k + span], ground, camera, xs, ys)
+        # ground points are read in frame k's camera and found again through frame k + span's (its tilt may differ)
+        seen = ground(k)
+        step, confidence = _flow_step(dis, grey[k], grey[k + span], free[k], free[k + span], seen, cameras[k + span],
+                                      xs, ys)
         if confidence < MIN_CONFIDENCE:
             # too little textured ground for dense flow (a plain floor, or thin grid lines): align the frames directly
             guess = steps[k - 1] * span if k and conf[k - 1] >= MIN_CONFIDENCE else np.zeros(3)
-            direct = align_ground(grey[k], grey[k + span], free[k], free[k + span], ground, camera, guess)
+            direct = align_ground(grey[k], grey[k + span], free[k], free[k + span], seen, cameras[k + span], guess)
             if direct is not None and direct[1] > confidence:
                 step, confidence = direct
         if step is not None:
@@ -186,7 +206,8 @@ def estimate_camera_path(frames: np.ndarray, masks: np.ndarray, fps: float, came
     velocity = _smooth(_fill(steps, measured))  # metres (and radians) per frame, at times k + span / 2
     mid, sampled = np.arange(t - 1) + 0.5, np.arange(len(velocity)) + span / 2
     per_frame = np.stack([np.interp(mid, sampled, v) for v in velocity.T], axis=1)
-    return CameraPathEstimate(integrate_steps(camera.start(), per_frame), frame_conf, fps)
+    tilt = np.zeros(t) if tilt is None else np.asarray(tilt, dtype=np.float64)
+    return CameraPathEstimate(integrate_steps(camera.start(), per_frame), frame_conf, fps, tilt=tilt)
 
 
 def integrate_steps(start: np.ndarray, steps: np.ndarray) -> np.ndarray:
@@ -226,7 +247,8 @@ def rigid_step(seen: np.ndarray, seen_next: np.ndarray, weight: np.ndarray) -> n
 
 def _flow_step(dis, grey0, grey1, free0, free1, ground, camera, xs, ys) -> tuple[np.ndarray | None, float]:
     """The camera's ground step between two frames from dense optical flow on textured ground, and its confidence
-    (0 with step None when too little textured ground is seen)."""
+    (0 with step None when too little textured ground is seen). ``ground``: the first frame's ground point per
+    pixel; ``camera``: the second frame's (how the first frame's points are found again)."""
     h, w = grey0.shape
     fwd, bwd = dis.calc(grey0, grey1, None), dis.calc(grey1, grey0, None)
     x1, y1 = xs + fwd[..., 0], ys + fwd[..., 1]
@@ -275,6 +297,7 @@ def align_ground(
     ground pixels p (Gauss-Newton on 3 parameters, coarse to fine), and accept it when the Hessian is well
     conditioned (the turn counted as the arc it sweeps at the ground's median distance, so that a turn and a side
     step the near and far ground cannot tell apart are refused, not guessed).
+    ``ground``: the first frame's ground point per pixel; ``camera``: the second frame's.
     Returns ((dx, dy, turn) metres and radians, confidence in [0, 1]).
     """
     h, w = grey0.shape

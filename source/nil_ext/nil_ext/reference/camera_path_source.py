@@ -3,6 +3,7 @@ stance feet. What cannot be had is said in one line, and the bundle is saved wit
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from .camera_path import (
 )
 from .errors import ReferenceInputError
 from .feet_speed import feet_velocity, robot_travel_in_view, velocity_path
+from .floor_lines import tilt_changes
 from .options import CameraPathOptions
 from .retiming import output_times, retime_path
 
@@ -45,10 +47,10 @@ def check_camera_path_options(options: CameraPathOptions) -> None:
 
 def choose_camera_path(frames, masks, src_fps: float, control_fps: float, camera: dict[str, Any], robot: str,
                        options: CameraPathOptions, exact_path: np.ndarray | None = None):
-    """(path (T, 4), confidence (T,) or None, eye path (T, 4) or None, meta) at the control rate, T = the retimed
+    """(path (T, 4), confidence (T,) or None, eye path (T, 5) or None, meta) at the control rate, T = the retimed
     frame count. The path is where a camera that follows the reference's robot goes (the pace terms and the task
     camera read it); the eye path, where the clip's own camera went when the video shows it (estimated from the
-    ground: a camera that stands and turns), so that the task camera sees the robot as the clip did (nearing,
+    ground: a camera that stands, turns and tilts; x, y, z, heading and the tilt below the first frame's), so that the task camera sees the robot as the clip did (nearing,
     growing). ``exact_path``: the path the simulator rendered along (source "scripted"), taken unless a file or a
     speed is given. The path is None when nothing gives one (meta says why; a warning names the options)."""
     if options.file is None and options.speed is None:
@@ -72,23 +74,28 @@ def choose_camera_path(frames, masks, src_fps: float, control_fps: float, camera
     if geometry is None:
         reason = no_geometry
     else:
+        tilt = tilt_changes(frames, masks, geometry.focal_px)
+        if tilt is not None:
+            print(f"camera path: the floor's horizon shows the camera tilting {math.degrees(tilt[-1]):+.1f} deg over "
+                  "the clip (read frame by frame)", flush=True)
         try:
-            estimate = estimate_camera_path(frames, masks, src_fps, geometry)
+            estimate = estimate_camera_path(frames, masks, src_fps, geometry, tilt)
         except Exception as err:  # noqa: BLE001 - an estimator failure on one video must not lose the masks made
             reason = f"the estimator failed on this video ({type(err).__name__}: {str(err).strip().splitlines()[0]})"
         else:
             if estimate.ok:
-                path = with_robot_travel(estimate.path, masks, src_fps, geometry)
+                path = with_robot_travel(estimate.path, masks, src_fps, geometry, tilt)
                 path = retime_path(path, src_fps, control_fps)
-                eye_path = retime_path(estimate.path, src_fps, control_fps)
+                eye_path = retime_path(np.column_stack([estimate.path, estimate.tilt]), src_fps, control_fps)
                 confidence = resample_confidence(estimate.confidence, src_fps, control_fps)
-                return path, confidence, eye_path, {"camera_path_source": "estimated"}
+                return path, confidence, eye_path, {"camera_path_source": "estimated",
+                                                    "camera_tilt_deg": round(math.degrees(estimate.tilt[-1]), 2)}
             reason = estimate.reason
-        feet = feet_velocity(masks, src_fps, geometry)
+        feet = feet_velocity(masks, src_fps, geometry, tilt)
         if feet.velocity is not None:
             print(f"camera path: {FEET_CAMERA_PATH.format(reason=reason, speed=feet.speed)}", flush=True)
             path = velocity_path(len(masks), src_fps, feet.velocity, geometry)
-            path = retime_path(with_robot_travel(path, masks, src_fps, geometry), src_fps, control_fps)
+            path = retime_path(with_robot_travel(path, masks, src_fps, geometry, tilt), src_fps, control_fps)
             return path, np.full(num_frames, feet.agreement), None, {
                 "camera_path_source": "feet", "camera_path_note": reason, "feet_speed": round(feet.speed, 4)}
         reason += f"; nor from the robot's feet: {feet.reason}"
@@ -96,11 +103,12 @@ def choose_camera_path(frames, masks, src_fps: float, control_fps: float, camera
     return None, None, None, {"camera_path_source": None, "camera_path_note": reason}
 
 
-def with_robot_travel(path: np.ndarray, masks, fps: float, geometry: GroundCamera) -> np.ndarray:
+def with_robot_travel(path: np.ndarray, masks, fps: float, geometry: GroundCamera,
+                      tilt: np.ndarray | None = None) -> np.ndarray:
     """The camera's path plus the robot's own travel in its view: the reference robot's path, as the task camera
     (which follows the robot) replays it."""
     path = np.array(path, dtype=np.float64)
-    travel = robot_travel_in_view(masks, fps, geometry, turned=path[:, 3] - path[0, 3])
+    travel = robot_travel_in_view(masks, fps, geometry, turned=path[:, 3] - path[0, 3], tilt=tilt)
     if travel is None:
         return path
     path[:, :2] += travel

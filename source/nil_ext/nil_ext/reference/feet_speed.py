@@ -35,11 +35,14 @@ class FeetVelocity:
         return float(np.hypot(*self.velocity)) if self.velocity is not None else float("nan")
 
 
-def feet_points(masks: np.ndarray, camera: GroundCamera) -> np.ndarray:
+def feet_points(masks: np.ndarray, camera: GroundCamera, tilt: np.ndarray | None = None) -> np.ndarray:
     """(T, 2) ground points under the lowest rows of each mask (metres, relative to the point below the eye; NaN where
-    the mask is empty or its feet are not on the ground in view)."""
+    the mask is empty or its feet are not on the ground in view); ``tilt`` (T,) rad: the camera's pitch beyond its
+    first frame's in each."""
     out = np.full((len(masks), 2), np.nan)
+    cameras = camera.tilted(tilt, len(masks))
     for k, m in enumerate(np.asarray(masks, dtype=bool)):
+        camera = cameras[k]
         ys, xs = np.nonzero(m)
         if len(ys) == 0:
             continue
@@ -48,9 +51,10 @@ def feet_points(masks: np.ndarray, camera: GroundCamera) -> np.ndarray:
     return out
 
 
-def feet_velocity(masks: np.ndarray, fps: float, camera: GroundCamera) -> FeetVelocity:
+def feet_velocity(masks: np.ndarray, fps: float, camera: GroundCamera,
+                  tilt: np.ndarray | None = None) -> FeetVelocity:
     """The camera's constant velocity over the clip from the robot's stance feet (see the module's docstring)."""
-    points = feet_points(masks, camera)
+    points = feet_points(masks, camera, tilt)
     steps = points[:-1] - points[1:]  # a standing foot seen to move back: the camera moved forward by as much
     steps = steps[np.isfinite(steps).all(1)]
     if len(steps) < MIN_FEET_FRAMES:
@@ -64,8 +68,8 @@ def feet_velocity(masks: np.ndarray, fps: float, camera: GroundCamera) -> FeetVe
     return FeetVelocity(median * fps, agreement)
 
 
-def robot_travel_in_view(masks: np.ndarray, fps: float, camera: GroundCamera,
-                         turned: np.ndarray | None = None) -> np.ndarray | None:
+def robot_travel_in_view(masks: np.ndarray, fps: float, camera: GroundCamera, turned: np.ndarray | None = None,
+                         tilt: np.ndarray | None = None) -> np.ndarray | None:
     """(T, 2) the robot's own travel relative to the camera since the first frame (metres, world axes): a straight
     line fitted to where its feet meet the ground. Why: the camera path stands for the reference robot's travel (the
     task's camera follows the robot), but a generated clip's camera often stands still while the robot walks toward
@@ -73,8 +77,9 @@ def robot_travel_in_view(masks: np.ndarray, fps: float, camera: GroundCamera,
     ground's distance), and the approach is in the feet. Zero for a camera that follows the robot. A line, not the
     feet themselves: the stance foot stands still and then jumps a step ahead, the line is the body's pace. None
     when too few frames show the feet on the ground. ``turned`` (T,) rad: how far the camera has turned since the
-    first frame (a camera that stands and turns to keep the robot in view); each frame's feet are read in its axes."""
-    points = feet_points(masks, camera)
+    first frame (a camera that stands and turns to keep the robot in view); each frame's feet are read in its axes
+    (and through its ``tilt``, as feet_points)."""
+    points = feet_points(masks, camera, tilt)
     if turned is not None:
         points = rotate(points, turned)
     seen = np.isfinite(points).all(1)

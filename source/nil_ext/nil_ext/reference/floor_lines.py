@@ -35,6 +35,8 @@ MAX_SPREAD = 0.1  # relative spread (interquartile / median) of the per-frame fo
 FRAMES = 8  # frames spread over the clip
 FAR = 50  # image sizes: a vanishing point farther away than this is one at infinity (lines parallel in the image)
 PITCH_FRAMES = 4  # the first frames the tilt is read on
+TILT_SAMPLES = 16  # frames spread over the clip the tilt's change is read on (a camera's tilt changes smoothly)
+TILT_OUTLIER_DEG = 1.5  # a frame's horizon this far off the fitted curve is a wrong pair of vanishing points
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,30 @@ def floor_focal(frames: np.ndarray, masks: np.ndarray, num_frames: int = FRAMES,
     pitches = [p for k in range(min(PITCH_FRAMES, t)) if (p := frame_pitch(frames[k], masks[k], focal, rng)) is not None]
     pitch = float(np.median(pitches)) if len(pitches) >= min(2, t) else None
     return FloorFocal(focal, math.degrees(2 * math.atan(w / 2 / focal)), len(focals), pitch_deg=pitch)
+
+
+def tilt_changes(frames: np.ndarray, masks: np.ndarray, focal_px: float, samples: int = TILT_SAMPLES,
+                 seed: int = 0) -> np.ndarray | None:
+    """(T,) radians: how much further down than in the first frame the camera looks in each frame, from the floor's
+    horizon on up to ``samples`` frames spread over the clip, fitted by a quadratic in time (a camera that tilts to
+    keep a nearing robot in view does so smoothly; one frame's horizon is within ~1 deg at 224 px). None when fewer
+    than half the samples show the horizon. Why: the camera path assumes a fixed tilt, and a tilt read as ground
+    motion turns into travel (the web-like clip's standing camera, tilting 6 deg, was read as walking 1.25 m)."""
+    t = len(masks)
+    picks = np.unique(np.linspace(0, t - 1, min(samples, t)).round().astype(int))
+    rng = np.random.default_rng(seed)
+    seen = [(k, p) for k in picks if (p := frame_pitch(frames[k], masks[k], focal_px, rng)) is not None]
+    if len(seen) < max(3, len(picks) // 2):
+        return None
+    times, pitches = np.array(seen, dtype=np.float64).T
+    keep = np.ones(len(times), bool)
+    for _ in range(2):  # fit, drop the frames far off it, fit again
+        curve = np.polyfit(times[keep], pitches[keep], 2 if keep.sum() > 3 else 1)
+        keep = np.abs(np.polyval(curve, times) - pitches) <= TILT_OUTLIER_DEG
+        if keep.sum() < 3:
+            return None
+    fitted = np.polyval(curve, np.arange(t, dtype=np.float64))
+    return np.radians(fitted - fitted[0])
 
 
 def frame_pitch(frame: np.ndarray, mask: np.ndarray, focal: float, rng: np.random.Generator) -> float | None:

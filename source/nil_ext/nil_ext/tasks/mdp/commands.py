@@ -76,7 +76,7 @@ class ImitationCommand(CommandTerm):
         self.masks = RobotMasks(env.num_envs, env.device)
         self.camera_offset = torch.tensor(icfg.camera.offset(base_height), device=env.device)
         self.camera_mode = icfg.camera.mode
-        self.camera_travel = self.travel_dir = self.eye_travel = self.eye_turn = None
+        self.camera_travel = self.travel_dir = self.eye_travel = self.eye_turn = self.eye_tilt = None
         self._gait_period = None  # read from the masks when first asked (the gait clock observation)
         self.reference_speed = float("nan")  # m/s; known from the reference's camera path
         if self.camera_mode == "reference_path" or self.bundle.camera_path is not None:
@@ -133,10 +133,11 @@ class ImitationCommand(CommandTerm):
         self.travel_yaw = float(torch.atan2(self.travel_dir[1], self.travel_dir[0]))
         duration = max(len(self.camera_travel) - 1, 1) * self._env.step_dt
         self.reference_speed = float(heading.norm()) / duration
-        if self.bundle.eye_path is not None:  # the clip's own camera (it stood and turned): replayed as it went
+        if self.bundle.eye_path is not None:  # the clip's own camera (it stood, turned, tilted): replayed as it went
             eye = torch.as_tensor(self.bundle.eye_path, dtype=torch.float32, device=device)
             self.eye_travel = eye[:, :3] - eye[0, :3]
             self.eye_turn = torch.remainder(eye[:, 3] - eye[0, 3] + torch.pi, 2 * torch.pi) - torch.pi
+            self.eye_tilt = eye[:, 4]
 
     def _feet(self, spec, contact_force: float, env: ManagerBasedRLEnv) -> None:
         """The feet's bodies and their rows in the scene's contact sensor (foot-slip penalty)."""
@@ -274,13 +275,14 @@ class ImitationCommand(CommandTerm):
 
     def _aim_eyes(self, start: torch.Tensor, frame: torch.Tensor) -> None:
         """The cameras where the clip's own camera stood at ``frame``, from the envs' starts: the eye at the start's
-        offset plus its travel, looking along its turned heading with the start's tilt (it keeps its height and
-        pitch, as the path estimator assumed)."""
+        offset plus its travel, looking along its turned heading, its tilt below the start's by the clip's (it keeps
+        its height, as the path estimator assumed)."""
         offset = self.camera_offset
         eyes = start + offset + self.camera_speed * self.eye_travel[frame]
         heading = torch.atan2(-offset[1], -offset[0]) + self.camera_speed * self.eye_turn[frame]
-        reach = offset[:2].norm()
-        look = torch.stack([reach * torch.cos(heading), reach * torch.sin(heading), (-offset[2]).expand_as(heading)], -1)
+        pitch = torch.atan2(offset[2], offset[:2].norm()) + self.camera_speed * self.eye_tilt[frame]
+        look = torch.stack([torch.cos(pitch) * torch.cos(heading), torch.cos(pitch) * torch.sin(heading),
+                            -torch.sin(pitch)], -1)
         self.camera.set_world_poses_from_view(eyes=eyes, targets=eyes + look)
         if self.video_camera is not None:
             self.video_camera.set_world_poses_from_view(eyes=eyes, targets=eyes + look)
