@@ -167,7 +167,7 @@ def estimate_camera_path(frames: np.ndarray, masks: np.ndarray, fps: float, came
     grey = [cv2.GaussianBlur(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (3, 3), 0) for f in frames]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
     cameras = camera.tilted(tilt, t)
-    fixed = camera.to_ground(xs, ys)
+    fixed = camera.to_ground(xs, ys) if tilt is None else None
 
     def ground(k: int) -> np.ndarray:  # (H, W, 2) each pixel's ground point in frame k (NaN: not on the ground)
         return fixed if tilt is None else cameras[k].to_ground(xs, ys)

@@ -50,8 +50,8 @@ def choose_camera_path(frames, masks, src_fps: float, control_fps: float, camera
     """(path (T, 4), confidence (T,) or None, eye path (T, 5) or None, meta) at the control rate, T = the retimed
     frame count. The path is where a camera that follows the reference's robot goes (the pace terms and the task
     camera read it); the eye path, where the clip's own camera went when the video shows it (estimated from the
-    ground: a camera that stands, turns and tilts; x, y, z, heading and the tilt below the first frame's), so that the task camera sees the robot as the clip did (nearing,
-    growing). ``exact_path``: the path the simulator rendered along (source "scripted"), taken unless a file or a
+    ground: a camera that stands, turns and tilts; x, y, z, heading and the tilt below the first frame's), so that
+    the task camera sees the robot as the clip did (nearing, growing). ``exact_path``: the path the simulator rendered along (source "scripted"), taken unless a file or a
     speed is given. The path is None when nothing gives one (meta says why; a warning names the options)."""
     if options.file is None and options.speed is None:
         if exact_path is not None:

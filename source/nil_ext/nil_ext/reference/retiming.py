@@ -60,14 +60,14 @@ def retime(
     return out_f, out_m
 
 
-def retime_path(path: np.ndarray, src_fps: float, dst_fps: float, yaw_column: int = 3) -> np.ndarray:
-    """Linear interpolation of per-frame values (T, D) at the output times; the yaw column is unwrapped."""
+def retime_path(path: np.ndarray, src_fps: float, dst_fps: float) -> np.ndarray:
+    """Linear interpolation of per-frame values (T, D >= 4: x, y, z, yaw, ...) at the output times; yaw unwrapped."""
     path = np.asarray(path, dtype=np.float64).copy()
-    path[:, yaw_column] = np.unwrap(path[:, yaw_column])
+    path[:, 3] = np.unwrap(path[:, 3])
     times = output_times(len(path), src_fps, dst_fps)
     src = np.arange(len(path))
     out = np.stack([np.interp(times, src, path[:, d]) for d in range(path.shape[1])], axis=1)
-    out[:, yaw_column] = (out[:, yaw_column] + np.pi) % (2 * np.pi) - np.pi
+    out[:, 3] = (out[:, 3] + np.pi) % (2 * np.pi) - np.pi
     return out
 
 
