@@ -59,7 +59,7 @@ def floor_focal(frames: np.ndarray, masks: np.ndarray, num_frames: int = FRAMES,
     """The focal length (pixels of these frames) from the floor lines of up to ``num_frames`` frames of (T, H, W, 3)
     uint8 ``frames`` spread over the clip, the robot's (T, H, W) ``masks`` left out."""
     t, h, w = np.asarray(masks).shape
-    picks = np.unique(np.linspace(0, t - 1, min(num_frames, t)).round().astype(int))
+    picks = _spread(t, num_frames)
     rng = np.random.default_rng(seed)
     focals = [f for k in picks if (f := frame_focal(frames[k], masks[k], rng)) is not None]
     if len(focals) < max(2, len(picks) // 2):
@@ -82,7 +82,7 @@ def tilt_changes(frames: np.ndarray, masks: np.ndarray, focal_px: float, samples
     than half the samples show the horizon. Why: the camera path assumes a fixed tilt, and a tilt read as ground
     motion turns into travel (the web-like clip's standing camera, tilting 6 deg, was read as walking 1.25 m)."""
     t = len(masks)
-    picks = np.unique(np.linspace(0, t - 1, min(samples, t)).round().astype(int))
+    picks = _spread(t, samples)
     rng = np.random.default_rng(seed)
     seen = [(k, p) for k in picks if (p := frame_pitch(frames[k], masks[k], focal_px, rng)) is not None]
     if len(seen) < max(3, len(picks) // 2):
@@ -211,3 +211,8 @@ def _finite(point: np.ndarray, size: int) -> tuple[float | None, float | None]:
     if abs(point[2]) * FAR * size < np.linalg.norm(point[:2]):
         return None, None
     return point[0] / point[2], point[1] / point[2]
+
+
+def _spread(t: int, n: int) -> np.ndarray:
+    """Up to ``n`` frame indices spread evenly over ``t`` frames, first and last included."""
+    return np.unique(np.linspace(0, t - 1, min(n, t)).round().astype(int))
