@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from nil_ext.reference.floor_lines import floor_focal, tilt_changes
+from nil_ext.reference.camera_path import GroundCamera
+from nil_ext.reference.floor_lines import floor_focal, tilt_changes, turn_changes
 from nil_ext.reference.synthetic_videos import make_background
 from nil_ext.reference.web_clip import perspective_floor
 
@@ -44,6 +45,22 @@ def test_a_camera_tilting_as_the_robot_nears_is_read_frame_by_frame():
     np.testing.assert_allclose(np.degrees(found), tilt_deg - tilt_deg[0], atol=0.5)
     plain = np.stack([make_background("light_floor", SIZE, SIZE, seed=s) for s in range(8)])
     assert tilt_changes(plain, np.zeros(plain.shape[:3], bool), FOCAL) is None  # no horizon seen: not guessed
+
+
+def test_a_camera_turning_to_follow_the_robot_is_read_frame_by_frame():
+    """Issue 43: a clip's camera that stands turns ever faster to keep a nearing robot in view (the web-like clip:
+    65.6 deg in 4 s). The floor's vanishing points are fixed directions, so each frame's tells the turn since the
+    first, past the grid's 45-degree symmetry, within half a degree; a floor without two families tells none."""
+    yaw_deg = 30.0 + 50.0 * np.linspace(0.0, 1.0, 24) ** 1.5
+    frames = grid_frames(yaw_deg)
+    camera = GroundCamera(width=SIZE, height=SIZE, focal_px=FOCAL, eye_height=1.8, pitch=math.atan(0.35),
+                          heading=math.radians(yaw_deg[0]), distance=3.0)
+    no_robot = np.zeros(frames.shape[:3], bool)
+    found = turn_changes(frames, no_robot, [camera] * len(frames))
+    assert found is not None and found.shape == (24,)
+    np.testing.assert_allclose(np.degrees(found), yaw_deg - yaw_deg[0], atol=0.5)
+    plain = np.stack([make_background("light_floor", SIZE, SIZE, seed=s) for s in range(8)])
+    assert turn_changes(plain, np.zeros(plain.shape[:3], bool), [camera] * 8) is None
 
 
 @pytest.mark.parametrize("floor", ["plain", "flat_grid", "grid_along_its_axis"])

@@ -51,7 +51,11 @@ def test_a_web_clip_walking_toward_the_camera_is_imported_without_flags(menageri
 
         eye = ReferenceBundle.load(out).eye_path
         turn = abs(eye[-1, 3] - eye[0, 3])
-        assert 0.15 < turn < 1.5, turn  # it turns toward the nearing robot
+        # it turns toward the nearing robot, as the floor's vanishing points tell (summed ground motion fell ~5 % short)
+        sight = approach.targets - approach.eyes
+        true_turn = abs(np.diff(np.unwrap(np.arctan2(sight[[0, -1], 1], sight[[0, -1], 0])))[0])
+        assert meta["camera_turn_source"] == "floor lines"
+        assert abs(turn - true_turn) < np.radians(1.5), (np.degrees(turn), np.degrees(true_turn))
         # and tilts down to it (truth: 8.4 -> 12.4 deg in these 2 s), standing (read as 1.3 m of travel in 4 s when
         # its tilt was taken as fixed)
         assert 2.0 < np.degrees(eye[-1, 4]) < 6.0, np.degrees(eye[-1, 4])

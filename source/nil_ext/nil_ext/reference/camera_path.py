@@ -97,12 +97,13 @@ class GroundCamera:
             distance=distance,
         )
 
-    def tilted(self, tilt: np.ndarray | None, num_frames: int) -> list[GroundCamera]:
+    def tilted(self, tilt: np.ndarray | None, num_frames: int, turn: np.ndarray | None = None) -> list[GroundCamera]:
         """This camera at each of ``num_frames`` frames, looking ``tilt`` (T,) rad further down than at the first
-        (None: the same pitch throughout)."""
-        if tilt is None:
-            return [self] * num_frames
-        return [replace(self, pitch=self.pitch + float(a)) for a in tilt]
+        and turned ``turn`` (T,) rad counter-clockwise from it (None: the same pitch, the same heading)."""
+        tilt = np.zeros(num_frames) if tilt is None else np.asarray(tilt, dtype=np.float64)
+        turn = np.zeros(num_frames) if turn is None else np.asarray(turn, dtype=np.float64)
+        return [replace(self, pitch=self.pitch + float(a), heading=self.heading + float(b))
+                for a, b in zip(tilt, turn, strict=True)]
 
     def start(self) -> np.ndarray:
         """(x, y, z, heading) of the eye at the first frame, the robot's start base at (0, 0) on the ground."""
@@ -127,6 +128,12 @@ class GroundCamera:
             far = ~(t > 0) | (np.hypot(ground[..., 0], ground[..., 1]) > MAX_RANGE * self.distance)
         ground[far] = np.nan
         return ground
+
+    def ray_heading(self, x: float, y: float) -> float:
+        """The world heading (rad) of the ray through pixel (column, row), seen from above."""
+        forward, right, up = self._axes()
+        ray = forward + (x - self.width / 2) / self.focal_px * right - (y - self.height / 2) / self.focal_px * up
+        return math.atan2(ray[1], ray[0])
 
     def to_pixels(self, ground: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(..., 2) ground points relative to the point below the eye -> pixel coordinates (column, row)."""
@@ -154,9 +161,12 @@ class CameraPathEstimate:
 
 
 def estimate_camera_path(frames: np.ndarray, masks: np.ndarray, fps: float, camera: GroundCamera,
-                         tilt: np.ndarray | None = None) -> CameraPathEstimate:
+                         tilt: np.ndarray | None = None, turn: np.ndarray | None = None) -> CameraPathEstimate:
     """Estimate the camera's path from (T, H, W, 3) uint8 frames and (T, H, W) bool robot masks at `fps`; ``tilt``
-    (T,) rad: how much further down than at the first frame the camera looks in each (None: it keeps its pitch)."""
+    (T,) rad: how much further down than at the first frame the camera looks in each (None: it keeps its pitch);
+    ``turn`` (T,) rad: how far it has turned since the first frame, counter-clockwise (None: read from the ground's
+    motion, summed frame pair by frame pair; given, each frame's ground is read in its turned camera, in the world's
+    axes, and the path's heading is the told turn)."""
     frames, masks = np.asarray(frames), np.asarray(masks, dtype=bool)
     t, h, w = masks.shape
     if (h, w) != (camera.height, camera.width):
@@ -166,11 +176,11 @@ def estimate_camera_path(frames: np.ndarray, masks: np.ndarray, fps: float, came
         return CameraPathEstimate(None, np.zeros(t), fps, f"{t} frames are too few to measure motion")
     grey = [cv2.GaussianBlur(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (3, 3), 0) for f in frames]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
-    cameras = camera.tilted(tilt, t)
-    fixed = camera.to_ground(xs, ys) if tilt is None else None
+    cameras = camera.tilted(tilt, t, turn)
+    fixed = camera.to_ground(xs, ys) if tilt is None and turn is None else None
 
     def ground(k: int) -> np.ndarray:  # (H, W, 2) each pixel's ground point in frame k (NaN: not on the ground)
-        return fixed if tilt is None else cameras[k].to_ground(xs, ys)
+        return fixed if fixed is not None else cameras[k].to_ground(xs, ys)
 
     radius = max(2, round(0.03 * max(h, w)))  # the robot's own pixels (and its soft edge) move with it
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
@@ -183,11 +193,12 @@ def estimate_camera_path(frames: np.ndarray, masks: np.ndarray, fps: float, came
         # ground points are read in frame k's camera and found again through frame k + span's (its tilt may differ)
         seen = ground(k)
         step, confidence = _flow_step(dis, grey[k], grey[k + span], free[k], free[k + span], seen, cameras[k + span],
-                                      xs, ys)
+                                      xs, ys, fit_turn=turn is None)
         if confidence < MIN_CONFIDENCE:
             # too little textured ground for dense flow (a plain floor, or thin grid lines): align the frames directly
             guess = steps[k - 1] * span if k and conf[k - 1] >= MIN_CONFIDENCE else np.zeros(3)
-            direct = align_ground(grey[k], grey[k + span], free[k], free[k + span], seen, cameras[k + span], guess)
+            direct = align_ground(grey[k], grey[k + span], free[k], free[k + span], seen, cameras[k + span], guess,
+                                  fit_turn=turn is None)
             if direct is not None and direct[1] > confidence:
                 step, confidence = direct
         if step is not None:
@@ -207,7 +218,13 @@ def estimate_camera_path(frames: np.ndarray, masks: np.ndarray, fps: float, came
     mid, sampled = np.arange(t - 1) + 0.5, np.arange(len(velocity)) + span / 2
     per_frame = np.stack([np.interp(mid, sampled, v) for v in velocity.T], axis=1)
     tilt = np.zeros(t) if tilt is None else np.asarray(tilt, dtype=np.float64)
-    return CameraPathEstimate(integrate_steps(camera.start(), per_frame), frame_conf, fps, tilt=tilt)
+    if turn is None:
+        return CameraPathEstimate(integrate_steps(camera.start(), per_frame), frame_conf, fps, tilt=tilt)
+    # steps read in turned cameras are in the world's axes already; what turn the flow still sees is the told
+    # turn's error, left out (the floor's lines do not drift, summed pair turns do)
+    path = integrate_steps(camera.start(), np.column_stack([per_frame[:, :2], np.zeros(t - 1)]))
+    path[:, 3] += np.asarray(turn, dtype=np.float64)
+    return CameraPathEstimate(path, frame_conf, fps, tilt=tilt)
 
 
 def integrate_steps(start: np.ndarray, steps: np.ndarray) -> np.ndarray:
@@ -233,10 +250,13 @@ def rotate(points: np.ndarray, angle) -> np.ndarray:
     return np.stack([c * points[..., 0] - s * points[..., 1], s * points[..., 0] + c * points[..., 1]], axis=-1)
 
 
-def rigid_step(seen: np.ndarray, seen_next: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """(dx, dy, turn) with moved(seen, step) ~ seen_next in the weighted least-squares sense (2-D Procrustes)."""
+def rigid_step(seen: np.ndarray, seen_next: np.ndarray, weight: np.ndarray, fit_turn: bool = True) -> np.ndarray:
+    """(dx, dy, turn) with moved(seen, step) ~ seen_next in the weighted least-squares sense (2-D Procrustes;
+    ``fit_turn=False``: the turn held at 0, the frames' cameras already turned as told)."""
     w = weight / weight.sum()
     mu_a, mu_b = w @ seen, w @ seen_next
+    if not fit_turn:
+        return np.array([*(mu_a - mu_b), 0.0])
     a, b = seen - mu_a, seen_next - mu_b
     h = (a * w[:, None]).T @ b
     turn = -math.atan2(h[0, 1] - h[1, 0], h[0, 0] + h[1, 1])  # the points turn the other way
@@ -245,7 +265,8 @@ def rigid_step(seen: np.ndarray, seen_next: np.ndarray, weight: np.ndarray) -> n
     return np.array([d[0], d[1], turn])
 
 
-def _flow_step(dis, grey0, grey1, free0, free1, ground, camera, xs, ys) -> tuple[np.ndarray | None, float]:
+def _flow_step(dis, grey0, grey1, free0, free1, ground, camera, xs, ys,
+               fit_turn: bool = True) -> tuple[np.ndarray | None, float]:
     """The camera's ground step between two frames from dense optical flow on textured ground, and its confidence
     (0 with step None when too little textured ground is seen). ``ground``: the first frame's ground point per
     pixel; ``camera``: the second frame's (how the first frame's points are found again)."""
@@ -267,10 +288,10 @@ def _flow_step(dis, grey0, grey1, free0, free1, ground, camera, xs, ys) -> tuple
     # second without the points the first fit leaves far off (the robot's soft edge, flow failures)
     a, b = seen[keep], seen_next[keep]
     weight = 1.0 / np.maximum(np.hypot(*a.T), 0.1) ** 2
-    step = rigid_step(a, b, weight)
+    step = rigid_step(a, b, weight, fit_turn)
     error = np.hypot(*(moved(a, step) - b).T)
     inlier = error <= 3.0 * np.median(error) + 1e-6
-    step = rigid_step(a[inlier], b[inlier], weight[inlier])
+    step = rigid_step(a[inlier], b[inlier], weight[inlier], fit_turn)
     # consistency: the fraction of pixels whose observed flow the one motion explains
     px, py = camera.to_pixels(moved(seen, step))
     residual = np.hypot(px - x1[usable], py - y1[usable])
@@ -287,6 +308,7 @@ def align_ground(
     ground: np.ndarray,
     camera: GroundCamera,
     guess: np.ndarray,
+    fit_turn: bool = True,
 ) -> tuple[np.ndarray, float] | None:
     """The camera's ground step and turn between two frames by direct alignment, or None when the ground cannot
     tell them.
@@ -297,7 +319,8 @@ def align_ground(
     ground pixels p (Gauss-Newton on 3 parameters, coarse to fine), and accept it when the Hessian is well
     conditioned (the turn counted as the arc it sweeps at the ground's median distance, so that a turn and a side
     step the near and far ground cannot tell apart are refused, not guessed).
-    ``ground``: the first frame's ground point per pixel; ``camera``: the second frame's.
+    ``ground``: the first frame's ground point per pixel; ``camera``: the second frame's. ``fit_turn=False``: the
+    turn held at 0 (the frames' cameras already turned as told), the step alone fitted.
     Returns ((dx, dy, turn) metres and radians, confidence in [0, 1]).
     """
     h, w = grey0.shape
@@ -317,10 +340,12 @@ def align_ground(
         rows, cols = rows[keep], cols[keep]
     g = ground[rows, cols]
     reach = float(np.median(np.hypot(*g.T)))  # metres: a turn's parameter is the arc it sweeps at this distance
-    scale = np.array([1.0, 1.0, 1.0 / reach])
+    n = 3 if fit_turn else 2  # parameters fitted: the step, and the turn unless told
+    arcs = np.array([1.0, 1.0, 1.0 / reach])  # per parameter: metres of step, or of arc for the turn
+    scale = arcs[:n]
     eps = 1e-3  # metres (of step or arc): the projection's derivatives by finite differences
     d = np.zeros(3)
-    d[: len(guess)] = guess
+    d[: min(n, len(guess))] = guess[:n]
     for sigma in ALIGN_SIGMAS:
         a = cv2.GaussianBlur(grey0.astype(np.float32), (0, 0), sigma)
         b = cv2.GaussianBlur(grey1.astype(np.float32), (0, 0), sigma)
@@ -328,8 +353,8 @@ def align_ground(
         a_p = a[rows, cols]
         for _ in range(10):
             qx, qy = camera.to_pixels(moved(g, d))
-            jac = np.stack([np.stack(camera.to_pixels(moved(g, d + eps * scale * e)), -1) - np.stack([qx, qy], -1)
-                            for e in np.eye(3)], -1) / eps  # (N, 2 pixel, 3 parameters)
+            jac = np.stack([np.stack(camera.to_pixels(moved(g, d + eps * arcs * e)), -1) - np.stack([qx, qy], -1)
+                            for e in np.eye(3)[:n]], -1) / eps  # (N, 2 pixel, n parameters)
             inside = np.isfinite(qx) & (qx > 1) & (qx < w - 1) & (qy > 1) & (qy < h - 1)
             sample = [_sample(img, qx - 0.5, qy - 0.5) for img in (b, bx, by)]
             ok = inside & free1[np.clip(qy, 0, h - 1).astype(int), np.clip(qx, 0, w - 1).astype(int)]
@@ -341,7 +366,7 @@ def align_ground(
             if np.linalg.cond(hess) > 1e8:
                 return None
             delta = -np.linalg.solve(hess, (j * weight[:, None]).T @ r) * scale
-            d += delta
+            d[:n] += delta
             if np.linalg.norm(delta / scale) < 1e-4:
                 break
     eig = np.linalg.eigvalsh(hess)

@@ -18,7 +18,7 @@ from .camera_path import (
 )
 from .errors import ReferenceInputError
 from .feet_speed import feet_velocity, robot_travel_in_view, velocity_path
-from .floor_lines import tilt_changes
+from .floor_lines import tilt_changes, turn_changes
 from .options import CameraPathOptions
 from .retiming import output_times, retime_path
 
@@ -75,11 +75,13 @@ def choose_camera_path(frames, masks, src_fps: float, control_fps: float, camera
         reason = no_geometry
     else:
         tilt = tilt_changes(frames, masks, geometry.focal_px)
-        if tilt is not None:
-            print(f"camera path: the floor's horizon shows the camera tilting {math.degrees(tilt[-1]):+.1f} deg over "
-                  "the clip (read frame by frame)", flush=True)
+        turn = turn_changes(frames, masks, geometry.tilted(tilt, len(masks)))
+        for change, what in ((tilt, "tilting"), (turn, "turning")):
+            if change is not None:
+                print(f"camera path: the floor's lines show the camera {what} {math.degrees(change[-1]):+.1f} deg "
+                      "over the clip (read frame by frame)", flush=True)
         try:
-            estimate = estimate_camera_path(frames, masks, src_fps, geometry, tilt)
+            estimate = estimate_camera_path(frames, masks, src_fps, geometry, tilt, turn)
         except Exception as err:  # noqa: BLE001 - an estimator failure on one video must not lose the masks made
             reason = f"the estimator failed on this video ({type(err).__name__}: {str(err).strip().splitlines()[0]})"
         else:
@@ -88,8 +90,10 @@ def choose_camera_path(frames, masks, src_fps: float, control_fps: float, camera
                 path = retime_path(path, src_fps, control_fps)
                 eye_path = retime_path(np.column_stack([estimate.path, estimate.tilt]), src_fps, control_fps)
                 confidence = resample_confidence(estimate.confidence, src_fps, control_fps)
-                return path, confidence, eye_path, {"camera_path_source": "estimated",
-                                                    "camera_tilt_deg": round(math.degrees(estimate.tilt[-1]), 2)}
+                return path, confidence, eye_path, {
+                    "camera_path_source": "estimated", "camera_tilt_deg": round(math.degrees(estimate.tilt[-1]), 2),
+                    "camera_turn_deg": round(math.degrees(estimate.path[-1, 3] - estimate.path[0, 3]), 2),
+                    "camera_turn_source": "floor lines" if turn is not None else "ground motion"}
             reason = estimate.reason
         feet = feet_velocity(masks, src_fps, geometry, tilt)
         if feet.velocity is not None:

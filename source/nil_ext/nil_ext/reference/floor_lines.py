@@ -12,7 +12,8 @@ points v1, v2 with (v1 - c) . (v2 - c) = -f^2 (pinhole, square pixels, principal
 The same pair tells the camera's tilt: both points lie on the horizon, so the horizon's row at the image centre
 gives how far the camera looks below it (measured on the first frames, which the camera search fits: a generated
 clip's camera may tilt further as the robot nears). The silhouette tells the elevation poorly too (issue 43's clip:
-24 degrees fitted for the true 8).
+24 degrees fitted for the true 8). And its turn: each vanishing point is a direction fixed on the floor, so the
+heading of its ray moves by exactly the camera's turn, with no drift to sum (turn_changes).
 
 A floor without two visible families of lines (plain, one direction seen head-on, hidden) gives no estimate and the
 search keeps its full ranges of FOVs and elevations.
@@ -21,10 +22,15 @@ search keeps its full ranges of FOVs and elevations.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from .camera_path import GroundCamera
 
 MIN_SEGMENT = 0.03  # fraction of the image's larger side: shorter segments are texture, text, codec noise
 ANGLE_TOL_DEG = 1.0  # a segment points at a vanishing point when its direction is within this of the point's
@@ -37,6 +43,8 @@ FAR = 50  # image sizes: a vanishing point farther away than this is one at infi
 PITCH_FRAMES = 4  # the first frames the tilt is read on
 TILT_SAMPLES = 16  # frames spread over the clip the tilt's change is read on (a camera's tilt changes smoothly)
 TILT_OUTLIER_DEG = 1.5  # a frame's horizon this far off the fitted curve is a wrong pair of vanishing points
+TURN_OUTLIER_DEG = 2.0  # a frame's floor heading this far off the fitted curve is a wrong pair of vanishing points
+FAMILY_AGREEMENT_DEG = 5.0  # the two families' headings must be this close to a right angle apart
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,43 @@ def tilt_changes(frames: np.ndarray, masks: np.ndarray, focal_px: float, samples
             return None
     fitted = np.polyval(curve, np.arange(t, dtype=np.float64))
     return np.radians(fitted - fitted[0])
+
+
+def turn_changes(frames: np.ndarray, masks: np.ndarray, cameras: Sequence[GroundCamera], samples: int = TILT_SAMPLES,
+                 seed: int = 0) -> np.ndarray | None:
+    """(T,) radians: how far the camera has turned (counter-clockwise seen from above) since the first frame, from
+    the floor's vanishing points on up to ``samples`` frames spread over the clip, fitted by a cubic in time.
+    ``cameras``: each frame's camera at the first frame's heading (its tilt told). None when fewer than half the
+    samples show both families of lines, or the two disagree. Why: each vanishing point is a fixed direction on the
+    floor, so its heading seen from a camera that keeps its first heading moves by the camera's turn, frame by frame
+    and without drift; the ground's flow sums small turns and read the web-like clip's 65.6 deg as 62 (short of it
+    by ~3 %, which bends the robot's path read through the turning camera)."""
+    t = len(masks)
+    picks = _spread(t, samples)
+    rng = np.random.default_rng(seed)
+    seen = []
+    for k in picks:
+        points = vanishing_points(frames[k], masks[k], rng)
+        if points is None:
+            continue
+        # the two families are a right angle apart on the floor: each gives the grid's heading modulo 90 deg, as
+        # an angle on the circle of 4 x heading
+        grid = np.exp(4j * np.array([cameras[k].ray_heading(x, y) for x, y in points]))
+        if abs(grid.mean()) < math.cos(math.radians(2 * FAMILY_AGREEMENT_DEG)):
+            continue  # the families are not a right angle apart here: a wrong pair of points
+        seen.append((k, np.angle(grid.mean()) / 4))
+    if len(seen) < max(4, len(picks) // 2):
+        return None
+    times, grid_heading = np.array(seen, dtype=np.float64).T
+    turned = -np.unwrap(4 * grid_heading) / 4  # the grid's heading in the camera's first axes turns against it
+    keep = np.ones(len(times), bool)
+    for _ in range(2):  # fit, drop the frames far off it, fit again
+        curve = np.polyfit(times[keep], turned[keep], min(3, int(keep.sum()) - 2))
+        keep = np.abs(np.polyval(curve, times) - turned) <= math.radians(TURN_OUTLIER_DEG)
+        if keep.sum() < 4:
+            return None
+    fitted = np.polyval(curve, np.arange(t, dtype=np.float64))
+    return fitted - fitted[0]
 
 
 def frame_pitch(frame: np.ndarray, mask: np.ndarray, focal: float, rng: np.random.Generator) -> float | None:
