@@ -35,6 +35,7 @@ from nil_ext.evaluation.probe import (
     OPTIONAL,
     add_replay_writer,
     markdown_table,
+    ranking_checked,
     ranking_problems,
     run_probe,
 )
@@ -120,14 +121,17 @@ def main(argv=None) -> int:
         env.close()
 
     print(markdown_table(task_id, results))
-    problems = ranking_problems({r.name: r.return_mean for r in results if not r.skipped})
+    returns = {r.name: r.return_mean for r in results if not r.skipped}
+    problems = ranking_problems(returns)
     for r in results:
         if r.skipped:
             print(f"[NOTE] {r.name} skipped: {r.note}")
     for problem in problems:
         print(f"[WARN] The reward ranks the behaviours wrongly: {problem}.")
     if not problems:
-        print("[INFO] The reward ranks reference > half_speed > standing > random, falling lowest.")
+        checked = ranking_checked(returns)
+        print(f"[INFO] The reward ranks {checked} as expected." if checked else
+              "[INFO] Fewer than two behaviours with an expected rank were scored: no ranking checked.")
     report = {"task": task_id, "preset": preset, "ablation": env_cfg.imitation.reward.ablation, "weights": weights,
               "reference": env_cfg.imitation.reference, "camera_mode": env_cfg.imitation.camera.mode,
               "control_hz": control_rate_hz(env_cfg),

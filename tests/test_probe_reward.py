@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import nil_ext.tasks  # noqa: F401  (registers the task ids)
-from nil_ext.evaluation.probe import ranking_problems
+from nil_ext.evaluation.probe import ranking_checked, ranking_problems
 from nil_ext.task_loading import load_cfg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +29,15 @@ def test_ranking_check_names_each_misordered_pair_and_a_fall_that_is_not_lowest(
     assert ranking_problems(dict(good, turned=50.0)) == ["reference (50.00) does not score above turned (50.00)"]
     # a trained policy below the scripted fall says something of the policy, not of the reward
     assert ranking_problems(dict(good, policy=1.0)) == []
+
+
+def test_a_clean_ranking_says_only_what_was_compared():
+    """A whole-body task's reference has no replay: with standing alone scored, no order may be claimed."""
+    assert ranking_checked({"standing": 3.0}) is None
+    assert ranking_checked({"standing": 3.0, "policy": 9.0}) is None
+    assert ranking_checked({"reference": 9.0, "standing": 3.0}) == "reference > standing"
+    assert ranking_checked({"reference": 9.0, "half_speed": 5.0, "standing": 3.0, "random": 1.0, "turned": 4.0,
+                            "falling": 0.0}) == "reference > half_speed > standing > random, reference > turned, falling lowest"
 
 
 @pytest.fixture(scope="module")

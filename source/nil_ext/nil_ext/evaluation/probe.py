@@ -331,6 +331,18 @@ def ranking_problems(returns: dict[str, float]) -> list[str]:
     return problems
 
 
+def ranking_checked(returns: dict[str, float]) -> str | None:
+    """The expected order among the behaviours scored (``a > b > c``, a fall lowest), or None when fewer than two of
+    them have a known rank: what a clean ranking_problems has checked, said without claiming the rest."""
+    known = {n for n, v in returns.items() if n != "policy" and np.isfinite(v)}
+    said = [" > ".join(chain)] if len(chain := [n for n in EXPECTED_ORDER if n in known]) >= 2 else []
+    if {"reference", "turned"} <= known:
+        said.append("reference > turned")
+    if "falling" in known and len(known) >= 2:
+        said.append("falling lowest")
+    return ", ".join(said) or None
+
+
 def markdown_table(task: str, results: list[BehaviourResult]) -> str:
     """The results as a markdown table: return, each term's episode sum, IoU, env reward, falls."""
     terms = list(dict.fromkeys(k for r in results for k in r.terms))
