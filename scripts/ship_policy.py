@@ -9,6 +9,11 @@ observation layout, play/ side-by-side video and reward plot with the camera on 
 speed, strip.png: four moments of the episode) and
 evaluate.py (evaluation.json: the policy against the random and standing floors, 16 episodes, reference camera at
 full speed) on the shipped copy, so that what is shipped is what was judged.
+
+A checkpoint already in policies/<name>/ is judged again in place (after the reference or the evaluation changed):
+play.py and evaluate.py run on it, nothing is copied.
+
+    python scripts/ship_policy.py --task NIL-H1-Walk --checkpoint policies/h1_walk/model_14461.pt --name h1_walk
 """
 
 from __future__ import annotations
@@ -119,11 +124,14 @@ def main(argv=None) -> None:
         raise CheckpointError(f"'{args.checkpoint}' has no params/env.json beside it: ship a checkpoint of a train.py "
                               "run.")
     out = os.path.join(REPO, "policies", args.name)
-    if os.path.exists(out):
-        if not args.overwrite:
-            raise UserError(f"{out} exists; pass --overwrite to replace it.")
-        shutil.rmtree(out)
-    shipped = os.path.relpath(copy_run(os.path.abspath(args.checkpoint), out), REPO)
+    if os.path.dirname(os.path.abspath(args.checkpoint)) == os.path.abspath(out):
+        shipped = os.path.relpath(os.path.abspath(args.checkpoint), REPO)  # shipped already: judged again in place
+    else:
+        if os.path.exists(out):
+            if not args.overwrite:
+                raise UserError(f"{out} exists; pass --overwrite to replace it.")
+            shutil.rmtree(out)
+        shipped = os.path.relpath(copy_run(os.path.abspath(args.checkpoint), out), REPO)
     # the camera on the reference's path at full speed, as evaluation judges it: the strip shows pace and posture
     run("play.py", "--task", args.task, "--checkpoint", shipped, "--headless", "--output_dir", out)
     strip = shutil.copy(os.path.join(out, "play", "strip.png"), os.path.join(out, "strip.png"))

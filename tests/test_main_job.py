@@ -56,7 +56,8 @@ def test_main_job_leaves_checkpoint_logs_and_video_and_evaluates(smoke_run, tmp_
     for row in report["results"]:
         assert 0 <= row["pose_iou_mean"] <= 1 and row["heading_error_deg_mean"] >= 0
         assert row["torso_heading_error_deg_mean"] is not None, "H1's robot file names its torso"
-    assert report["results"][0]["reference_speed"] == pytest.approx(1.25, abs=0.02), "the scripted walk's speed"
+    # the scripted walk's mean speed: 1.25 m/s after starting from rest over 0.5 s of its 4
+    assert report["results"][0]["reference_speed"] == pytest.approx(1.17, abs=0.02)
     assert abs(standing["speed_ratio_mean"]) < 0.1 and standing["heading_error_deg_mean"] < 10
     assert standing["pose_iou_mean"] > 0.3, "standing in the start pose looks like the reference's first frames"
     assert "NIL (BRO)" in result.stdout and "expert" in result.stdout

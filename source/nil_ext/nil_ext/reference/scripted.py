@@ -15,7 +15,8 @@ import torch
 
 # Rendered at the control rate: exact frames, nothing interpolated.
 SOURCE_FPS = 100.0
-VERSION = 4  # part of the cache key of scripted references: bump when what they render changes
+VERSION = 5  # part of the cache key of scripted references: bump when what they render changes
+RAMP_S = 0.5  # s: the swing, and the speed with it, ramp in from the start pose
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def gait_of(robot: str) -> Gait:
 
 
 def gait_offsets(gait: Gait, joint_names: list[str], times: torch.Tensor) -> torch.Tensor:
-    """Joint offsets (T, J) from the start pose at the given times (s); the swing ramps in over the first 0.5 s,
+    """Joint offsets (T, J) from the start pose at the given times (s); the swing ramps in over the first RAMP_S s,
     so that frame 0 is the start pose itself (the first frame e0 the method starts from)."""
     amplitude = torch.zeros(len(joint_names))
     phase = torch.zeros(len(joint_names))
@@ -87,13 +88,21 @@ def gait_offsets(gait: Gait, joint_names: list[str], times: torch.Tensor) -> tor
         for j, name in enumerate(joint_names):
             if re.fullmatch(pattern, name):
                 amplitude[j], phase[j] = amp, ph
-    ramp = (times[:, None] / 0.5).clamp(max=1.0)
+    ramp = (times[:, None] / RAMP_S).clamp(max=1.0)
     return ramp * amplitude * torch.sin(2 * math.pi * gait.frequency * times[:, None] + phase)
+
+
+def travelled(gait: Gait, times: torch.Tensor) -> torch.Tensor:
+    """Metres along the start heading at ``times`` (s): the speed ramps in with the swing, from rest to the gait's
+    speed over the first RAMP_S s, as a robot starting to walk does (a base gliding at full speed from frame 0 on
+    feet that barely move cannot be followed: a policy starting at rest lags it by ~0.3 m for the first second)."""
+    t = times.clamp(min=0.0)
+    return gait.speed * torch.where(t < RAMP_S, t.square() / (2 * RAMP_S), t - RAMP_S / 2)
 
 
 def scripted_motion(gait: Gait, joint_names: list[str], start_root_pose: torch.Tensor, start_joint_pos: torch.Tensor,
                     joint_limits: torch.Tensor, times: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The scripted walk's states at ``times`` (T,) s: the start pose gliding forward at the gait's speed, the joints
+    """The scripted walk's states at ``times`` (T,) s: the start pose moving forward as :func:`travelled`, the joints
     at the start pose plus the gait's offsets, within their limits. ``start_root_pose`` (7,), ``start_joint_pos``
     (J,), ``joint_limits`` (J, 2) -> root poses (T, 7) and joint positions (T, J), on their device. One definition for
     the renderer and the reward probe's kinematic replay."""
@@ -101,7 +110,7 @@ def scripted_motion(gait: Gait, joint_names: list[str], start_root_pose: torch.T
     offsets = gait_offsets(gait, joint_names, times.cpu()).to(device)
     joint_pos = torch.clamp(start_joint_pos + offsets, joint_limits[:, 0], joint_limits[:, 1])
     root_pose = start_root_pose.repeat(len(times), 1)
-    root_pose[:, 0] += gait.speed * times.to(device, root_pose.dtype)
+    root_pose[:, 0] += travelled(gait, times.to(device, root_pose.dtype))
     return root_pose, joint_pos
 
 
