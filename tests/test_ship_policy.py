@@ -1,0 +1,44 @@
+"""ship_policy.py on a checkpoint already in policies/<name>/: judged again in place, nothing copied or deleted."""
+
+import importlib.util
+import os
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_ship_policy():
+    spec = importlib.util.spec_from_file_location("ship_policy", REPO / "scripts" / "ship_policy.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_shipped_checkpoint_is_judged_again_in_place(tmp_path, monkeypatch):
+    ship = load_ship_policy()
+    folder = tmp_path / "policies" / "h1_walk"
+    (folder / "params").mkdir(parents=True)
+    (folder / "params" / "env.json").write_text("{}")
+    (folder / "kept.txt").write_text("what was shipped stays")
+    torch.save({"iteration": 1}, folder / "model_1.pt")
+    calls = []
+
+    def run(script, *args):  # play.py writes the strip that ship_policy copies beside the checkpoint
+        calls.append((script, args))
+        if script == "play.py":
+            (folder / "play").mkdir(exist_ok=True)
+            (folder / "play" / "strip.png").write_bytes(b"png")
+
+    monkeypatch.setattr(ship, "REPO", str(tmp_path))
+    monkeypatch.setattr(ship, "run", run)
+    monkeypatch.setattr(ship, "copy_run", lambda *a: (_ for _ in ()).throw(AssertionError("copied onto itself")))
+    monkeypatch.setattr(ship, "make_reports_portable", lambda out: None)
+    monkeypatch.chdir(tmp_path)
+    ship.main(["--task", "NIL-H1-Walk", "--checkpoint", os.path.join("policies", "h1_walk", "model_1.pt"),
+               "--name", "h1_walk"])
+    assert (folder / "kept.txt").read_text() == "what was shipped stays" and (folder / "model_1.pt").is_file()
+    assert [c[0] for c in calls] == ["play.py", "evaluate.py"]
+    assert all(os.path.join("policies", "h1_walk", "model_1.pt") in args for _, args in calls)
+    assert (folder / "strip.png").read_bytes() == b"png"
