@@ -351,6 +351,7 @@ def test_the_scripted_a1_gait_played_open_loop_walks_forward(launched, menagerie
         env.close()
 
 
+@pytest.mark.slow  # ~30-45 s of two envs; the suite passed 15 min (tests/test_reference_retiming.py keeps the retiming)
 def test_a_lower_control_rate_retimes_the_reference_and_scores_the_same_seconds(launched, menagerie_available):
     """control_hz=50: four physics steps per control step, the reward still the paper's per-step R_t, the 100 fps
     scripted reference retimed in memory (every other frame, the bundle on disk untouched), and an evaluation
