@@ -88,6 +88,23 @@ def test_reward_plot_groups_terms_into_labelled_panels(tmp_path):
     assert image is not None and image.shape[0] > image.shape[1] * 0.7  # three panels stacked
 
 
+def test_a_shipped_policy_plays_into_logs_and_a_run_into_its_own_folder(tmp_path, monkeypatch):
+    """Where play.py writes (its output_root): a policy in policies/<name>/ into logs/play/<name>/ under the current
+    folder, so that a fresh clone stays as committed; a training run's checkpoint beside itself; --output_dir wins."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("play_script", script("play.py"))
+    play = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(play)
+    monkeypatch.chdir(tmp_path)
+    shipped = os.path.join(REPO, "policies", "h1_walk", "model_1.pt")
+    assert play.output_root(shipped, None) == str(tmp_path / "logs" / "play" / "h1_walk")
+    run = str(tmp_path / "logs" / "bro" / "nil_h1_walk" / "run" / "model_1.pt")
+    assert play.output_root(run, None) == os.path.dirname(run)
+    assert play.output_root(shipped, "elsewhere") == str(tmp_path / "elsewhere")
+
+
+@pytest.mark.slow  # ~20 s; where it writes is checked above (output_root), playing itself in the test before
 def test_playing_a_shipped_policy_leaves_its_folder_as_committed(tmp_path, menagerie_available):
     """A fresh clone stays clean: a policy in policies/ plays into logs/play/<policy>/, not into its own folder."""
     folder = os.path.join(REPO, "policies", "h1_walk")
