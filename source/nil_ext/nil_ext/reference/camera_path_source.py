@@ -18,7 +18,7 @@ from .camera_path import (
 )
 from .errors import ReferenceInputError
 from .feet_speed import feet_velocity, robot_travel_in_view, velocity_path
-from .floor_lines import tilt_changes, turn_changes
+from .floor_lines import sampled_vanishing_points, tilt_changes, turn_changes
 from .options import CameraPathOptions
 from .retiming import output_times, retime_path
 
@@ -74,8 +74,9 @@ def choose_camera_path(frames, masks, src_fps: float, control_fps: float, camera
     if geometry is None:
         reason = no_geometry
     else:
-        tilt = tilt_changes(frames, masks, geometry.focal_px)
-        turn = turn_changes(frames, masks, geometry.tilted(tilt, len(masks)))
+        points = sampled_vanishing_points(frames, masks)
+        tilt = tilt_changes(frames, masks, geometry.focal_px, points=points)
+        turn = turn_changes(frames, masks, geometry.tilted(tilt, len(masks)), points=points)
         for change, what in ((tilt, "tilting"), (turn, "turning")):
             if change is not None:
                 print(f"camera path: the floor's lines show the camera {what} {math.degrees(change[-1]):+.1f} deg "

@@ -82,18 +82,26 @@ def floor_focal(frames: np.ndarray, masks: np.ndarray, num_frames: int = FRAMES,
     return FloorFocal(focal, math.degrees(2 * math.atan(w / 2 / focal)), len(focals), pitch_deg=pitch)
 
 
+def sampled_vanishing_points(frames: np.ndarray, masks: np.ndarray, samples: int = TILT_SAMPLES,
+                             seed: int = 0) -> dict[int, tuple | None]:
+    """Frame index -> the floor's two vanishing points (None where not seen), on up to ``samples`` frames spread over
+    the clip: read once, for both the tilt and the turn."""
+    rng = np.random.default_rng(seed)
+    return {k: vanishing_points(frames[k], masks[k], rng) for k in _spread(len(masks), samples)}
+
+
 def tilt_changes(frames: np.ndarray, masks: np.ndarray, focal_px: float, samples: int = TILT_SAMPLES,
-                 seed: int = 0) -> np.ndarray | None:
+                 seed: int = 0, points: dict[int, tuple | None] | None = None) -> np.ndarray | None:
     """(T,) radians: how much further down than in the first frame the camera looks in each frame, from the floor's
     horizon on up to ``samples`` frames spread over the clip, fitted by a quadratic in time (a camera that tilts to
     keep a nearing robot in view does so smoothly; one frame's horizon is within ~1 deg at 224 px). None when fewer
     than half the samples show the horizon. Why: the camera path assumes a fixed tilt, and a tilt read as ground
-    motion turns into travel (the web-like clip's standing camera, tilting 6 deg, was read as walking 1.25 m)."""
+    motion turns into travel (the web-like clip's standing camera, tilting 6 deg, was read as walking 1.25 m).
+    ``points``: :func:`sampled_vanishing_points` when already read."""
     t = len(masks)
-    picks = _spread(t, samples)
-    rng = np.random.default_rng(seed)
-    seen = [(k, p) for k in picks if (p := frame_pitch(frames[k], masks[k], focal_px, rng)) is not None]
-    if len(seen) < max(3, len(picks) // 2):
+    points = sampled_vanishing_points(frames, masks, samples, seed) if points is None else points
+    seen = [(k, horizon_pitch(p, masks.shape[1:], focal_px)) for k, p in points.items() if p is not None]
+    if len(seen) < max(3, len(points) // 2):
         return None
     times, pitches = np.array(seen, dtype=np.float64).T
     keep = np.ones(len(times), bool)
@@ -107,29 +115,27 @@ def tilt_changes(frames: np.ndarray, masks: np.ndarray, focal_px: float, samples
 
 
 def turn_changes(frames: np.ndarray, masks: np.ndarray, cameras: Sequence[GroundCamera], samples: int = TILT_SAMPLES,
-                 seed: int = 0) -> np.ndarray | None:
+                 seed: int = 0, points: dict[int, tuple | None] | None = None) -> np.ndarray | None:
     """(T,) radians: how far the camera has turned (counter-clockwise seen from above) since the first frame, from
     the floor's vanishing points on up to ``samples`` frames spread over the clip, fitted by a cubic in time.
     ``cameras``: each frame's camera at the first frame's heading (its tilt told). None when fewer than half the
     samples show both families of lines, or the two disagree. Why: each vanishing point is a fixed direction on the
     floor, so its heading seen from a camera that keeps its first heading moves by the camera's turn, frame by frame
     and without drift; the ground's flow sums small turns and read the web-like clip's 65.6 deg as 62 (short of it
-    by ~3 %, which bends the robot's path read through the turning camera)."""
+    by ~3 %, which bends the robot's path read through the turning camera). ``points``: as for :func:`tilt_changes`."""
     t = len(masks)
-    picks = _spread(t, samples)
-    rng = np.random.default_rng(seed)
+    points = sampled_vanishing_points(frames, masks, samples, seed) if points is None else points
     seen = []
-    for k in picks:
-        points = vanishing_points(frames[k], masks[k], rng)
-        if points is None:
+    for k, pair in points.items():
+        if pair is None:
             continue
         # the two families are a right angle apart on the floor: each gives the grid's heading modulo 90 deg, as
         # an angle on the circle of 4 x heading
-        grid = np.exp(4j * np.array([cameras[k].ray_heading(x, y) for x, y in points]))
+        grid = np.exp(4j * np.array([cameras[k].ray_heading(x, y) for x, y in pair]))
         if abs(grid.mean()) < math.cos(math.radians(2 * FAMILY_AGREEMENT_DEG)):
             continue  # the families are not a right angle apart here: a wrong pair of points
         seen.append((k, np.angle(grid.mean()) / 4))
-    if len(seen) < max(4, len(picks) // 2):
+    if len(seen) < max(4, len(points) // 2):
         return None
     times, grid_heading = np.array(seen, dtype=np.float64).T
     turned = -np.unwrap(4 * grid_heading) / 4  # the grid's heading in the camera's first axes turns against it
@@ -146,10 +152,14 @@ def turn_changes(frames: np.ndarray, masks: np.ndarray, cameras: Sequence[Ground
 def frame_pitch(frame: np.ndarray, mask: np.ndarray, focal: float, rng: np.random.Generator) -> float | None:
     """Degrees the camera looks below the horizon (the line through the two vanishing points, at the image centre's
     column; no roll), or None."""
-    h, w = mask.shape
     points = vanishing_points(frame, mask, rng)
-    if points is None:
-        return None
+    return None if points is None else horizon_pitch(points, mask.shape, focal)
+
+
+def horizon_pitch(points: tuple, shape: tuple[int, int], focal: float) -> float:
+    """Degrees the camera looks below the horizon through the two vanishing points ``points`` in an image of
+    ``shape`` (h, w)."""
+    h, w = shape
     (x1, y1), (x2, y2) = points
     horizon = y1 + (y2 - y1) * (w / 2 - x1) / (x2 - x1) if abs(x2 - x1) > 1.0 else (y1 + y2) / 2
     return math.degrees(math.atan2(h / 2 - horizon, focal))
