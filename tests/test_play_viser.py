@@ -36,13 +36,12 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def checkpoint_dir(tmp_path_factory, menagerie_available) -> str:
-    """A 2-iteration cpu-smoke run (the viewer needs a checkpoint, not a trained one)."""
+def checkpoint_dir(smoke_run, tmp_path_factory) -> str:
+    """The suite's cpu-smoke run (conftest's smoke_run) copied without its outputs: the viewer needs a checkpoint, not
+    a trained one, and the play/ files this test checks must be its own."""
     cwd = tmp_path_factory.mktemp("viser")
-    train = [sys.executable, os.path.join(REPO, "scripts", "train.py"), "--task", "NIL-H1-Walk", "--headless",
-             "--preset", "cpu-smoke", "--max_iterations", "2", "--eval_steps", "1"]
-    result = subprocess.run(train, cwd=cwd, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_cwd, run_dir = smoke_run
+    shutil.copytree(run_dir, cwd / os.path.relpath(run_dir, run_cwd), ignore=shutil.ignore_patterns("play", "videos"))
     return str(cwd)
 
 
