@@ -2,7 +2,6 @@
 and clear errors (nothing left that looks like a bundle) for bad input."""
 
 import dataclasses
-import importlib.util
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from reference_helpers import articulated_clip, save_tiny_wan, write_mp4, write_png
+from script_helpers import load_script, run_in_process
 
 from nil_ext.reference.builder import build_bundle
 from nil_ext.reference.bundle import ReferenceBundle
@@ -35,10 +35,7 @@ SCRIPT = ROOT / "scripts" / "generate_reference.py"
 
 
 def script_main():
-    spec = importlib.util.spec_from_file_location("generate_reference", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    return load_script("generate_reference.py").main
 
 
 def first_frame(tmp_path, frames, masks):
@@ -232,9 +229,8 @@ def test_export_first_frame_for_a_web_generator(tmp_path):
 def test_export_first_frame_renders_a_larger_e0_with_the_task_camera(tmp_path):
     """Without --e0 the simulator renders e0 at 720 px (same field of view); camera.json keeps the task's size."""
     out = tmp_path / "upload"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "source" / "nil_ext"), os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, str(SCRIPT), "--task", "NIL-A1-Walk", "--export_first_frame", str(out), "--export_size", "320"]
-    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    run = run_in_process(tmp_path, "generate_reference.py",
+                         ["--task", "NIL-A1-Walk", "--export_first_frame", str(out), "--export_size", "320"])
     assert run.returncode == 0, run.stdout + run.stderr
     camera = __import__("json").loads((out / "camera.json").read_text())
     assert (camera["width"], camera["height"]) == (224, 224) and camera["yaw_deg"] == -90.0

@@ -1,12 +1,11 @@
 """The scripted (synthetic) reference rendered by the simulator, and Stage 1 on real rendered robot frames."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+from script_helpers import run_in_process
 
 from nil_ext.reference.scripted import RAMP_S, Gait, travelled
 from nil_ext.reference.segmenters import BackgroundSegmenter
@@ -62,9 +61,10 @@ def test_background_segmenter_recovers_rendered_robot_masks(walk_clip):
 
 def test_generate_reference_script_writes_a_scripted_bundle(tmp_path, menagerie_available):
     out = tmp_path / "h1_walk"
-    cmd = [sys.executable, "scripts/generate_reference.py", "--robot", "h1", "--generator", "scripted",
-           "--num-frames", "10", "--camera", json.dumps({"width": 64, "height": 64}), "--out", str(out), "--no-progress"]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=600)
+    run = run_in_process(tmp_path, "generate_reference.py", [
+        "--robot", "h1", "--generator", "scripted", "--num-frames", "10", "--camera",
+        json.dumps({"width": 64, "height": 64}), "--out", str(out), "--no-progress"])
+    assert run.returncode == 0, run.stdout + run.stderr
     from nil_ext.reference.bundle import ReferenceBundle
 
     bundle = ReferenceBundle.load(out)
