@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from reference_helpers import write_mp4
+from script_helpers import run_in_process
 
 from nil_ext.reference.bundle import ReferenceBundle
 from nil_ext.reference.quality import iou
@@ -24,7 +25,6 @@ from nil_ext.reference.video_io import shift_images
 from nil_ext.tasks.references import aligned_camera
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "generate_reference.py"
 VIDEO_CAMERA = dict(width=128, height=128, yaw_deg=-40.0, height_offset=0.8, focal_length=20.0, mode="follow_agent")
 STRIDE = 4  # the 100 fps render -> a 25 fps clip, as a phone or a generator gives
 
@@ -41,12 +41,6 @@ def clip_from_elsewhere(menagerie_available, tmp_path_factory):
     return video, frames, masks, path
 
 
-def run_script(*args):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "source" / "nil_ext"), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], env=env, capture_output=True, text=True,
-                          timeout=600)
-
-
 @pytest.fixture(scope="module")
 def aligned_bundle(clip_from_elsewhere, tmp_path_factory):
     """generate_reference.py on the clip, given a loose box around the robot on its first frame."""
@@ -54,9 +48,9 @@ def aligned_bundle(clip_from_elsewhere, tmp_path_factory):
     ys, xs = np.nonzero(truth[0])
     box = f"{xs.min() - 6},{ys.min() - 6},{xs.max() + 6},{ys.max() + 6}"
     out = tmp_path_factory.mktemp("aligned") / "ref"
-    run = run_script("--task", "NIL-H1-Walk", "--camera", '{"width": 64, "height": 64}', "--video", video,
-                     "--robot_box", box, "--segmenter", "grabcut", "--reference_speed", "1.25", "--out", out,
-                     "--no-progress")
+    run = run_in_process(out.parent, "generate_reference.py", [
+        "--task", "NIL-H1-Walk", "--camera", '{"width": 64, "height": 64}', "--video", str(video), "--robot_box", box,
+        "--segmenter", "grabcut", "--reference_speed", "1.25", "--out", str(out), "--no-progress"])
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "camera aligned to the video (h1 in its start pose): IoU" in run.stdout
     return out
