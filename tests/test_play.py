@@ -10,13 +10,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from script_helpers import run_in_process
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def script(name: str) -> str:
-    return os.path.join(REPO, "scripts", name)
+from script_helpers import REPO, load_script, run_in_process, script_path
 
 
 def test_play_latest_checkpoint_writes_video_plot_exports_and_layout(smoke_run):
@@ -24,7 +18,7 @@ def test_play_latest_checkpoint_writes_video_plot_exports_and_layout(smoke_run):
     for name in ("policy.pt", "policy.onnx"):  # train's own export, so that play's is seen to be rewritten
         os.remove(os.path.join(run_dir, "exported", name))
 
-    play = [sys.executable, script("play.py"), "--task", "NIL-H1-Walk", "--steps", "20"]  # no --checkpoint: latest
+    play = [sys.executable, script_path("play.py"), "--task", "NIL-H1-Walk", "--steps", "20"]  # no --checkpoint: latest
     result = subprocess.run(play, cwd=cwd, capture_output=True, text=True, timeout=900)
     out = result.stdout + result.stderr
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -83,11 +77,7 @@ def test_reward_plot_groups_terms_into_labelled_panels(tmp_path):
 def test_a_shipped_policy_plays_into_logs_and_a_run_into_its_own_folder(tmp_path, monkeypatch):
     """Where play.py writes (its output_root): a policy in policies/<name>/ into logs/play/<name>/ under the current
     folder, so that a fresh clone stays as committed; a training run's checkpoint beside itself; --output_dir wins."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("play_script", script("play.py"))
-    play = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(play)
+    play = load_script("play.py")
     monkeypatch.chdir(tmp_path)
     shipped = os.path.join(REPO, "policies", "h1_walk", "model_1.pt")
     assert play.output_root(shipped, None) == str(tmp_path / "logs" / "play" / "h1_walk")
@@ -106,7 +96,7 @@ def test_playing_a_shipped_policy_leaves_its_folder_as_committed(tmp_path, menag
         return {os.path.join(d, f): os.stat(os.path.join(d, f)).st_mtime_ns for d, _, fs in os.walk(folder) for f in fs}
 
     before = snapshot()
-    play = [sys.executable, script("play.py"), "--task", "NIL-H1-Walk", "--checkpoint", checkpoint, "--steps", "5",
+    play = [sys.executable, script_path("play.py"), "--task", "NIL-H1-Walk", "--checkpoint", checkpoint, "--steps", "5",
             "--headless"]
     result = subprocess.run(play, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -18,10 +18,9 @@ import urllib.request
 
 import numpy as np
 import pytest
-from script_helpers import run_in_process
+from script_helpers import run_in_process, script_path
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PLAY = os.path.join(REPO, "scripts", "play.py")
+PLAY = script_path("play.py")
 SIZE = (640, 400)
 
 
