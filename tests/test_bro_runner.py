@@ -72,6 +72,73 @@ def test_checkpoint_of_other_observation_or_action_sizes_is_refused_in_words(tmp
         make_runner().load(path)
 
 
+class PendulumSeeingMore(BatchedPendulum):
+    """The pendulum with one more observation term at the end (a profile that also observes the reference)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extra = torch.randn(self.num_envs, 2)
+
+    def _obs(self) -> torch.Tensor:
+        return torch.cat([super()._obs(), self.extra], dim=-1)
+
+    def observation_terms(self):
+        return [("state", 3), ("reference", 2)]
+
+
+class PendulumNamingItsTerms(BatchedPendulum):
+    def observation_terms(self):
+        return [("state", 3)]
+
+
+@pytest.mark.parametrize("names_saved", [True, False], ids=["terms named", "older checkpoint"])
+def test_training_from_a_checkpoint_that_observed_less_starts_from_its_policy(tmp_path, names_saved):
+    """A walk-profile policy starting a track-profile run: the added terms enter with zero weights, so the policy
+    acts as before whatever they read, and training then uses them."""
+    runner = make_runner(str(tmp_path), env=PendulumNamingItsTerms(PendulumEnvCfg()), save_replay_buffer=True)
+    runner.learn(60)
+    path = str(tmp_path / "model_60.pt")
+    if not names_saved:  # checkpoints written before the terms were saved
+        state = torch.load(path, weights_only=False)
+        del state["observation_terms"]
+        torch.save(state, path)
+
+    wider = make_runner(env=PendulumSeeingMore(PendulumEnvCfg()), learning_starts=0)
+    wider.load(path)
+    assert len(wider.buffer) == 0  # the saved buffer holds the narrower observations
+    obs = torch.randn(16, 3)
+    before = runner.get_inference_policy()(obs)
+    for extra in (torch.zeros(16, 2), 10 * torch.randn(16, 2)):
+        assert torch.allclose(wider.get_inference_policy()(torch.cat([obs, extra], dim=-1)), before, atol=1e-6)
+    assert torch.allclose(wider.alg.critic(torch.cat([runner.normalizer(obs), torch.zeros(16, 2)], -1), before)[0],
+                          runner.alg.critic(runner.normalizer(obs), before)[0], atol=1e-5)
+
+    wider.learn(20)  # its networks now read the new terms
+    assert wider.alg.actor.trunk.stem[0].weight[:, 3:].abs().sum() > 0
+    assert wider.alg.critic.trunks[0].stem[0].weight[:, 3:5].abs().sum() > 0
+
+
+def test_playing_a_checkpoint_that_observed_less_is_refused(tmp_path):
+    """Evaluation and play judge the policy as trained: no widening there."""
+    runner = make_runner(env=PendulumNamingItsTerms(PendulumEnvCfg()))
+    path = str(tmp_path / "model.pt")
+    runner.save(path)
+    with pytest.raises(CheckpointMismatchError, match="other observation or action sizes"):
+        make_runner(env=PendulumSeeingMore(PendulumEnvCfg())).load(path, load_optimizer=False)
+
+
+def test_a_checkpoint_whose_terms_are_not_the_start_of_the_envs_is_refused(tmp_path):
+    class OtherTerms(PendulumNamingItsTerms):
+        def observation_terms(self):
+            return [("angle", 3)]
+
+    runner = make_runner(env=OtherTerms(PendulumEnvCfg()))
+    path = str(tmp_path / "model.pt")
+    runner.save(path)
+    with pytest.raises(CheckpointMismatchError, match="other observation or action sizes"):
+        make_runner(env=PendulumSeeingMore(PendulumEnvCfg())).load(path)
+
+
 @pytest.mark.parametrize("what", ["obs", "reward"])
 def test_nonfinite_env_is_reset_counted_and_training_goes_on(what):
     env = BatchedPendulum(PendulumEnvCfg())

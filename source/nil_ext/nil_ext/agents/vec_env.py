@@ -12,11 +12,14 @@ Interface (rsl_rl style; agents never import tasks or reward terms):
 - ``reset_idx(env_ids)`` (optional): reset those envs now; ``get_observations()`` then returns their new
   observations. The runner uses it to recover envs that produced NaN/inf.
 - ``state_dict()`` / ``load_state_dict(state)`` (optional): the env's training state (a curriculum's progress),
-  saved in checkpoints so that a resumed run continues where it stopped.
+  saved in checkpoints so that a resumed run continues where it stopped;
+- ``observation_terms()`` (optional): the policy observation's terms as (name, size) in order, saved in
+  checkpoints so that a run under a profile that observes more can start from one (``bro.warm_start``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import torch
@@ -62,6 +65,11 @@ class IsaacLabVecEnv:
     @episode_length_buf.setter
     def episode_length_buf(self, value: torch.Tensor) -> None:
         self.unwrapped.episode_length_buf = value
+
+    def observation_terms(self) -> list[tuple[str, int]]:
+        manager = self.unwrapped.observation_manager
+        sizes = manager.group_obs_term_dim["policy"]
+        return [(name, math.prod(size)) for name, size in zip(manager.active_terms["policy"], sizes, strict=True)]
 
     def get_observations(self):
         return self._tensordict(dict(self.unwrapped.obs_buf), batch_size=[self.num_envs])

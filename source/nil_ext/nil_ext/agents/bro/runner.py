@@ -29,6 +29,7 @@ from .config import BroRunnerCfg
 from .n_step import NStepWindow
 from .normalizer import RunningNormalizer
 from .replay_buffer import ReplayBuffer
+from .warm_start import added_terms, widen_observations
 
 AGENT_NAME = "bro"
 REPLAY_BUFFER_FILE = "replay_buffer.pt"
@@ -355,6 +356,7 @@ class OffPolicyRunner:
             "normalizer": self.normalizer.state_dict(),
             "rng_state": self._rng_state(),
             "cfg": self.cfg.to_dict(),
+            "observation_terms": self._observation_terms(),
         }
         if hasattr(self.env, "state_dict"):  # the env's own training state (a curriculum's progress)
             state["env"] = self.env.state_dict()
@@ -363,6 +365,28 @@ class OffPolicyRunner:
         if self.cfg.save_replay_buffer:
             buffer_path = os.path.join(os.path.dirname(os.path.abspath(path)), REPLAY_BUFFER_FILE)
             atomic_save({"iteration": self.iteration, "buffer": self.buffer.state_dict()}, buffer_path)
+
+    def _observation_terms(self) -> list[tuple[str, int]] | None:
+        """The policy observation's terms (name, size) in order, where the env tells them (Isaac Lab envs)."""
+        terms = getattr(self.env, "observation_terms", None)
+        return terms() if callable(terms) else None
+
+    def _widen_if_observing_more(self, state: dict, path: str) -> tuple[dict, bool]:
+        """A checkpoint whose policy observed the first of this env's observation terms only (trained under a
+        profile that observes less): the new terms enter with zero weights (:mod:`.warm_start`)."""
+        saved_obs_dim = state["alg"]["actor"]["trunk.stem.0.weight"].shape[1]
+        saved_act_dim = state["alg"]["actor"]["mean.weight"].shape[0]
+        if saved_obs_dim >= self.alg.obs_dim or saved_act_dim != self.alg.act_dim:
+            return state, False
+        added = added_terms(state.get("observation_terms"), self._observation_terms(), saved_obs_dim)
+        if added is None:
+            return state, False
+        if self.rank == 0:
+            names = ", ".join(f"{name} ({size})" for name, size in added)
+            print(f"[INFO] {os.path.basename(path)} observed {saved_obs_dim} of this env's {self.alg.obs_dim} "
+                  f"observations; the new terms, {names}, enter its networks with zero weights: the policy starts as it "
+                  "was and learns to use them (fresh optimisers, no replay buffer).")
+        return widen_observations(state, saved_obs_dim, self.alg.obs_dim), True
 
     def _check_dims(self, state: dict, path: str) -> None:
         """Refuse, in words, networks made for other observation or action sizes (the task or the robot file changed
@@ -380,9 +404,13 @@ class OffPolicyRunner:
         """Restore a checkpoint of this task and agent: networks, optimisers, coefficients, observation
         statistics, counters (iteration, transitions, TensorBoard step), the env's training state and, if present
         beside it and of the same iteration, the replay buffer. ``load_optimizer=False`` (evaluation, play) leaves
-        the optimisers and the env's training state alone: a curriculum's progress is for training, not judging."""
+        the optimisers and the env's training state alone: a curriculum's progress is for training, not judging.
+        Training from a checkpoint that observed fewer terms (another profile) widens its networks first."""
         state = torch.load(path, map_location=self.device, weights_only=False)
         check_checkpoint(state, path, self.cfg.task_name, AGENT_NAME)
+        widened = False
+        if load_optimizer:
+            state, widened = self._widen_if_observing_more(state, path)
         self._check_dims(state, path)
         alg_state = state["alg"]
         if not load_optimizer:
@@ -398,7 +426,7 @@ class OffPolicyRunner:
             if "cuda" in state["rng_state"] and self.device.startswith("cuda"):
                 torch.cuda.set_rng_state(state["rng_state"]["cuda"].cpu(), self.device)
         buffer_path = os.path.join(os.path.dirname(os.path.abspath(path)), REPLAY_BUFFER_FILE)
-        if os.path.exists(buffer_path):
+        if os.path.exists(buffer_path) and not widened:  # a widened run's buffer would hold the narrower observations
             saved = torch.load(buffer_path, map_location=self.device, weights_only=False)
             if saved["iteration"] == state["iteration"]:
                 self.buffer.load_state_dict(saved["buffer"], self.cfg.algorithm.gamma)
