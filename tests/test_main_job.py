@@ -32,6 +32,10 @@ def test_main_job_leaves_checkpoint_logs_and_video_and_evaluates(smoke_run, tmp_
     obs_dim = checkpoint["normalizer"]["mean"].shape[-1]
     actions = policy(torch.zeros(3, obs_dim))
     assert actions.shape == (3, 19) and torch.isfinite(actions).all()  # H1 has 19 actuated joints
+    # the observation's terms, named, for a later run under a profile that observes more (bro.warm_start)
+    names = [name for name, _ in checkpoint["observation_terms"]]
+    assert names[0] == "joint_pos" and names[-1] == "reference"  # the default track profile observes the reference
+    assert sum(size for _, size in checkpoint["observation_terms"]) == obs_dim
 
     report_path = tmp_path / "evaluation.json"
     model = os.path.join(run_dir, "model_60.pt")  # twice: two "training seeds" pool into one row
