@@ -11,12 +11,7 @@ import sys
 
 import pytest
 import torch
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def script(name: str) -> str:
-    return os.path.join(REPO, "scripts", name)
+from script_helpers import script_path
 
 
 def test_main_job_leaves_checkpoint_logs_and_video_and_evaluates(smoke_run, tmp_path):
@@ -39,7 +34,7 @@ def test_main_job_leaves_checkpoint_logs_and_video_and_evaluates(smoke_run, tmp_
 
     report_path = tmp_path / "evaluation.json"
     model = os.path.join(run_dir, "model_60.pt")  # twice: two "training seeds" pool into one row
-    cmd = [sys.executable, script("evaluate.py"), "--task", "NIL-H1-Walk", "--checkpoint", model, model,
+    cmd = [sys.executable, script_path("evaluate.py"), "--task", "NIL-H1-Walk", "--checkpoint", model, model,
            "--steps", "10", "--seeds", "0", "--num_envs", "2", "--sampled", "--json", str(report_path)]
     result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
