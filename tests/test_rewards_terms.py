@@ -199,3 +199,35 @@ def test_gait_period_reads_the_stride_from_the_masks_alone():
     clock = gait_clock(torch.tensor([0, 9, 18]), 18.0)
     torch.testing.assert_close(clock[:, :2], torch.tensor([[1.0, 0.0], [-1.0, 0.0], [1.0, 0.0]]), atol=1e-5, rtol=0)
     torch.testing.assert_close(clock[2, 2:], torch.tensor([-1.0, 0.0]), atol=1e-5, rtol=0)  # half the frequency
+
+
+def test_single_stance_time_pays_a_swing_as_long_as_the_reference_s_and_not_quick_steps():
+    """The air-time term's maths on contact sequences at 25 Hz: a walk that swings each foot for the reference's
+    0.28 s earns more per second than one taking steps a third as long at the same pace, standing (both feet down)
+    and hopping (both up, then both down) earn nothing, and no swing earns more than 1 a step."""
+    from nil_ext.rewards import single_stance_time
+
+    dt, swing_s = 0.04, 0.28
+
+    def mean_reward(left_down: list[bool], right_down: list[bool]) -> float:
+        contact = torch.tensor([left_down, right_down]).T  # (T, 2)
+        mode_time, last, total = torch.zeros(1, 2), torch.ones(1, 2, dtype=torch.bool), []
+        for c in contact:
+            mode_time = torch.where(c[None] == last, mode_time + dt, dt)
+            last = c[None]
+            total.append(single_stance_time(mode_time, c[None], swing_s))
+        value = torch.cat(total)
+        assert ((value >= 0) & (value <= 1)).all()
+        return float(value.mean())
+
+    def walk(swing_steps: int, double_steps: int, n: int = 120) -> float:
+        cycle = [True] * double_steps + [False] * swing_steps  # left: stance, then its swing
+        left = (cycle + [True] * (swing_steps + double_steps))[:n] * n
+        right = ([True] * (swing_steps + 2 * double_steps) + [False] * swing_steps)[:n] * n
+        return mean_reward(left[:n], right[:n])
+
+    long_strides, quick_steps = walk(swing_steps=7, double_steps=2), walk(swing_steps=2, double_steps=1)
+    assert long_strides > 2 * quick_steps > 0
+    assert mean_reward([True] * 50, [True] * 50) == 0.0  # standing
+    assert mean_reward([True, False] * 25, [True, False] * 25) == 0.0  # hopping on both feet
+    assert mean_reward([False] * 50, [True] * 50) == pytest.approx(1.0, abs=0.3)  # a foot held up: capped at 1

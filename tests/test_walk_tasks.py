@@ -477,9 +477,16 @@ def test_a_reward_weight_changes_its_term_and_nothing_else(launched, menagerie_a
 
 
 def test_feet_contact_comes_from_the_contact_sensor(launched, menagerie_available):
-    """The foot-slip penalty's contact is Isaac Lab's contact sensor (Newton, CPU): a standing robot's feet touch
-    the ground, a foot lifted off it does not."""
-    env = make_env("NIL-H1-Walk")
+    """The foot-slip penalty's and the air-time term's contact is Isaac Lab's contact sensor (Newton, CPU): a
+    standing robot's feet touch the ground, a foot lifted off it does not; the air-time term, weighted, reads the
+    reference's swing from its masks (0.4 of the scripted walk's 0.71 s stride) and pays nothing to a robot with
+    both feet down or both up."""
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    cfg = load_cfg("NIL-H1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
+    cfg.set_reference(None)
+    cfg.rewards.air_time.weight = 1.0
+    env = ManagerBasedRLEnv(cfg)
     try:
         env.reset()
         term = imitation_term(env)
@@ -488,12 +495,17 @@ def test_feet_contact_comes_from_the_contact_sensor(launched, menagerie_availabl
         for _ in range(20):
             env.step(standing)
         assert term.feet_in_contact().all()
+        air_time = env.reward_manager.get_term_cfg("air_time").func
+        assert air_time.swing_s == pytest.approx(0.4 * 0.714, rel=0.05)
+        assert torch.allclose(air_time.mode_time, torch.full((2, 2), 20 * env.step_dt))
         robot = env.scene["robot"]
         pose = robot.data.root_pose_w.torch.clone()
         pose[0, 2] += 0.3  # env 0 in the air
         robot.write_root_pose_to_sim_index(root_pose=pose)
         env.step(standing)
         assert term.feet_in_contact().tolist() == [[False, False], [True, True]]
+        assert air_time.mode_time[0].tolist() == pytest.approx([env.step_dt] * 2)  # a new mode for env 0's feet
+        assert (term_values(env)["air_time"] == 0).all()
     finally:
         env.close()
 

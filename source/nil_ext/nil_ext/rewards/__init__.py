@@ -5,7 +5,7 @@ Imports neither the simulator nor nil_ext.tasks / nil_ext.agents; the tasks' rew
 
 from .benchmark import benchmark_reward
 from .clip_buffer import ClipBuffer
-from .gait import GaitPeriod, gait_clock, gait_period
+from .gait import GaitPeriod, gait_clock, gait_period, single_stance_time
 from .penalties import (
     PenaltyCfg,
     action_rate_penalty,
@@ -43,6 +43,7 @@ __all__ = [
     "reference_clip_embeddings",
     "shape_closeness",
     "silhouette_closeness",
+    "single_stance_time",
     "tilt_penalty",
     "video_similarity",
 ]

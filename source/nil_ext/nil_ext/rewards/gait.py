@@ -99,3 +99,12 @@ def gait_clock(step: torch.Tensor, period_frames: float) -> torch.Tensor:
     when the period found is a step), 0 at the reference's first frame."""
     phase = 2 * math.pi * step.float() / period_frames
     return torch.stack([torch.cos(phase), torch.sin(phase), torch.cos(phase / 2), torch.sin(phase / 2)], dim=-1)
+
+
+def single_stance_time(mode_time: torch.Tensor, contact: torch.Tensor, swing_s: float) -> torch.Tensor:
+    """(N, 2) seconds each foot has been in its mode (touching or in the air), (N, 2) bool contact -> (N,) in [0, 1]:
+    while exactly one foot touches, the shorter of the two feet's times in their mode over ``swing_s``, capped at 1;
+    0 with both feet down or both up. Isaac Lab's ``feet_air_time_positive_biped``, scaled: a swing as long as
+    ``swing_s`` pays 1 at its end, quick short steps pay little all the way, shuffling and hopping pay nothing."""
+    single = contact.sum(-1) == 1
+    return torch.where(single, (mode_time.min(-1).values / swing_s).clamp(max=1.0), 0.0)

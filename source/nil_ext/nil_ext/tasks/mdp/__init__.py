@@ -10,6 +10,7 @@ from .observations import reference_gait_clock, reference_in_base_frame  # noqa:
 from .rewards import (  # noqa: F401
     heading_errors,
     nil_action_rate,
+    nil_air_time,
     nil_alive,
     nil_ang_vel,
     nil_foot_slip,

@@ -6,7 +6,7 @@ The paper's R_t = zeta * S_video + beta * S_iou + eta * P_t: :class:`nil_video` 
 one term per penalty (eta times its coefficient: :func:`nil_joint_torque`, :func:`nil_action_rate`,
 :func:`nil_ang_vel`, :func:`nil_foot_slip`, :func:`nil_tilt`). Beyond the paper, weighted 0 in its profile:
 :func:`nil_silhouette`, :func:`nil_alive`, :func:`nil_pose_iou`, :func:`nil_pace`, :func:`nil_heading`,
-:func:`nil_speed`, :func:`nil_shape`. Each weight
+:func:`nil_speed`, :func:`nil_shape`, :class:`nil_air_time`. Each weight
 is one ``RewardTermCfg.weight``, and each term has its own TensorBoard curve. The maths is ``nil_ext.rewards``' (pure
 torch). The paper's ablation rows (``env.imitation.reward.ablation``) switch the video, IoU and penalty terms off:
 they read 0.
@@ -37,6 +37,7 @@ from ...rewards import (
     reference_clip_embeddings,
     shape_closeness,
     silhouette_closeness,
+    single_stance_time,
     tilt_penalty,
 )
 from .commands import ImitationCommand
@@ -166,6 +167,39 @@ def nil_shape(env: ManagerBasedRLEnv, sigma: float = 0.05, command_name: str = "
     the IoU of thin limbs hardly sees."""
     command = _command(env, command_name)
     return shape_closeness(command.agent_mask, command.reference_mask, sigma) / env.step_dt
+
+
+class nil_air_time(ManagerTermBase):
+    """S_air_time (not the paper's): while one foot of a biped touches the ground, how long both feet have been in
+    their mode (stance, swing) against the reference's swing, ``swing_share`` of the gait period read from its masks
+    (:func:`~nil_ext.rewards.single_stance_time`). Why: trained H1 policies keep the reference's pace with steps 2.3
+    times as quick and as short, and the masks' legs, one or two pixels wide, hardly pay for a longer stride; the
+    video gives the stride's period, the robot's own contact sensor the steps (never the demo's joints). A gait
+    seen in profile may read a step as its period: the swing asked for is then half as long, still longer than
+    quick steps."""
+
+    def __init__(self, cfg: RewardTermCfg, env: ManagerBasedRLEnv):
+        super().__init__(cfg, env)
+        self.mode_time = torch.zeros(env.num_envs, 2, device=env.device)
+        self.contact = torch.ones(env.num_envs, 2, dtype=torch.bool, device=env.device)
+        self.swing_s = None  # read from the reference when first weighted (a weight of 0 never calls the term)
+
+    def reset(self, env_ids=None) -> None:
+        ids = slice(None) if env_ids is None else env_ids
+        self.mode_time[ids] = 0.0
+        self.contact[ids] = True
+
+    def __call__(self, env: ManagerBasedRLEnv, swing_share: float = 0.4, command_name: str = "imitation"):
+        command = _command(env, command_name)
+        if self.swing_s is None:
+            if len(command.foot_ids) != 2:
+                raise ConfigError(f"the air-time term is a biped's and {env.cfg.robot_name} has "
+                                  f"{len(command.foot_ids)} feet: set env.rewards.air_time.weight=0")
+            self.swing_s = swing_share * command.gait_period().frames * env.step_dt
+        contact = command.feet_in_contact()
+        self.mode_time = torch.where(contact == self.contact, self.mode_time + env.step_dt, env.step_dt)
+        self.contact = contact
+        return single_stance_time(self.mode_time, contact, self.swing_s) / env.step_dt
 
 
 def nil_pace(env: ManagerBasedRLEnv, std: float = 0.5, command_name: str = "imitation") -> torch.Tensor:

@@ -165,6 +165,8 @@ class RewardsCfg:
     heading = RewTerm(func=mdp.nil_heading, weight=0.0)
     speed = RewTerm(func=mdp.nil_speed, weight=0.0, params={"std": 0.3})
     shape = RewTerm(func=mdp.nil_shape, weight=0.0, params={"sigma": 0.05})
+    # swing_share: the reference's swing as a share of its gait period (a walk swings each foot ~40 % of a stride)
+    air_time = RewTerm(func=mdp.nil_air_time, weight=0.0, params={"swing_share": 0.4})
 
 
 @configclass
