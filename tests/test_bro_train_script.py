@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from script_helpers import REPO, script_path
 
-REPO = Path(__file__).resolve().parents[1]
 TASK = "bro_helpers:Bro-Pendulum-v0"
 
 
 def launch(cwd: Path, *args: str) -> subprocess.Popen:
-    pythonpath = os.pathsep.join([str(REPO / "source/nil_ext"), str(REPO / "tests")])
+    pythonpath = os.pathsep.join([os.path.join(REPO, "source", "nil_ext"), os.path.join(REPO, "tests")])
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=pythonpath)
-    cmd = [sys.executable, str(REPO / "scripts/train.py"), "--task", TASK, "--device", "cpu", *args]
+    cmd = [sys.executable, script_path("train.py"), "--task", TASK, "--device", "cpu", *args]
     return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

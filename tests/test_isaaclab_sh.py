@@ -3,7 +3,7 @@
 import os
 import subprocess
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from script_helpers import REPO
 
 
 def run(args, env):

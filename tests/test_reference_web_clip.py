@@ -7,12 +7,10 @@ below the bar), test_camera_path.py (a 720 px floor), test_reference_quality.py 
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
+from script_helpers import REPO, script_path
 
 
 @pytest.mark.slow  # renders 48 frames at 720 px and searches the camera: ~6 min on 2 cores
@@ -29,7 +27,7 @@ def test_a_web_clip_walking_toward_the_camera_is_imported_without_flags(menageri
     assert grow > 1.4  # the robot grows as in the clip
 
     out = tmp_path / "ref"
-    run = subprocess.run([sys.executable, str(REPO / "scripts/generate_reference.py"), "--task", "NIL-H1-Walk",
+    run = subprocess.run([sys.executable, script_path("generate_reference.py"), "--task", "NIL-H1-Walk",
                           "--video", str(clip), "--segmenter", "grabcut", "--out", str(out), "--no_progress"],
                          capture_output=True, text=True, timeout=1500, cwd=REPO)
     print(run.stdout[-3000:], run.stderr[-3000:])

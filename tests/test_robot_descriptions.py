@@ -11,11 +11,11 @@ from pathlib import Path
 
 import mujoco
 import pytest
+from script_helpers import script_path
 
 from nil_ext.assets.robots import ROBOT_FILES_ENV, ROBOTS_DIR, RobotConfigError, load_robot_file
 
 EXAMPLES = ROBOTS_DIR / "examples"
-REPO = Path(__file__).resolve().parents[1]
 EPISODE_SECONDS = 4.0  # a walk episode: the 400-step reference at 100 Hz
 
 BARE_A1_FILE = """\
@@ -239,7 +239,7 @@ def test_urdf_actuator_less_and_usd_robots_render_with_masks(held_scene):
 
 def _train(robot_file: Path, cwd: Path, iterations: int) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != ROBOT_FILES_ENV}
-    train = [sys.executable, str(REPO / "scripts" / "train.py"), "--task", "NIL-Walk", "--robot_config", str(robot_file),
+    train = [sys.executable, script_path("train.py"), "--task", "NIL-Walk", "--robot_config", str(robot_file),
              "--headless", "--preset", "cpu-smoke", "--max_iterations", str(iterations), "--eval_steps", "5"]
     return subprocess.run(train, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
 

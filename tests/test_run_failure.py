@@ -5,14 +5,12 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
+from script_helpers import REPO, script_path
 
 from nil_ext.run_failure import failure_line, note_failure
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def raised(exc: BaseException) -> BaseException:
@@ -46,9 +44,9 @@ def failed_run(tmp_path_factory, menagerie_available):
     tmp = tmp_path_factory.mktemp("failing_run")
     stamp = tmp / "failed_at"
     env = dict(os.environ, NIL_TEST_FAIL_AFTER="5", NIL_TEST_FAIL_KIND="oom", NIL_TEST_FAIL_STAMP=str(stamp),
-               PYTHONPATH=os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")]))
+               PYTHONPATH=os.pathsep.join([os.path.join(REPO, "tests"), os.environ.get("PYTHONPATH", "")]))
     env.pop("NIL_DEBUG", None)
-    cmd = [sys.executable, str(REPO / "scripts/train.py"), "--task", "failing_task:NIL-A1-Walk-Failing",
+    cmd = [sys.executable, script_path("train.py"), "--task", "failing_task:NIL-A1-Walk-Failing",
            "--preset", "cpu-smoke", "--max_iterations", "1000", "agent.overlap_env_step=True",
            "agent.save_interval=2"]
     proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

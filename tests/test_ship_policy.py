@@ -2,15 +2,13 @@
 
 import importlib.util
 import os
-from pathlib import Path
 
 import torch
-
-REPO = Path(__file__).resolve().parents[1]
+from script_helpers import script_path
 
 
 def load_ship_policy():
-    spec = importlib.util.spec_from_file_location("ship_policy", REPO / "scripts" / "ship_policy.py")
+    spec = importlib.util.spec_from_file_location("ship_policy", script_path("ship_policy.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

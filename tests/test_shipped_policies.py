@@ -9,11 +9,11 @@ import os
 import numpy as np
 import pytest
 import torch
+from script_helpers import REPO
 
 import nil_ext.tasks  # noqa: F401  (registers the task ids)
 from nil_ext.task_loading import run_env_cfg, run_settings
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIPPED = sorted(glob.glob(os.path.join(REPO, "policies", "*", "model_*.pt")))
 
 

@@ -7,11 +7,10 @@ import os
 
 import pytest
 import torch
+from script_helpers import REPO, script_path
 
 from nil_ext.errors import CheckpointError
 from nil_ext.task_loading import load_cfg, run_settings, trained_reference
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def fake_run(root, name: str, decimation: int, reference: str = "refs/a1_walk", action_scale: float = 0.25) -> str:
@@ -95,7 +94,7 @@ def test_a_reference_given_relative_is_kept_absolute_so_play_finds_it_from_anywh
 
 
 def test_evaluate_takes_the_checkpoints_settings_and_refuses_a_mix(tmp_path):
-    spec = importlib.util.spec_from_file_location("evaluate_script", os.path.join(REPO, "scripts", "evaluate.py"))
+    spec = importlib.util.spec_from_file_location("evaluate_script", script_path("evaluate.py"))
     evaluate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(evaluate)
     at_50, also_50 = fake_run(tmp_path, "a", 4), fake_run(tmp_path, "b", 4)
@@ -111,7 +110,7 @@ def test_evaluate_takes_the_checkpoints_settings_and_refuses_a_mix(tmp_path):
 
 
 def test_evaluate_takes_the_checkpoints_reference_and_refuses_a_mix(tmp_path):
-    spec = importlib.util.spec_from_file_location("evaluate_script", os.path.join(REPO, "scripts", "evaluate.py"))
+    spec = importlib.util.spec_from_file_location("evaluate_script", script_path("evaluate.py"))
     evaluate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(evaluate)
     walk, trot = tmp_path / "walk", tmp_path / "trot"

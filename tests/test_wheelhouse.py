@@ -5,8 +5,8 @@ import os
 import subprocess
 
 import pytest
+from script_helpers import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NO_NETWORK = ("Failed to establish a new connection", "Temporary failure in name resolution", "Network is unreachable",
               "No matching distribution found")
 
