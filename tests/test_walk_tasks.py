@@ -15,13 +15,19 @@ from nil_ext.tasks.mdp import imitation_term
 
 def term_values(env) -> dict[str, torch.Tensor]:
     """Each active reward term's value of the last step per env, before its weight, in the paper's per-step units:
-    the terms recomputed from the command's render of that step (the video term's score as it holds it)."""
+    the terms recomputed from the command's render of that step (the stateful video and air-time terms' values as
+    they hold them: calling them again would advance their state). A weight of 0 reads 0, as Isaac Lab skips the
+    term (the air-time term refuses a robot that is not a biped, or a reference that does not cycle)."""
     manager, values = env.reward_manager, {}
     for name in manager.active_terms:
         cfg = manager.get_term_cfg(name)
-        if name == "video":
+        if cfg.weight == 0:
+            values[name] = torch.zeros(env.num_envs)
+        elif name == "video":
             score = cfg.func.score
             values[name] = score.held if score is not None else torch.zeros(env.num_envs)
+        elif name == "air_time":
+            values[name] = cfg.func.held
         else:
             values[name] = cfg.func(env, **cfg.params) * env.step_dt
     return values

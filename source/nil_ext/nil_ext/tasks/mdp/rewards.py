@@ -183,6 +183,7 @@ class nil_air_time(ManagerTermBase):
         self.mode_time = torch.zeros(env.num_envs, 2, device=env.device)
         self.contact = torch.ones(env.num_envs, 2, dtype=torch.bool, device=env.device)
         self.swing_s = None  # read from the reference when first weighted (a weight of 0 never calls the term)
+        self.held = torch.zeros(env.num_envs, device=env.device)
 
     def reset(self, env_ids=None) -> None:
         ids = slice(None) if env_ids is None else env_ids
@@ -199,7 +200,8 @@ class nil_air_time(ManagerTermBase):
         contact = command.feet_in_contact()
         self.mode_time = torch.where(contact == self.contact, self.mode_time + env.step_dt, env.step_dt)
         self.contact = contact
-        return single_stance_time(self.mode_time, contact, self.swing_s) / env.step_dt
+        self.held = single_stance_time(self.mode_time, contact, self.swing_s)  # the step's value, per step
+        return self.held / env.step_dt
 
 
 def nil_pace(env: ManagerBasedRLEnv, std: float = 0.5, command_name: str = "imitation") -> torch.Tensor:
