@@ -205,7 +205,7 @@ def test_single_stance_time_pays_a_swing_as_long_as_the_reference_s_and_not_quic
     """The air-time term's maths on contact sequences at 25 Hz: a walk that swings each foot for the reference's
     0.28 s earns more per second than one taking steps a third as long at the same pace, standing (both feet down)
     and hopping (both up, then both down) earn nothing, and no swing earns more than 1 a step."""
-    from nil_ext.rewards import single_stance_time
+    from nil_ext.rewards import foot_mode_time, single_stance_time
 
     dt, swing_s = 0.04, 0.28
 
@@ -213,7 +213,7 @@ def test_single_stance_time_pays_a_swing_as_long_as_the_reference_s_and_not_quic
         contact = torch.tensor([left_down, right_down]).T  # (T, 2)
         mode_time, last, total = torch.zeros(1, 2), torch.ones(1, 2, dtype=torch.bool), []
         for c in contact:
-            mode_time = torch.where(c[None] == last, mode_time + dt, dt)
+            mode_time = foot_mode_time(mode_time, last, c[None], dt)
             last = c[None]
             total.append(single_stance_time(mode_time, c[None], swing_s))
         value = torch.cat(total)

@@ -5,7 +5,7 @@ Imports neither the simulator nor nil_ext.tasks / nil_ext.agents; the tasks' rew
 
 from .benchmark import benchmark_reward
 from .clip_buffer import ClipBuffer
-from .gait import GaitPeriod, gait_clock, gait_period, single_stance_time
+from .gait import GaitPeriod, foot_mode_time, gait_clock, gait_period, single_stance_time
 from .penalties import (
     PenaltyCfg,
     action_rate_penalty,
@@ -34,6 +34,7 @@ __all__ = [
     "band_spreads",
     "benchmark_reward",
     "embedding_cache_key",
+    "foot_mode_time",
     "foot_slip_penalty",
     "gait_clock",
     "gait_period",

@@ -101,6 +101,13 @@ def gait_clock(step: torch.Tensor, period_frames: float) -> torch.Tensor:
     return torch.stack([torch.cos(phase), torch.sin(phase), torch.cos(phase / 2), torch.sin(phase / 2)], dim=-1)
 
 
+def foot_mode_time(mode_time: torch.Tensor, was_touching: torch.Tensor, touching: torch.Tensor,
+                   dt: float) -> torch.Tensor:
+    """(N, F) seconds each foot has been in its mode (touching or in the air), one step of ``dt`` on: a foot that
+    changed mode this step starts again at ``dt``."""
+    return torch.where(touching == was_touching, mode_time + dt, dt)
+
+
 def single_stance_time(mode_time: torch.Tensor, contact: torch.Tensor, swing_s: float) -> torch.Tensor:
     """(N, 2) seconds each foot has been in its mode (touching or in the air), (N, 2) bool contact -> (N,) in [0, 1]:
     while exactly one foot touches, the shorter of the two feet's times in their mode over ``swing_s``, capped at 1;

@@ -31,6 +31,7 @@ from ...rewards import (
     action_rate_penalty,
     ang_vel_penalty,
     embedding_cache_key,
+    foot_mode_time,
     foot_slip_penalty,
     joint_torque_penalty,
     pose_iou,
@@ -198,7 +199,7 @@ class nil_air_time(ManagerTermBase):
                                   f"{len(command.foot_ids)} feet: set env.rewards.air_time.weight=0")
             self.swing_s = swing_share * command.gait_period().frames * env.step_dt
         contact = command.feet_in_contact()
-        self.mode_time = torch.where(contact == self.contact, self.mode_time + env.step_dt, env.step_dt)
+        self.mode_time = foot_mode_time(self.mode_time, self.contact, contact, env.step_dt)
         self.contact = contact
         self.held = single_stance_time(self.mode_time, contact, self.swing_s)  # the step's value, per step
         return self.held / env.step_dt
