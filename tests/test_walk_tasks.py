@@ -330,6 +330,47 @@ def test_low_pass_filter_moves_the_pd_targets_part_of_the_way(launched, menageri
         env.close()
 
 
+def test_reach_widens_from_reach_from_to_each_joints_scale_and_resumes(launched, menagerie_available):
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    from nil_ext.agents.vec_env import IsaacLabVecEnv
+
+    cfg = load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
+    cfg.actions.joint.scale = {".*_hip_joint": 0.1, ".*_thigh_joint|.*_calf_joint": 0.5}
+    cfg.actions.joint.reach_from, cfg.actions.joint.reach_steps = 0.2, 40
+    cfg.set_reference(None)
+    env = ManagerBasedRLEnv(cfg)
+    try:
+        vec = IsaacLabVecEnv(env)
+        term = env.action_manager.get_term("joint")
+        hips = torch.tensor(["hip" in name for name in term._joint_names])
+        rest = env.scene["robot"].data.default_joint_pos.torch[:, term._joint_ids].clone()
+        ones = torch.ones(2, env.action_manager.total_action_dim)
+
+        def reach_of_ones() -> torch.Tensor:  # each joint's PD target offset for an all-ones action
+            env.step(ones)
+            return (term.processed_actions - rest)[0]
+
+        start = reach_of_ones()
+        assert torch.allclose(start[hips], torch.tensor(0.1)), "a joint's scale below reach_from stays"
+        assert torch.allclose(start[~hips], torch.tensor(0.2)), "the others start at reach_from"
+        for _ in range(18):
+            env.step(ones)
+        assert torch.allclose(reach_of_ones()[~hips], torch.tensor(0.35)), "half way after half the steps"
+        assert vec.state_dict()["actions/joint"] == {"reach_step": 20}
+        env.reset()
+        assert env.extras["log"]["Curriculum/action_reach"] == pytest.approx(0.5)  # TensorBoard's scalar
+        vec.load_state_dict({"actions/joint": {"reach_step": 40}})  # a resumed run widens on from where it stopped
+        full = reach_of_ones()
+        assert torch.allclose(full[~hips], torch.tensor(0.5)) and torch.allclose(full[hips], torch.tensor(0.1))
+    finally:
+        env.close()
+    played = load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
+    played.actions.joint.reach_from = 0.2
+    played.play_mode()
+    assert played.actions.joint.reach_from is None, "play and evaluation act at the full scale"
+
+
 def test_the_scripted_a1_gait_played_open_loop_walks_forward(launched, menagerie_available):
     """The scripted reference glides forward kinematically; its leg motion, played as PD targets in the simulator,
     must push the robot forward too, or imitating the legs fights following the camera (the A1 gait once had its

@@ -75,13 +75,16 @@ class IsaacLabVecEnv:
         return self._tensordict(dict(self.unwrapped.obs_buf), batch_size=[self.num_envs])
 
     def _stateful_terms(self) -> dict:
-        """Command and reward terms that keep training state (``state_dict``), by term name. NIL tasks: the
-        ``imitation`` command, with the camera-speed curriculum's progress. Found through Isaac Lab's managers:
-        agents never import tasks. (Checkpoints from when ``imitation`` was a reward term load the same.)"""
+        """Command, reward and action terms that keep training state (``state_dict``), by term name (action terms
+        as ``actions/<name>``). NIL tasks: the ``imitation`` command, with the camera-speed curriculum's progress,
+        and the joint actions' widening reach. Found through Isaac Lab's managers: agents never import tasks.
+        (Checkpoints from when ``imitation`` was a reward term load the same.)"""
         rewards = getattr(self.unwrapped, "reward_manager", None)
         commands = getattr(self.unwrapped, "command_manager", None)
+        actions = getattr(self.unwrapped, "action_manager", None)
         terms = {name: rewards.get_term_cfg(name).func for name in rewards.active_terms} if rewards else {}
         terms.update({name: commands.get_term(name) for name in commands.active_terms} if commands else {})
+        terms.update({f"actions/{name}": actions.get_term(name) for name in actions.active_terms} if actions else {})
         return {name: term for name, term in terms.items() if hasattr(term, "state_dict")}
 
     def state_dict(self) -> dict:

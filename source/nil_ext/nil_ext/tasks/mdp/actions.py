@@ -10,6 +10,11 @@ pose). Why: the walk's small actions (0.25 rad around the start pose) cannot rai
 shoulders need ~2.8 rad to reach a bar) or lift a foot onto a board; a larger uniform scale would throw a standing
 robot around at every exploring step. Isaac Lab's JointPositionToLimitsAction maps 0 to the middle of the range,
 which is not the start pose. The whole-body skills that need the range take it (HangBar, BalanceBoard).
+
+``reach_from``: training widens the reach over time, each joint from ``min(scale, reach_from)`` to its ``scale``
+over ``reach_steps`` control steps; play and evaluation act at the full scale. Why: a policy that starts with the
+reach a skill needs (H1's hips and knees ~1.5 rad to sit) is thrown around by its own exploration and falls for
+~1M transitions; one that learned to stand with small actions can grow into the larger ones. Off by default.
 """
 
 from __future__ import annotations
@@ -36,8 +41,27 @@ class LowPassJointPositionAction(JointPositionAction):
             self._down = (self._offset - limits[..., 0]).clamp_min(0.0)
         self._rest = torch.zeros_like(self._raw_actions) + self._offset  # the targets of a zero action
         self._target = self._rest.clone()
+        self._reach_step = 0
+        if cfg.reach_from is not None and not cfg.to_limits:
+            self._full_scale = torch.zeros_like(self._raw_actions) + self._scale
+            self._start_scale = self._full_scale.sign() * self._full_scale.abs().clamp(max=cfg.reach_from)
+            self._scale = self._start_scale.clone()
+
+    @property
+    def reach(self) -> float:
+        """How far the reach has widened, 0 (``reach_from``) to 1 (``scale``); 1 without ``reach_from``."""
+        if self.cfg.reach_from is None or self.cfg.to_limits:
+            return 1.0
+        return min(1.0, self._reach_step / max(self.cfg.reach_steps, 1))
+
+    def _widen_reach(self) -> None:
+        torch.lerp(self._start_scale, self._full_scale, self.reach, out=self._scale)
 
     def process_actions(self, actions: torch.Tensor) -> None:
+        if self.reach < 1.0:
+            self._reach_step += 1
+            if self._reach_step % 20 == 0 or self.reach == 1.0:  # steps of 1 % of the way at the default reach_steps
+                self._widen_reach()
         if self.cfg.to_limits:
             self._raw_actions[:] = actions
             a = actions.clamp(-1.0, 1.0)
@@ -70,6 +94,17 @@ class LowPassJointPositionAction(JointPositionAction):
         super().reset(env_ids)
         ids = slice(None) if env_ids is None else env_ids
         self._target[ids] = self._rest[ids]
+        if self.cfg.reach_from is not None:  # a TensorBoard scalar (the action manager logs nothing of its terms)
+            self._env.extras.setdefault("log", {})["Curriculum/action_reach"] = self.reach
+
+    def state_dict(self) -> dict:
+        """Training state saved in checkpoints, so that a resumed run goes on widening where it stopped."""
+        return {"reach_step": self._reach_step}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._reach_step = int(state["reach_step"])
+        if self.cfg.reach_from is not None and not self.cfg.to_limits:
+            self._widen_reach()
 
 
 @configclass
@@ -79,3 +114,8 @@ class LowPassJointPositionActionCfg(JointPositionActionCfg):
     """Fraction of the way to the commanded target per control step (1: no filter; 0.3 at 100 Hz: cutoff ~6 Hz)."""
     to_limits: bool = False
     """Actions of +-1 reach each joint's limits from the start pose (``scale`` is then unused); see the module."""
+    reach_from: float | None = None
+    """Training starts each joint's scale at ``min(scale, reach_from)`` and widens it to ``scale`` over
+    ``reach_steps`` control steps (None: the full scale from the start); see the module."""
+    reach_steps: int = 2000
+    """Control steps (each one transition per env) from ``reach_from`` to the full scale."""

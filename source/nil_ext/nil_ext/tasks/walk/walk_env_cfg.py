@@ -226,10 +226,12 @@ class NilWalkEnvCfg(ManagerBasedRLEnvCfg):
     def play_mode(self) -> None:
         """Isaac Lab's PLAY convention (its play scripts call this, and so do NIL's play.py and evaluate.py): at most
         50 envs, and the camera at the reference's own speed from the first step, since a policy is judged against
-        the reference itself, not against the curriculum's slower camera."""
+        the reference itself, not against the curriculum's slower camera (and the actions at their full scale)."""
         super().play_mode()
         self.curriculum = None
         self.imitation.camera_speed = 1.0
+        if hasattr(self.actions.joint, "reach_from"):  # likewise the actions' full reach, which training widens to
+            self.actions.joint.reach_from = None
         self.imitation.camera = dataclasses.replace(self.imitation.camera, rgb=True)  # play and evaluate record videos
         self.scene.camera = self.imitation.camera.sensor_cfg()
         self._add_follow_camera()
