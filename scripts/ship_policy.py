@@ -91,7 +91,8 @@ def copy_run(checkpoint: str, out: str) -> str:
 
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     state["alg"] = {k: v for k, v in state["alg"].items() if not k.endswith("_opt")}
-    state.pop("env", None)  # the curriculum's progress is for training, not for playing
+    # The env's training state stays (the camera curriculum's speed, the actions' widened reach): play and evaluate
+    # ignore it, and a fine-tune from the shipped policy goes on from it instead of restarting the curriculum.
     shipped = os.path.join(out, os.path.basename(checkpoint))
     torch.save(state, shipped)
     return shipped

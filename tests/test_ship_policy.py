@@ -40,3 +40,17 @@ def test_a_shipped_checkpoint_is_judged_again_in_place(tmp_path, monkeypatch):
     assert [c[0] for c in calls] == ["play.py", "evaluate.py"]
     assert all(os.path.join("policies", "h1_walk", "model_1.pt") in args for _, args in calls)
     assert (folder / "strip.png").read_bytes() == b"png"
+
+
+def test_a_shipped_checkpoint_keeps_the_envs_training_state_not_the_optimisers(tmp_path):
+    """A fine-tune from a shipped policy goes on from its camera speed and its actions' reach (play ignores them)."""
+    ship = load_ship_policy()
+    run = tmp_path / "run"
+    (run / "params").mkdir(parents=True)
+    (run / "params" / "env.json").write_text('{"commands": {"imitation": {"reference": null}}, "robot_config": "h1.toml"}')
+    (run / "params" / "agent.json").write_text("{}")
+    env_state = {"imitation": {"camera_speed": 0.97}, "actions/joint": {"reach_step": 4000}}
+    torch.save({"alg": {"actor": {"w": torch.ones(1)}, "actor_opt": {"lr": 1}}, "env": env_state}, run / "model_9.pt")
+    shipped = torch.load(ship.copy_run(str(run / "model_9.pt"), str(tmp_path / "out")), weights_only=False)
+    assert shipped["env"] == env_state
+    assert list(shipped["alg"]) == ["actor"], "optimiser states are for the run, not the shipped policy"
