@@ -88,7 +88,8 @@ class IsaacLabVecEnv:
         return {name: term for name, term in terms.items() if hasattr(term, "state_dict")}
 
     def state_dict(self) -> dict:
-        return {name: term.state_dict() for name, term in self._stateful_terms().items()}
+        states = {name: term.state_dict() for name, term in self._stateful_terms().items()}
+        return {name: state for name, state in states.items() if state}  # terms with nothing to keep are left out
 
     def load_state_dict(self, state: dict) -> None:
         for name, term in self._stateful_terms().items():

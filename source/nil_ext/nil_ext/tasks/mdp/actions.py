@@ -98,8 +98,9 @@ class LowPassJointPositionAction(JointPositionAction):
             self._env.extras.setdefault("log", {})["Curriculum/action_reach"] = self.reach
 
     def state_dict(self) -> dict:
-        """Training state saved in checkpoints, so that a resumed run goes on widening where it stopped."""
-        return {"reach_step": self._reach_step}
+        """Training state saved in checkpoints, so that a resumed run goes on widening where it stopped (none
+        without ``reach_from``)."""
+        return {"reach_step": self._reach_step} if self.cfg.reach_from is not None else {}
 
     def load_state_dict(self, state: dict) -> None:
         self._reach_step = int(state["reach_step"])
