@@ -2,7 +2,8 @@
 
     python scripts/ship_policy.py --task NIL-H1-Walk --checkpoint logs/bro/nil_h1_walk/<run>/model_7800.pt --name h1_walk
 
-Writes policies/<name>/: the checkpoint without its optimiser states (what playing and evaluating load; a few MB),
+Writes policies/<name>/: the checkpoint without its optimiser states (what playing and evaluating load; a few MB;
+its curricula's progress stays, so that a fine-tune from it goes on from there),
 the run's params/ with machine paths made portable (the reference bundle becomes the task's default, the robot's
 scripted demo, which every clone renders the same), then runs play.py (exported/ TorchScript + ONNX and their
 observation layout, play/ side-by-side video and reward plot with the camera on the reference's path at its full

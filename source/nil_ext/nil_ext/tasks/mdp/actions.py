@@ -42,7 +42,8 @@ class LowPassJointPositionAction(JointPositionAction):
         self._rest = torch.zeros_like(self._raw_actions) + self._offset  # the targets of a zero action
         self._target = self._rest.clone()
         self._reach_step = 0
-        if cfg.reach_from is not None and not cfg.to_limits:
+        self._widening = cfg.reach_from is not None and not cfg.to_limits
+        if self._widening:
             self._full_scale = torch.zeros_like(self._raw_actions) + self._scale
             self._start_scale = self._full_scale.sign() * self._full_scale.abs().clamp(max=cfg.reach_from)
             self._scale = self._start_scale.clone()
@@ -50,7 +51,7 @@ class LowPassJointPositionAction(JointPositionAction):
     @property
     def reach(self) -> float:
         """How far the reach has widened, 0 (``reach_from``) to 1 (``scale``); 1 without ``reach_from``."""
-        if self.cfg.reach_from is None or self.cfg.to_limits:
+        if not self._widening:
             return 1.0
         return min(1.0, self._reach_step / max(self.cfg.reach_steps, 1))
 
@@ -94,17 +95,17 @@ class LowPassJointPositionAction(JointPositionAction):
         super().reset(env_ids)
         ids = slice(None) if env_ids is None else env_ids
         self._target[ids] = self._rest[ids]
-        if self.cfg.reach_from is not None:  # a TensorBoard scalar (the action manager logs nothing of its terms)
+        if self._widening:  # a TensorBoard scalar (the action manager logs nothing of its terms)
             self._env.extras.setdefault("log", {})["Curriculum/action_reach"] = self.reach
 
     def state_dict(self) -> dict:
         """Training state saved in checkpoints, so that a resumed run goes on widening where it stopped (none
         without ``reach_from``)."""
-        return {"reach_step": self._reach_step} if self.cfg.reach_from is not None else {}
+        return {"reach_step": self._reach_step} if self._widening else {}
 
     def load_state_dict(self, state: dict) -> None:
         self._reach_step = int(state["reach_step"])
-        if self.cfg.reach_from is not None and not self.cfg.to_limits:
+        if self._widening:
             self._widen_reach()
 
 
