@@ -371,6 +371,62 @@ def test_reach_widens_from_reach_from_to_each_joints_scale_and_resumes(launched,
     assert played.actions.joint.reach_from is None, "play and evaluation act at the full scale"
 
 
+def test_a_paced_reach_waits_while_episodes_fall_and_widens_while_they_end_standing(launched, menagerie_available):
+    """reach_steps=None: the action_reach curriculum moves the reach by its episodes' ends (SitChair's default)."""
+    from isaaclab.envs import ManagerBasedRLEnv
+    from isaaclab.envs.mdp import time_out
+    from isaaclab.managers import TerminationTermCfg
+
+    from nil_ext.agents.vec_env import IsaacLabVecEnv
+    from nil_ext.tasks.mdp.actions import _has_reach_curriculum
+
+    cfg = load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
+    cfg.actions.joint.scale = {".*_hip_joint": 0.1, ".*_thigh_joint|.*_calf_joint": 0.5}
+    cfg.actions.joint.reach_from, cfg.actions.joint.reach_steps = 0.2, None
+    cfg.curriculum.action_reach.params["round_step"] = 0.5
+    cfg.terminations.reference_end = TerminationTermCfg(func=time_out, time_out=True)  # episodes of 3 steps
+    cfg.episode_length_s = 2.5 * cfg.sim.dt * cfg.decimation  # 3 steps
+    cfg.set_reference(None)
+    sit = load_cfg("NIL-H1-SitChair", "env_cfg_entry_point", preset="cpu-smoke")
+    assert _has_reach_curriculum(sit) and sit.actions.joint.reach_steps is None, "SitChair's default paces its reach"
+    assert not _has_reach_curriculum(load_cfg("NIL-H1-HangBar", "env_cfg_entry_point", preset="cpu-smoke"))
+    env = ManagerBasedRLEnv(cfg)
+    try:
+        vec = IsaacLabVecEnv(env)
+        term = env.action_manager.get_term("joint")
+        hips = torch.tensor(["hip" in name for name in term._joint_names])
+        rest = env.scene["robot"].data.default_joint_pos.torch[:, term._joint_ids].clone()
+        ones = torch.ones(2, env.action_manager.total_action_dim)
+
+        def reach_of_ones() -> torch.Tensor:  # each joint's PD target offset for an all-ones action
+            env.step(ones)
+            return (term.processed_actions - rest)[0]
+
+        env.reset()
+        fell = env.termination_manager.get_term_cfg("fell")
+        height = fell.params["minimum_height"]
+        fell.params["minimum_height"] = 10.0  # every episode falls at its first step
+        for _ in range(3):
+            env.step(ones)
+            assert torch.allclose(term._scale[0, ~hips], torch.tensor(0.2)), "falls keep the reach at reach_from"
+        assert term.reach == 0.0
+        fell.params["minimum_height"] = height
+        for _ in range(3):  # both episodes run to their end at the third step: a unanimous round, half the way
+            env.step(ones)
+        assert torch.allclose(reach_of_ones()[~hips], torch.tensor(0.35)) and torch.allclose(
+            term._scale[0, hips], torch.tensor(0.1))
+        assert env.extras["log"]["Curriculum/action_reach"] == pytest.approx(0.5)  # TensorBoard's scalar
+        assert vec.state_dict()["actions/joint"] == {"reach": pytest.approx(0.5)}
+        fell.params["minimum_height"] = 10.0
+        env.step(ones)  # both fall before their end: the reach narrows by half the way
+        assert term.reach == 0.0
+        fell.params["minimum_height"] = height
+        vec.load_state_dict({"actions/joint": {"reach": 1.0}})  # a resumed run goes on from where it stopped
+        assert torch.allclose(reach_of_ones()[~hips], torch.tensor(0.5))
+    finally:
+        env.close()
+
+
 def test_the_scripted_a1_gait_played_open_loop_walks_forward(launched, menagerie_available):
     """The scripted reference glides forward kinematically; its leg motion, played as PD targets in the simulator,
     must push the robot forward too, or imitating the legs fights following the camera (the A1 gait once had its

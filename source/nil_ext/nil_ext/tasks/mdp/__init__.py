@@ -4,7 +4,7 @@ from isaaclab.envs.mdp import *  # noqa: F401, F403
 
 from .actions import LowPassJointPositionAction, LowPassJointPositionActionCfg  # noqa: F401
 from .commands import IMITATION, ImitationCommand, ImitationCommandCfg, imitation_term  # noqa: F401
-from .curriculums import camera_speed_curriculum  # noqa: F401
+from .curriculums import action_reach_curriculum, camera_speed_curriculum  # noqa: F401
 from .grip import BarGripAction, BarGripActionCfg  # noqa: F401
 from .observations import reference_gait_clock, reference_in_base_frame  # noqa: F401
 from .rewards import (  # noqa: F401

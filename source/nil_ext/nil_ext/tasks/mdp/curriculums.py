@@ -1,4 +1,4 @@
-"""The camera-speed curriculum of the walk tasks, on the imitation command's camera."""
+"""The curricula: the walk tasks' camera speed (on the imitation command's camera) and the actions' paced reach."""
 
 from __future__ import annotations
 
@@ -46,3 +46,27 @@ def camera_speed_curriculum(
     floor = env.cfg.imitation.camera_speed
     state.camera_speed.add_(round_step * (up.sum() - down.sum()) / env.num_envs).clamp_(min(floor, 1.0), 1.0)
     return state.camera_speed
+
+
+def action_reach_curriculum(env: ManagerBasedRLEnv, env_ids, round_step: float = 0.025,
+                            action_name: str = "joint") -> torch.Tensor | None:
+    """Widen the joint actions' reach (``reach_from`` -> ``scale``, ``reach_steps=None``: see ``mdp/actions.py``)
+    while the episodes end standing, narrow it while they end fallen.
+
+    Why: a fixed schedule widened the reach before a fresh H1 stood (SitChair: episodes 77 -> 39 steps as it grew)
+    where the same widening from a standing policy made it sit. Paced by its episodes, the reach waits at
+    ``reach_from`` until the policy stands and slows wherever the larger actions throw it over.
+    Each episode that reached its end (a time-out) moves the reach up by ``round_step / num_envs`` of the way,
+    each that ended early (fell, tilted) down by as much: a round of unanimous episodes moves it by
+    ``round_step`` (0.025: 40 standing rounds, ~4000 control steps of a 100-step skill, from start to full).
+    Returns the reach (TensorBoard ``Curriculum/action_reach``), None where the actions' reach is not paced.
+    """
+    term = env.action_manager.get_term(action_name)
+    if not getattr(term, "paced", False):
+        return None
+    ids = torch.arange(env.num_envs, device=env.device)[env_ids]
+    ended = env.episode_length_buf[ids] > 0  # not the first reset, nor a second reset of an episode just counted
+    up = (env.termination_manager.time_outs[ids] & ended).sum()
+    down = (env.termination_manager.terminated[ids] & ended).sum()
+    term.advance_reach(round_step * (up - down) / env.num_envs)
+    return term.reach_level
