@@ -418,8 +418,8 @@ def test_a_paced_reach_waits_while_episodes_fall_and_widens_while_they_end_stand
         assert env.extras["log"]["Curriculum/action_reach"] == pytest.approx(0.5)  # TensorBoard's scalar
         assert vec.state_dict()["actions/joint"] == {"reach": pytest.approx(0.5)}
         fell.params["minimum_height"] = 10.0
-        env.step(ones)  # both fall before their end: the reach narrows by half the way
-        assert term.reach == 0.0
+        env.step(ones)  # both fall before their end: the reach narrows by fall_weight (0.25) of a round
+        assert term.reach == pytest.approx(0.5 - 0.25 * 0.5)
         fell.params["minimum_height"] = height
         vec.load_state_dict({"actions/joint": {"reach": 1.0}})  # a resumed run goes on from where it stopped
         assert torch.allclose(reach_of_ones()[~hips], torch.tensor(0.5))
