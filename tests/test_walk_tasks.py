@@ -371,8 +371,9 @@ def test_reach_widens_from_reach_from_to_each_joints_scale_and_resumes(launched,
     assert played.actions.joint.reach_from is None, "play and evaluation act at the full scale"
 
 
-def test_a_paced_reach_waits_while_episodes_fall_and_widens_while_they_end_standing(launched, menagerie_available):
-    """reach_steps=None: the action_reach curriculum moves the reach by its episodes' ends (SitChair's default)."""
+def test_a_waiting_reach_starts_widening_once_the_episodes_end_standing(launched, menagerie_available):
+    """reach_waits (SitChair's default): the action_reach curriculum starts the widening after a round's worth of
+    episodes net ended standing; from then on it follows its schedule, falls or not."""
     from isaaclab.envs import ManagerBasedRLEnv
     from isaaclab.envs.mdp import time_out
     from isaaclab.managers import TerminationTermCfg
@@ -382,47 +383,40 @@ def test_a_paced_reach_waits_while_episodes_fall_and_widens_while_they_end_stand
 
     cfg = load_cfg("NIL-A1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
     cfg.actions.joint.scale = {".*_hip_joint": 0.1, ".*_thigh_joint|.*_calf_joint": 0.5}
-    cfg.actions.joint.reach_from, cfg.actions.joint.reach_steps = 0.2, None
-    cfg.curriculum.action_reach.params["round_step"] = 0.5
+    cfg.actions.joint.reach_from, cfg.actions.joint.reach_steps, cfg.actions.joint.reach_waits = 0.2, 40, True
     cfg.terminations.reference_end = TerminationTermCfg(func=time_out, time_out=True)  # episodes of 3 steps
-    cfg.episode_length_s = 2.5 * cfg.sim.dt * cfg.decimation  # 3 steps
+    cfg.episode_length_s = 2.5 * cfg.sim.dt * cfg.decimation
     cfg.set_reference(None)
     sit = load_cfg("NIL-H1-SitChair", "env_cfg_entry_point", preset="cpu-smoke")
-    assert _has_reach_curriculum(sit) and sit.actions.joint.reach_steps is None, "SitChair's default paces its reach"
+    assert _has_reach_curriculum(sit) and sit.actions.joint.reach_waits, "SitChair's reach waits by default"
     assert not _has_reach_curriculum(load_cfg("NIL-H1-HangBar", "env_cfg_entry_point", preset="cpu-smoke"))
     env = ManagerBasedRLEnv(cfg)
     try:
         vec = IsaacLabVecEnv(env)
         term = env.action_manager.get_term("joint")
-        hips = torch.tensor(["hip" in name for name in term._joint_names])
-        rest = env.scene["robot"].data.default_joint_pos.torch[:, term._joint_ids].clone()
+        legs = torch.tensor(["hip" not in name for name in term._joint_names])
         ones = torch.ones(2, env.action_manager.total_action_dim)
-
-        def reach_of_ones() -> torch.Tensor:  # each joint's PD target offset for an all-ones action
-            env.step(ones)
-            return (term.processed_actions - rest)[0]
-
         env.reset()
         fell = env.termination_manager.get_term_cfg("fell")
         height = fell.params["minimum_height"]
         fell.params["minimum_height"] = 10.0  # every episode falls at its first step
-        for _ in range(3):
+        for _ in range(20):
             env.step(ones)
-            assert torch.allclose(term._scale[0, ~hips], torch.tensor(0.2)), "falls keep the reach at reach_from"
-        assert term.reach == 0.0
+        assert torch.allclose(term._scale[0, legs], torch.tensor(0.2)), "falling episodes keep the reach waiting"
+        assert term.reach == 0.0 and float(term.standing_vote) == 0.0
         fell.params["minimum_height"] = height
-        for _ in range(3):  # both episodes run to their end at the third step: a unanimous round, half the way
+        for _ in range(3):  # both episodes run to their end at the third step: a round's worth, the widening starts
             env.step(ones)
-        assert torch.allclose(reach_of_ones()[~hips], torch.tensor(0.35)) and torch.allclose(
-            term._scale[0, hips], torch.tensor(0.1))
+        assert float(term.standing_vote) == 1.0
+        fell.params["minimum_height"] = 10.0  # from then on falls do not stop it
+        for _ in range(17):
+            env.step(ones)
+        assert term.reach == pytest.approx(0.5) and torch.allclose(term._scale[0, legs], torch.tensor(0.35))
+        assert torch.allclose(term._scale[0, ~legs], torch.tensor(0.1)), "a joint's scale below reach_from stays"
         assert env.extras["log"]["Curriculum/action_reach"] == pytest.approx(0.5)  # TensorBoard's scalar
-        assert vec.state_dict()["actions/joint"] == {"reach": pytest.approx(0.5)}
-        fell.params["minimum_height"] = 10.0
-        env.step(ones)  # both fall before their end: the reach narrows by fall_weight (0.25) of a round
-        assert term.reach == pytest.approx(0.5 - 0.25 * 0.5)
-        fell.params["minimum_height"] = height
-        vec.load_state_dict({"actions/joint": {"reach": 1.0}})  # a resumed run goes on from where it stopped
-        assert torch.allclose(reach_of_ones()[~hips], torch.tensor(0.5))
+        assert vec.state_dict()["actions/joint"] == {"reach": pytest.approx(0.5), "standing_vote": 1.0}
+        vec.load_state_dict({"actions/joint": {"reach": 1.0, "standing_vote": 1.0}})  # a resume goes on from there
+        assert torch.allclose(term._scale[0, legs], torch.tensor(0.5))
     finally:
         env.close()
 

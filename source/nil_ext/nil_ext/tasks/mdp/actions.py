@@ -15,9 +15,9 @@ which is not the start pose. The whole-body skills that need the range take it (
 over ``reach_steps`` control steps; play and evaluation act at the full scale. Why: a policy that starts with the
 reach a skill needs (H1's hips and knees ~1.5 rad to sit) is thrown around by its own exploration and falls for
 ~1M transitions; one that learned to stand with small actions can grow into the larger ones. Off by default.
-With ``reach_steps=None`` the widening is paced by the episodes instead of a fixed count (the curriculum term
-``action_reach_curriculum``): it waits while the policy falls and widens while it stands, so that one default
-command first learns to stand and then to use the reach (a fixed count widened before a fresh policy stood).
+With ``reach_waits`` the widening starts only once the episodes end standing (the curriculum term
+``action_reach_curriculum`` opens it), so that one default command first learns to stand with small actions and
+then grows into the larger ones (widening from the first step, H1 fell before it stood).
 """
 
 from __future__ import annotations
@@ -46,36 +46,47 @@ class LowPassJointPositionAction(JointPositionAction):
         self._target = self._rest.clone()
         self._reach_step = 0
         self._widening = cfg.reach_from is not None and not cfg.to_limits
-        self.paced = self._widening and cfg.reach_steps is None
-        self.reach_level = torch.zeros((), device=self.device)  # the paced reach, 0..1 (a tensor: no host sync)
+        self.waits = self._widening and cfg.reach_waits
+        # the waiting reach on the device, so that neither the vote nor the widening syncs with the host:
+        self.standing_vote = torch.zeros((), device=self.device)  # 1: the episodes stood, the widening started
+        self.reach_level = torch.zeros((), device=self.device)  # 0..1 of the way
         if self._widening:
             self._full_scale = torch.zeros_like(self._raw_actions) + self._scale
             self._start_scale = self._full_scale.sign() * self._full_scale.abs().clamp(max=cfg.reach_from)
             self._scale = self._start_scale.clone()
-        if self.paced and not _has_reach_curriculum(env.cfg):
-            raise ValueError("actions: reach_steps=None paces the widening reach by the curriculum term "
-                             "mdp.action_reach_curriculum, which this env's curriculum lacks; add it, or give "
-                             "reach_steps (control steps from reach_from to the full scale)")
+        if self.waits and not _has_reach_curriculum(env.cfg):
+            raise ValueError("actions: reach_waits starts the widening reach when the curriculum term "
+                             "mdp.action_reach_curriculum finds the episodes standing, and this env's curriculum "
+                             "lacks it; add it, or set reach_waits=False (widen from the first step)")
 
     @property
     def reach(self) -> float:
         """How far the reach has widened, 0 (``reach_from``) to 1 (``scale``); 1 without ``reach_from``."""
         if not self._widening:
             return 1.0
-        if self.paced:
+        if self.waits:
             return float(self.reach_level)
         return min(1.0, self._reach_step / max(self.cfg.reach_steps, 1))
 
-    def advance_reach(self, delta: torch.Tensor) -> None:
-        """Move the paced reach by ``delta`` (a share of the way, clamped to 0..1): the curriculum's step."""
-        self.reach_level.add_(delta).clamp_(0.0, 1.0)
-        torch.lerp(self._start_scale, self._full_scale, self.reach_level, out=self._scale)
+    def vote_standing(self, share: torch.Tensor) -> None:
+        """Add the share of a round of episodes that net ended standing (time-outs minus falls over num_envs);
+        a round's worth starts the widening, which then goes on whatever the episodes do (the curriculum's
+        vote)."""
+        self.standing_vote.copy_(torch.where(self.standing_vote >= 1.0, 1.0, (self.standing_vote + share).clamp(0.0, 1.0)))
 
     def _widen_reach(self) -> None:
+        if self.waits:
+            return torch.lerp(self._start_scale, self._full_scale, self.reach_level, out=self._scale)
         torch.lerp(self._start_scale, self._full_scale, self.reach, out=self._scale)
 
     def process_actions(self, actions: torch.Tensor) -> None:
-        if self._widening and not self.paced and self.reach < 1.0:
+        if self.waits:
+            self._reach_step += 1
+            if self._reach_step % 20 == 0:  # 20 steps of the way once started, on the device
+                self.reach_level.add_((self.standing_vote >= 1.0) * (20.0 / max(self.cfg.reach_steps, 1)))
+                self.reach_level.clamp_(max=1.0)
+                self._widen_reach()
+        elif self._widening and self.reach < 1.0:
             self._reach_step += 1
             if self._reach_step % 20 == 0 or self.reach == 1.0:  # steps of 1 % of the way at the default reach_steps
                 self._widen_reach()
@@ -111,21 +122,22 @@ class LowPassJointPositionAction(JointPositionAction):
         super().reset(env_ids)
         ids = slice(None) if env_ids is None else env_ids
         self._target[ids] = self._rest[ids]
-        if self._widening and not self.paced:  # a TensorBoard scalar (the paced reach's curriculum logs its own)
+        if self._widening and not self.waits:  # a TensorBoard scalar (the waiting reach's curriculum logs its own)
             self._env.extras.setdefault("log", {})["Curriculum/action_reach"] = self.reach
 
     def state_dict(self) -> dict:
         """Training state saved in checkpoints, so that a resumed run goes on widening where it stopped (none
         without ``reach_from``)."""
-        if self.paced:
-            return {"reach": self.reach}
+        if self.waits:
+            return {"reach": self.reach, "standing_vote": float(self.standing_vote)}
         return {"reach_step": self._reach_step} if self._widening else {}
 
     def load_state_dict(self, state: dict) -> None:
-        if "reach" in state:  # saved by a paced run
+        if "reach" in state:  # saved by a run whose reach waited for the episodes to stand
             self.reach_level.fill_(float(state["reach"]))
+            self.standing_vote.fill_(float(state["standing_vote"]))
             if self._widening:
-                self.advance_reach(torch.zeros(()))
+                self._widen_reach()
             return
         self._reach_step = int(state["reach_step"])
         if self._widening:
@@ -150,6 +162,8 @@ class LowPassJointPositionActionCfg(JointPositionActionCfg):
     reach_from: float | None = None
     """Training starts each joint's scale at ``min(scale, reach_from)`` and widens it to ``scale`` over
     ``reach_steps`` control steps (None: the full scale from the start); see the module."""
-    reach_steps: int | None = 2000
-    """Control steps (each one transition per env) from ``reach_from`` to the full scale; None: paced by the
-    episodes (the curriculum term ``action_reach_curriculum``), see the module."""
+    reach_steps: int = 2000
+    """Control steps (each one transition per env) from ``reach_from`` to the full scale."""
+    reach_waits: bool = False
+    """The widening starts once the episodes end standing (the curriculum term ``action_reach_curriculum``); see
+    the module."""

@@ -1,4 +1,4 @@
-"""The curricula: the walk tasks' camera speed (on the imitation command's camera) and the actions' paced reach."""
+"""The curricula: the walk tasks' camera speed (on the imitation command's camera) and the start of the actions' widening reach."""
 
 from __future__ import annotations
 
@@ -48,28 +48,24 @@ def camera_speed_curriculum(
     return state.camera_speed
 
 
-def action_reach_curriculum(env: ManagerBasedRLEnv, env_ids, round_step: float = 0.08, fall_weight: float = 0.25,
-                            action_name: str = "joint") -> torch.Tensor | None:
-    """Widen the joint actions' reach (``reach_from`` -> ``scale``, ``reach_steps=None``: see ``mdp/actions.py``)
-    while the episodes end standing; falls slow it, and narrow it back where they dominate.
+def action_reach_curriculum(env: ManagerBasedRLEnv, env_ids, action_name: str = "joint") -> torch.Tensor | None:
+    """Start the joint actions' widening reach (``reach_from`` -> ``scale`` over ``reach_steps``, with
+    ``reach_waits``: see ``mdp/actions.py``) once the episodes end standing.
 
-    Why: a fixed schedule widened the reach before a fresh H1 stood (SitChair: episodes 77 -> 39 steps as it grew)
-    where the same widening from a standing policy made it sit. Paced by its episodes, the reach waits at
-    ``reach_from`` until the policy stands. Each episode that reached its end (a time-out) moves the reach up by
-    ``round_step / num_envs`` of the way, each that ended early (fell, tilted) down by ``fall_weight`` times that:
-    a round of unanimous standing episodes moves it by ``round_step`` (0.08: ~13 rounds, ~1300 control steps of a
-    100-step skill), and it stops growing only where more than 1 / (1 + ``fall_weight``) of the episodes fall.
-    Falls weighed as much as stands (``fall_weight`` 1) held H1 SitChair's reach below 0.08 of the way for its first
-    1,450 iterations: the larger actions first cost a standing policy many training episodes (the fixed widening
-    that made it sit went through episodes of 44 steps of 100).
-    Returns the reach (TensorBoard ``Curriculum/action_reach``), None where the actions' reach is not paced.
+    Why: widened from the first step, a fresh H1 fell before it stood (SitChair: episodes 77 -> 39 steps as the reach
+    grew), where the same widening from a standing policy made it sit. Each episode that reached its end (a
+    time-out) votes +1 / num_envs, each that ended early (fell, tilted) -1 / num_envs; a round's worth of net
+    standing episodes starts the widening, which then follows its schedule whatever the episodes do: the policy that
+    sat went through a trough of falls (4-7 % time-outs) at the widest reach before it used it, where a reach paced
+    by falls stalled at ~0.1 of the way.
+    Returns the reach (TensorBoard ``Curriculum/action_reach``), None where the actions' reach does not wait.
     """
     term = env.action_manager.get_term(action_name)
-    if not getattr(term, "paced", False):
+    if not getattr(term, "waits", False):
         return None
     ids = torch.arange(env.num_envs, device=env.device)[env_ids]
     ended = env.episode_length_buf[ids] > 0  # not the first reset, nor a second reset of an episode just counted
     up = (env.termination_manager.time_outs[ids] & ended).sum()
     down = (env.termination_manager.terminated[ids] & ended).sum()
-    term.advance_reach(round_step * (up - fall_weight * down) / env.num_envs)
+    term.vote_standing((up - down) / env.num_envs)
     return term.reach_level

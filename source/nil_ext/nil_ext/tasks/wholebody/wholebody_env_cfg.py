@@ -31,9 +31,10 @@ CAMERA_YAW_DEG = -60.0  # front-right: a bar or board across the robot is seen l
 LIMB_RANGE_SKILLS = ("hang", "balance")
 # Sitting upright needs the hips and knees ~1.5 rad from the start pose, which the walk's 0.25 rad actions cannot
 # command (with them the robot sits leaning back or in front of the seat). Its reach widens from 0.25 to these while
-# the policy stands (mdp/actions.py, paced by falls): from a standing policy the same widening made H1 sit upright
+# the policy stands (mdp/actions.py, reach_waits): from a standing policy the same widening made H1 sit upright
 # (docs/experiments/2026-11-28-sit-reach-widening-talos-pace-bell.md).
 SIT_REACH_FROM = 0.25
+SIT_REACH_STEPS = 4000
 SIT_REACH = {".*_hip_pitch.*|.*_knee.*": 1.2, ".*_ankle.*": 0.5, ".*_shoulder_pitch.*": 0.6,
              "(?!.*(_hip_pitch|_knee|_ankle|_shoulder_pitch)).*": SIT_REACH_FROM}
 
@@ -94,7 +95,8 @@ def wholebody_env_cfg(robot: str, skill: str, preset: str = "gpu", num_envs: int
         walk.actions.joint.to_limits = True
     if skill == "sit" and not torque_actions and action_scale is None and profile != "paper":
         walk.actions.joint.scale = dict(SIT_REACH)
-        walk.actions.joint.reach_from, walk.actions.joint.reach_steps = SIT_REACH_FROM, None
+        walk.actions.joint.reach_from, walk.actions.joint.reach_steps = SIT_REACH_FROM, SIT_REACH_STEPS
+        walk.actions.joint.reach_waits = True
         fields["curriculum"] = CurriculumCfg(camera_speed=None)  # the skills' camera stays put
     fields["actions"] = WholeBodyActionsCfg(joint=walk.actions.joint)
     if skill == "hang":  # the robots cannot close a hand: without a grip no policy can hang (mdp/grip.py)
