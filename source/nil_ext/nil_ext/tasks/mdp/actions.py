@@ -69,9 +69,8 @@ class LowPassJointPositionAction(JointPositionAction):
         return min(1.0, self._reach_step / max(self.cfg.reach_steps, 1))
 
     def vote_standing(self, share: torch.Tensor) -> None:
-        """Add the share of a round of episodes that net ended standing (time-outs minus falls over num_envs);
-        a round's worth starts the widening, which then goes on whatever the episodes do (the curriculum's
-        vote)."""
+        """Add the share of a round of episodes that ended standing (time-outs over num_envs); a round's worth
+        starts the widening, which then goes on whatever the episodes do (the curriculum's vote)."""
         self.standing_vote.copy_(torch.where(self.standing_vote >= 1.0, 1.0, (self.standing_vote + share).clamp(0.0, 1.0)))
 
     def _widen_reach(self) -> None:
