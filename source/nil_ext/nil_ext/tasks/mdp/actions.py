@@ -74,9 +74,8 @@ class LowPassJointPositionAction(JointPositionAction):
         self.standing_vote.copy_(torch.where(self.standing_vote >= 1.0, 1.0, (self.standing_vote + share).clamp(0.0, 1.0)))
 
     def _widen_reach(self) -> None:
-        if self.waits:
-            return torch.lerp(self._start_scale, self._full_scale, self.reach_level, out=self._scale)
-        torch.lerp(self._start_scale, self._full_scale, self.reach, out=self._scale)
+        weight = self.reach_level if self.waits else self.reach  # the waiting reach's stays on the device
+        torch.lerp(self._start_scale, self._full_scale, weight, out=self._scale)
 
     def process_actions(self, actions: torch.Tensor) -> None:
         if self.waits:

@@ -58,8 +58,8 @@ def action_reach_curriculum(env: ManagerBasedRLEnv, env_ids, action_name: str = 
     starts the widening, which then follows its schedule whatever the episodes do: the policy that sat went through
     a trough of falls (4-7 % time-outs) at the widest reach before it used it, where a reach paced by falls stalled
     at ~0.1 of the way. Falls do not vote against: SitChair's policies stand for a while (up to 60 % of episodes
-    ending standing around iteration 800), then tilt back on the chair, and a vote of stands minus falls never
-    reached a round's worth on seed 1.
+    ending standing around iteration 800), then tilt back on the chair, and a vote of stands minus falls had not
+    reached a round's worth on seed 1 by iteration 1,650.
     Returns the reach (TensorBoard ``Curriculum/action_reach``), None where the actions' reach does not wait.
     """
     term = env.action_manager.get_term(action_name)

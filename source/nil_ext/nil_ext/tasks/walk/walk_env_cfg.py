@@ -191,7 +191,7 @@ class EventsCfg:
 @configclass
 class CurriculumCfg:
     camera_speed = CurrTerm(func=mdp.camera_speed_curriculum)
-    action_reach = CurrTerm(func=mdp.action_reach_curriculum)  # does nothing unless reach_steps=None (mdp/actions.py)
+    action_reach = CurrTerm(func=mdp.action_reach_curriculum)  # does nothing unless the actions' reach_waits
 
 
 @configclass
