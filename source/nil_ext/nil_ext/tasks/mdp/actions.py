@@ -134,10 +134,8 @@ class LowPassJointPositionAction(JointPositionAction):
         if "reach" in state:  # saved by a run whose reach waited for the episodes to stand
             self.reach_level.fill_(float(state["reach"]))
             self.standing_vote.fill_(float(state["standing_vote"]))
-            if self._widening:
-                self._widen_reach()
-            return
-        self._reach_step = int(state["reach_step"])
+        else:
+            self._reach_step = int(state["reach_step"])
         if self._widening:
             self._widen_reach()
 
