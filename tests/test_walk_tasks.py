@@ -389,7 +389,9 @@ def test_a_waiting_reach_starts_widening_once_the_episodes_end_standing(launched
     cfg.set_reference(None)
     sit = load_cfg("NIL-H1-SitChair", "env_cfg_entry_point", preset="cpu-smoke")
     assert _has_reach_curriculum(sit) and sit.actions.joint.reach_waits, "SitChair's reach waits by default"
-    assert not _has_reach_curriculum(load_cfg("NIL-H1-HangBar", "env_cfg_entry_point", preset="cpu-smoke"))
+    hang = load_cfg("NIL-H1-HangBar", "env_cfg_entry_point", preset="cpu-smoke")
+    assert _has_reach_curriculum(hang) and hang.actions.joint.reach_waits and hang.actions.joint.to_limits
+    assert not _has_reach_curriculum(load_cfg("NIL-H1-BalanceBoard", "env_cfg_entry_point", preset="cpu-smoke"))
     env = ManagerBasedRLEnv(cfg)
     try:
         vec = IsaacLabVecEnv(env)

@@ -223,6 +223,15 @@ def test_a_robot_hangs_by_its_grip_and_falls_without_it(env):
     grip = env.action_manager.get_term("grip")
     radius = grip.cfg.grip_radius
     assert env.cfg.actions.joint.to_limits, "the arms reach the bar only with actions over their range"
+    # ... and training widens them to it once the policy stands: each limit at most reach_from away before
+    joint = env.action_manager.get_term("joint")
+    reach_from = env.cfg.actions.joint.reach_from
+    assert joint.waits and joint.reach == 0.0 and reach_from < 0.5
+    assert float(joint._up.max()) == pytest.approx(reach_from) and float(joint._down.max()) == pytest.approx(reach_from)
+    joint.load_state_dict({"reach": 1.0, "standing_vote": 1.0})
+    limits = env.scene["robot"].data.joint_pos_limits.torch[0, joint._joint_ids]
+    assert float(joint._up[0].max()) > 2.5, "the shoulders reach the bar, ~2.8 rad up"
+    assert torch.allclose(joint._offset[0] + joint._up[0], torch.maximum(limits[:, 1], joint._offset[0]))
     robot = env.scene["robot"]
     results = {}
     for name, grip_radius in (("grip", radius), ("no grip", 0.0)):

@@ -12,7 +12,8 @@ robot around at every exploring step. Isaac Lab's JointPositionToLimitsAction ma
 which is not the start pose. The whole-body skills that need the range take it (HangBar, BalanceBoard).
 
 ``reach_from``: training widens the reach over time, each joint from ``min(scale, reach_from)`` to its ``scale``
-over ``reach_steps`` control steps; play and evaluation act at the full scale. Why: a policy that starts with the
+(with ``to_limits``: from ``reach_from`` to each limit) over ``reach_steps`` control steps; play and evaluation act
+at the full reach. Why: a policy that starts with the
 reach a skill needs (H1's hips and knees ~1.5 rad to sit) is thrown around by its own exploration and falls for
 ~1M transitions; one that learned to stand with small actions can grow into the larger ones. Off by default.
 With ``reach_waits`` the widening starts only once the episodes end standing (the curriculum term
@@ -45,15 +46,16 @@ class LowPassJointPositionAction(JointPositionAction):
         self._rest = torch.zeros_like(self._raw_actions) + self._offset  # the targets of a zero action
         self._target = self._rest.clone()
         self._reach_step = 0
-        self._widening = cfg.reach_from is not None and not cfg.to_limits
+        self._widening = cfg.reach_from is not None
         self.waits = self._widening and cfg.reach_waits
         # the waiting reach on the device, so that neither the vote nor the widening syncs with the host:
         self.standing_vote = torch.zeros((), device=self.device)  # 1: the episodes stood, the widening started
         self.reach_level = torch.zeros((), device=self.device)  # 0..1 of the way
-        if self._widening:
-            self._full_scale = torch.zeros_like(self._raw_actions) + self._scale
-            self._start_scale = self._full_scale.sign() * self._full_scale.abs().clamp(max=cfg.reach_from)
-            self._scale = self._start_scale.clone()
+        if self._widening:  # what widens: the scale, or with to_limits the distances to the limits
+            self._full = ((self._up, self._down) if cfg.to_limits
+                          else (torch.zeros_like(self._raw_actions) + self._scale,))
+            self._start = tuple(full.sign() * full.abs().clamp(max=cfg.reach_from) for full in self._full)
+            self._set_reach(tuple(start.clone() for start in self._start))
         if self.waits and not _has_reach_curriculum(env.cfg):
             raise ValueError("actions: reach_waits starts the widening reach when the curriculum term "
                              "mdp.action_reach_curriculum finds the episodes standing, and this env's curriculum "
@@ -73,9 +75,15 @@ class LowPassJointPositionAction(JointPositionAction):
         starts the widening, which then goes on whatever the episodes do (the curriculum's vote)."""
         self.standing_vote.copy_(torch.where(self.standing_vote >= 1.0, 1.0, (self.standing_vote + share).clamp(0.0, 1.0)))
 
+    def _set_reach(self, reach: tuple[torch.Tensor, ...]) -> None:
+        if self.cfg.to_limits:
+            self._up, self._down = reach
+        else:
+            (self._scale,) = reach
+
     def _widen_reach(self) -> None:
         weight = self.reach_level if self.waits else self.reach  # the waiting reach's stays on the device
-        torch.lerp(self._start_scale, self._full_scale, weight, out=self._scale)
+        self._set_reach(tuple(torch.lerp(start, full, weight) for start, full in zip(self._start, self._full)))
 
     def process_actions(self, actions: torch.Tensor) -> None:
         if self.waits:
@@ -156,8 +164,9 @@ class LowPassJointPositionActionCfg(JointPositionActionCfg):
     to_limits: bool = False
     """Actions of +-1 reach each joint's limits from the start pose (``scale`` is then unused); see the module."""
     reach_from: float | None = None
-    """Training starts each joint's scale at ``min(scale, reach_from)`` and widens it to ``scale`` over
-    ``reach_steps`` control steps (None: the full scale from the start); see the module."""
+    """Training starts each joint's scale at ``min(scale, reach_from)`` (with ``to_limits``: each limit at most
+    ``reach_from`` away) and widens it to the full reach over ``reach_steps`` control steps (None: the full reach
+    from the start); see the module."""
     reach_steps: int = 2000
     """Control steps (each one transition per env) from ``reach_from`` to the full scale."""
     reach_waits: bool = False

@@ -33,10 +33,14 @@ LIMB_RANGE_SKILLS = ("hang", "balance")
 # command (with them the robot sits leaning back or in front of the seat). Its reach widens from 0.25 to these while
 # the policy stands (mdp/actions.py, reach_waits): from a standing policy the same widening made H1 sit upright
 # (docs/experiments/2026-11-28-sit-reach-widening-talos-pace-bell.md).
-SIT_REACH_FROM = 0.25
-SIT_REACH_STEPS = 4000
+REACH_FROM = 0.25
+REACH_STEPS = 4000
+# Hanging needs the arms over their whole range (to_limits), which from the first step threw H1 around: one seed
+# stood without hanging after ~820k transitions (docs/experiments/2026-11-26-h1-hang-bar.md). Its reach widens
+# the same way, from REACH_FROM to the limits once the policy stands.
+WIDENING_SKILLS = ("sit", "hang")
 SIT_REACH = {".*_hip_pitch.*|.*_knee.*": 1.2, ".*_ankle.*": 0.5, ".*_shoulder_pitch.*": 0.6,
-             "(?!.*(_hip_pitch|_knee|_ankle|_shoulder_pitch)).*": SIT_REACH_FROM}
+             "(?!.*(_hip_pitch|_knee|_ankle|_shoulder_pitch)).*": REACH_FROM}
 
 
 @dataclasses.dataclass
@@ -93,9 +97,10 @@ def wholebody_env_cfg(robot: str, skill: str, preset: str = "gpu", num_envs: int
     prop = skill_prop(skill, robot)
     if skill in LIMB_RANGE_SKILLS and not torque_actions:
         walk.actions.joint.to_limits = True
-    if skill == "sit" and not torque_actions and action_scale is None and profile != "paper":
-        walk.actions.joint.scale = dict(SIT_REACH)
-        walk.actions.joint.reach_from, walk.actions.joint.reach_steps = SIT_REACH_FROM, SIT_REACH_STEPS
+    if skill in WIDENING_SKILLS and not torque_actions and action_scale is None and profile != "paper":
+        if skill == "sit":
+            walk.actions.joint.scale = dict(SIT_REACH)
+        walk.actions.joint.reach_from, walk.actions.joint.reach_steps = REACH_FROM, REACH_STEPS
         walk.actions.joint.reach_waits = True
         fields["curriculum"] = CurriculumCfg(camera_speed=None)  # the skills' camera stays put
     fields["actions"] = WholeBodyActionsCfg(joint=walk.actions.joint)
