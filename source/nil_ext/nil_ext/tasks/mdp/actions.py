@@ -83,7 +83,7 @@ class LowPassJointPositionAction(JointPositionAction):
 
     def _widen_reach(self) -> None:
         weight = self.reach_level if self.waits else self.reach  # the waiting reach's stays on the device
-        self._set_reach(tuple(torch.lerp(start, full, weight) for start, full in zip(self._start, self._full)))
+        self._set_reach(tuple(torch.lerp(start, full, weight) for start, full in zip(self._start, self._full, strict=True)))
 
     def process_actions(self, actions: torch.Tensor) -> None:
         if self.waits:
