@@ -13,12 +13,11 @@ which is not the start pose. The whole-body skills that need the range take it (
 
 ``reach_from``: training widens the reach over time, each joint from ``min(scale, reach_from)`` to its ``scale``
 (with ``to_limits``: from ``reach_from`` to each limit) over ``reach_steps`` control steps; play and evaluation act
-at the full reach. Why: a policy that starts with the
-reach a skill needs (H1's hips and knees ~1.5 rad to sit) is thrown around by its own exploration and falls for
-~1M transitions; one that learned to stand with small actions can grow into the larger ones. Off by default.
-With ``reach_waits`` the widening starts only once the episodes end standing (the curriculum term
-``action_reach_curriculum`` opens it), so that one default command first learns to stand with small actions and
-then grows into the larger ones (widening from the first step, H1 fell before it stood).
+at the full reach. Why: a policy that starts with the reach a skill needs (H1's hips and knees ~1.5 rad to sit) is
+thrown around by its own exploration and falls for ~1M transitions; one that learned to stand with small actions
+can grow into the larger ones. Off by default. With ``reach_waits`` the widening starts only once the episodes end
+standing (the curriculum term ``action_reach_curriculum`` opens it), so that one default command first learns to
+stand with small actions and then grows into the larger ones (widening from the first step, H1 fell before it stood).
 """
 
 from __future__ import annotations

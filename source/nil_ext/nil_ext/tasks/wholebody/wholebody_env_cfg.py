@@ -30,7 +30,7 @@ CAMERA_YAW_DEG = -60.0  # front-right: a bar or board across the robot is seen l
 # (docs/experiments/2026-11-27-reach-and-sit-range.md).
 LIMB_RANGE_SKILLS = ("hang", "balance")
 # Sitting upright needs the hips and knees ~1.5 rad from the start pose, which the walk's 0.25 rad actions cannot
-# command (with them the robot sits leaning back or in front of the seat). Its reach widens from 0.25 to these while
+# command (with them the robot sits leaning back or in front of the seat). Its reach widens from 0.25 to these once
 # the policy stands (mdp/actions.py, reach_waits): from a standing policy the same widening made H1 sit upright
 # (docs/experiments/2026-11-28-sit-reach-widening-talos-pace-bell.md).
 REACH_FROM = 0.25
