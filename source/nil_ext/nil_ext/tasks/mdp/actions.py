@@ -50,11 +50,13 @@ class LowPassJointPositionAction(JointPositionAction):
         # the waiting reach on the device, so that neither the vote nor the widening syncs with the host:
         self.standing_vote = torch.zeros((), device=self.device)  # 1: the episodes stood, the widening started
         self.reach_level = torch.zeros((), device=self.device)  # 0..1 of the way
-        if self._widening:  # what widens: the scale, or with to_limits the distances to the limits
-            self._full = ((self._up, self._down) if cfg.to_limits
-                          else (torch.zeros_like(self._raw_actions) + self._scale,))
+        if self._widening:
+            if not cfg.to_limits:
+                self._scale = torch.zeros_like(self._raw_actions) + self._scale  # a tensor the widening moves in place
+            self._full = tuple(now.clone() for now in self._reach_tensors())
             self._start = tuple(full.sign() * full.abs().clamp(max=cfg.reach_from) for full in self._full)
-            self._set_reach(tuple(start.clone() for start in self._start))
+            for start, now in zip(self._start, self._reach_tensors(), strict=True):
+                now.copy_(start)
         if self.waits and not _has_reach_curriculum(env.cfg):
             raise ValueError("actions: reach_waits starts the widening reach when the curriculum term "
                              "mdp.action_reach_curriculum finds the episodes standing, and this env's curriculum "
@@ -74,15 +76,14 @@ class LowPassJointPositionAction(JointPositionAction):
         starts the widening, which then goes on whatever the episodes do (the curriculum's vote)."""
         self.standing_vote.copy_(torch.where(self.standing_vote >= 1.0, 1.0, (self.standing_vote + share).clamp(0.0, 1.0)))
 
-    def _set_reach(self, reach: tuple[torch.Tensor, ...]) -> None:
-        if self.cfg.to_limits:
-            self._up, self._down = reach
-        else:
-            (self._scale,) = reach
+    def _reach_tensors(self) -> tuple[torch.Tensor, ...]:
+        """What the widening moves: the scale, or with ``to_limits`` the distances to the limits."""
+        return (self._up, self._down) if self.cfg.to_limits else (self._scale,)
 
     def _widen_reach(self) -> None:
         weight = self.reach_level if self.waits else self.reach  # the waiting reach's stays on the device
-        self._set_reach(tuple(torch.lerp(start, full, weight) for start, full in zip(self._start, self._full, strict=True)))
+        for start, full, now in zip(self._start, self._full, self._reach_tensors(), strict=True):
+            torch.lerp(start, full, weight, out=now)
 
     def process_actions(self, actions: torch.Tensor) -> None:
         if self.waits:
