@@ -55,8 +55,7 @@ class LowPassJointPositionAction(JointPositionAction):
                 self._scale = torch.zeros_like(self._raw_actions) + self._scale  # a tensor the widening moves in place
             self._full = tuple(now.clone() for now in self._reach_tensors())
             self._start = tuple(full.sign() * full.abs().clamp(max=cfg.reach_from) for full in self._full)
-            for start, now in zip(self._start, self._reach_tensors(), strict=True):
-                now.copy_(start)
+            self._widen_reach()  # at level 0: the start reach
         if self.waits and not _has_reach_curriculum(env.cfg):
             raise ValueError("actions: reach_waits starts the widening reach when the curriculum term "
                              "mdp.action_reach_curriculum finds the episodes standing, and this env's curriculum "
