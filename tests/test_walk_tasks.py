@@ -390,7 +390,7 @@ def test_a_waiting_reach_starts_widening_once_the_episodes_end_standing(launched
     sit = load_cfg("NIL-H1-SitChair", "env_cfg_entry_point", preset="cpu-smoke")
     assert _has_reach_curriculum(sit) and sit.actions.joint.reach_waits, "SitChair's reach waits by default"
     hang = load_cfg("NIL-H1-HangBar", "env_cfg_entry_point", preset="cpu-smoke")
-    assert _has_reach_curriculum(hang) and hang.actions.joint.reach_waits and hang.actions.joint.to_limits
+    assert _has_reach_curriculum(hang) and hang.actions.joint.reach_waits and not hang.actions.joint.to_limits
     assert not _has_reach_curriculum(load_cfg("NIL-H1-BalanceBoard", "env_cfg_entry_point", preset="cpu-smoke"))
     env = ManagerBasedRLEnv(cfg)
     try:

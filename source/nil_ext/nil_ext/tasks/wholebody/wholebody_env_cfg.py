@@ -35,14 +35,21 @@ LIMB_RANGE_SKILLS = ("hang", "balance")
 # (docs/experiments/2026-11-28-sit-reach-widening-talos-pace-bell.md).
 REACH_FROM = 0.25
 REACH_STEPS = 4000
-# Hanging needs the arms over their whole range (to_limits), which from the first step threw H1 around: one seed
+# Hanging needs the arms over their whole range, which from the first step (to_limits) threw H1 around: one seed
 # stood without hanging after ~820k transitions (docs/experiments/2026-11-26-h1-hang-bar.md). Its reach widens
-# the same way, from REACH_FROM to the limits once the policy stands. BalanceBoard's did not gain from it (one seed:
+# the same way once the policy stands, to HANG_REACH. BalanceBoard's did not gain from widening (one seed:
 # normalised reward 0.31 at ~1.1M against 0.38 at ~400k with the whole range from the start;
 # docs/experiments/2026-11-28-hang-trained-on-balance-widening.md).
-WIDENING_SKILLS = ("sit", "hang")
 SIT_REACH = {".*_hip_pitch.*|.*_knee.*": 1.2, ".*_ankle.*": 0.5, ".*_shoulder_pitch.*": 0.6,
              "(?!.*(_hip_pitch|_knee|_ankle|_shoulder_pitch)).*": REACH_FROM}
+# Widened to the limits, every joint's exploration (ankles and hips over their whole range) threw H1 about: one seed
+# stood but never raised its arms above the head in ~2.86M transitions (0 of 16 hung). The reach hanging needs:
+# shoulders ~2.85 rad up and ~0.75 out, elbows ~1.4, hips and knees ~1 to tuck the feet (scripted_wholebody.ARMS_UP).
+HANG_REACH = {".*_shoulder_pitch.*": 2.9, ".*_shoulder_roll.*": 0.8, ".*_elbow.*": 1.5, ".*_hip_pitch.*|.*_knee.*": 1.2,
+              "(?!.*(_shoulder_pitch|_shoulder_roll|_elbow|_hip_pitch|_knee)).*": REACH_FROM}
+SKILL_REACH = {"sit": SIT_REACH, "hang": HANG_REACH}
+"""The per-joint reach of the skills whose reach widens once the policy stands (from REACH_FROM)."""
+WIDENING_SKILLS = tuple(SKILL_REACH)
 
 
 @dataclasses.dataclass
@@ -100,8 +107,8 @@ def wholebody_env_cfg(robot: str, skill: str, preset: str = "gpu", num_envs: int
     if skill in LIMB_RANGE_SKILLS and not torque_actions:
         walk.actions.joint.to_limits = True
     if skill in WIDENING_SKILLS and not torque_actions and action_scale is None and profile != "paper":
-        if skill == "sit":
-            walk.actions.joint.scale = dict(SIT_REACH)
+        walk.actions.joint.to_limits = False  # the joints the skill needs widen, the others stay small
+        walk.actions.joint.scale = dict(SKILL_REACH[skill])
         walk.actions.joint.reach_from, walk.actions.joint.reach_steps = REACH_FROM, REACH_STEPS
         walk.actions.joint.reach_waits = True
         fields["curriculum"] = CurriculumCfg(camera_speed=None)  # the skills' camera stays put
