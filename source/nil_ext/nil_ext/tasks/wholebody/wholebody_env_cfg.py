@@ -27,7 +27,8 @@ CAMERA_MODES = ("fixed", "follow_agent")  # reference_path replays a travelling 
 CAMERA_YAW_DEG = -60.0  # front-right: a bar or board across the robot is seen lengthwise, not end-on
 # Skills whose poses lie far from the start pose (arms above the head, a foot onto a board): their actions span
 # each joint's range (mdp/actions.py, to_limits); for sitting the whole range cost falls (9 of 16 for H1)
-# (docs/experiments/2026-11-27-reach-and-sit-range.md).
+# (docs/experiments/2026-11-27-reach-and-sit-range.md). Where a skill's reach widens (WIDENING_SKILLS, below),
+# its SKILL_REACH replaces the range.
 LIMB_RANGE_SKILLS = ("hang", "balance")
 # Sitting upright needs the hips and knees ~1.5 rad from the start pose, which the walk's 0.25 rad actions cannot
 # command (with them the robot sits leaning back or in front of the seat). Its reach widens from 0.25 to these once
