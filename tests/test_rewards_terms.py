@@ -141,19 +141,20 @@ def test_centred_masks_cut_what_leaves_the_image_and_keep_empty_masks_empty():
     assert not out[1].any()
 
 
+def robot(feet_apart: int, torso_width: int = 4, x: int = 16) -> torch.Tensor:
+    """A 32-row stick figure in profile: a torso (rows 0-15) and two legs from the hip (row 16) to feet that are
+    ``feet_apart`` columns apart."""
+    m = torch.zeros(64, 64, dtype=torch.bool)
+    m[4:20, x - torso_width // 2 : x + torso_width // 2] = True
+    for row in range(20, 36):
+        spread = round((row - 20) / 15 * feet_apart / 2)
+        m[row, x - spread - 1 : x - spread + 1] = True
+        m[row, x + spread - 1 : x + spread + 1] = True
+    return m
+
+
 def test_shape_closeness_sees_the_stride_and_a_turned_torso_wherever_the_robot_is():
     from nil_ext.rewards import band_spreads, pose_iou, shape_closeness
-
-    def robot(feet_apart: int, torso_width: int = 4, x: int = 16) -> torch.Tensor:
-        """A 32-row stick figure in profile: a torso (rows 0-15) and two legs from the hip (row 16) to feet that
-        are ``feet_apart`` columns apart."""
-        m = torch.zeros(64, 64, dtype=torch.bool)
-        m[4:20, x - torso_width // 2 : x + torso_width // 2] = True
-        for row in range(20, 36):
-            spread = round((row - 20) / 15 * feet_apart / 2)
-            m[row, x - spread - 1 : x - spread + 1] = True
-            m[row, x + spread - 1 : x + spread + 1] = True
-        return m
 
     ref = robot(feet_apart=16)[None].expand(5, -1, -1)
     agent = torch.stack([robot(16, x=40), robot(8), robot(0), robot(16, torso_width=12), torch.zeros(64, 64).bool()])
@@ -167,6 +168,24 @@ def test_shape_closeness_sees_the_stride_and_a_turned_torso_wherever_the_robot_i
     assert torch.allclose(spreads[:, 0], spreads[0, 0].expand(3))  # the torso's slice is not
     iou = pose_iou(agent, ref)  # centred IoU: thin legs overlap about as little at half the stride as at none
     assert score[1] / score[2] > 10 > iou[1] / iou[2]
+
+
+def test_soft_iou_pays_for_a_stride_widening_where_the_plain_iou_does_not():
+    """Legs two pixels wide: the plain IoU of a stride widening towards the reference's pays less than feet together
+    until the stride is three quarters of the reference's (the legs leave the overlap before they reach the
+    reference's); the blurred masks' IoU pays more from a quarter on, and more at every step after it. It still
+    falls with distance and reads 0 out of view."""
+    from nil_ext.rewards import soft_mask_iou
+
+    strides = [0, 4, 8, 12, 16]
+    agent = torch.stack([robot(f) for f in strides] + [robot(16, x=24), torch.zeros(64, 64).bool()])
+    ref = robot(16)[None].expand(len(agent), -1, -1)
+    plain, soft = mask_iou(agent, ref), soft_mask_iou(agent, ref, sigma_px=3.0)
+    assert plain[1] < plain[0] and plain[2] < plain[0]  # the plain IoU's dip: a wider stride pays less at first
+    assert (soft[2:5] > soft[1:4]).all() and soft[1] > soft[0]  # blurred: more at every step towards the stride
+    assert soft[4] == pytest.approx(1.0)
+    assert soft[5] < soft[4] and soft[6] == 0.0  # the same posture 8 px off pays less; out of view pays nothing
+    assert soft_mask_iou(agent[6:], agent[6:]).item() == 1.0  # nothing in view on either side: they agree
 
 
 def test_gait_period_reads_the_stride_from_the_masks_alone():

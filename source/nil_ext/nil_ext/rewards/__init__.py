@@ -15,7 +15,15 @@ from .penalties import (
     tilt_penalty,
 )
 from .reward_cfg import ABLATIONS, NilRewardCfg
-from .similarity import band_spreads, mask_iou, pose_iou, shape_closeness, silhouette_closeness, video_similarity
+from .similarity import (
+    band_spreads,
+    mask_iou,
+    pose_iou,
+    shape_closeness,
+    silhouette_closeness,
+    soft_mask_iou,
+    video_similarity,
+)
 from .video_encoder import DEFAULT_ENCODER_ID, EncoderUnavailableError, VideoEncoder
 from .video_score import ClipSimilarity, embedding_cache_key, reference_clip_embeddings
 
@@ -45,6 +53,7 @@ __all__ = [
     "shape_closeness",
     "silhouette_closeness",
     "single_stance_time",
+    "soft_mask_iou",
     "tilt_penalty",
     "video_similarity",
 ]

@@ -21,6 +21,7 @@ from .rewards import (  # noqa: F401
     nil_pose_iou,
     nil_shape,
     nil_silhouette,
+    nil_soft_iou,
     nil_speed,
     nil_tilt,
     nil_video,

@@ -6,7 +6,7 @@ The paper's R_t = zeta * S_video + beta * S_iou + eta * P_t: :class:`nil_video` 
 one term per penalty (eta times its coefficient: :func:`nil_joint_torque`, :func:`nil_action_rate`,
 :func:`nil_ang_vel`, :func:`nil_foot_slip`, :func:`nil_tilt`). Beyond the paper, weighted 0 in its profile:
 :func:`nil_silhouette`, :func:`nil_alive`, :func:`nil_pose_iou`, :func:`nil_pace`, :func:`nil_heading`,
-:func:`nil_speed`, :func:`nil_shape`, :class:`nil_air_time`. Each weight
+:func:`nil_speed`, :func:`nil_shape`, :class:`nil_air_time`, :func:`nil_soft_iou`. Each weight
 is one ``RewardTermCfg.weight``, and each term has its own TensorBoard curve. The maths is ``nil_ext.rewards``' (pure
 torch). The paper's ablation rows (``env.imitation.reward.ablation``) switch the video, IoU and penalty terms off:
 they read 0.
@@ -39,6 +39,7 @@ from ...rewards import (
     shape_closeness,
     silhouette_closeness,
     single_stance_time,
+    soft_mask_iou,
     tilt_penalty,
 )
 from .commands import ImitationCommand
@@ -95,6 +96,15 @@ def nil_iou(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torch.Te
     """S_iou (weight: beta): IoU of the agent's and the reference's robot masks."""
     iou = _command(env, command_name).mask_iou()
     return iou / env.step_dt if env.cfg.imitation.reward.use_iou else torch.zeros_like(iou)
+
+
+def nil_soft_iou(env: ManagerBasedRLEnv, sigma_px: float = 3.0, command_name: str = "imitation") -> torch.Tensor:
+    """S_soft_iou (not the paper's): the IoU of the two masks each blurred by ``sigma_px`` pixels
+    (:func:`~nil_ext.rewards.soft_mask_iou`). Why: with legs a pixel or two wide the plain IoU of a stride widening
+    towards the reference's first drops below standing's (the legs leave the overlap before they reach the
+    reference's); blurred, it rises all the way."""
+    command = _command(env, command_name)
+    return soft_mask_iou(command.agent_mask, command.reference_mask, sigma_px) / env.step_dt
 
 
 def nil_joint_torque(env: ManagerBasedRLEnv) -> torch.Tensor:

@@ -167,6 +167,8 @@ class RewardsCfg:
     shape = RewTerm(func=mdp.nil_shape, weight=0.0, params={"sigma": 0.05})
     # swing_share: the reference's swing as a share of its gait period (a walk swings each foot ~40 % of a stride)
     air_time = RewTerm(func=mdp.nil_air_time, weight=0.0, params={"swing_share": 0.4})
+    # S_iou on masks blurred by 3 px: pays for a stride lengthening towards the reference's before the legs overlap
+    soft_iou = RewTerm(func=mdp.nil_soft_iou, weight=0.0, params={"sigma_px": 3.0})
 
 
 @configclass
