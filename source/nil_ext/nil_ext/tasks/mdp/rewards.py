@@ -101,8 +101,9 @@ def nil_iou(env: ManagerBasedRLEnv, command_name: str = "imitation") -> torch.Te
 def nil_soft_iou(env: ManagerBasedRLEnv, sigma_px: float = 3.0, command_name: str = "imitation") -> torch.Tensor:
     """S_soft_iou (not the paper's): the IoU of the two masks each blurred by ``sigma_px`` pixels
     (:func:`~nil_ext.rewards.soft_mask_iou`). Why: with legs a pixel or two wide the plain IoU of a stride widening
-    towards the reference's first drops below standing's (the legs leave the overlap before they reach the
-    reference's); blurred, it rises all the way."""
+    towards the reference's first drops below that of feet together (the legs leave the overlap before they reach
+    the reference's); blurred, it rises from about a quarter of the stride on. Measured on H1's walk: no gain
+    (docs/experiments/2026-11-29-soft-iou.md)."""
     command = _command(env, command_name)
     return soft_mask_iou(command.agent_mask, command.reference_mask, sigma_px) / env.step_dt
 
