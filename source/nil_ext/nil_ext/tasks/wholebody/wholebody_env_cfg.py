@@ -44,7 +44,8 @@ REACH_STEPS = 4000
 SIT_REACH = {".*_hip_pitch.*|.*_knee.*": 1.2, ".*_ankle.*": 0.5, ".*_shoulder_pitch.*": 0.6,
              "(?!.*(_hip_pitch|_knee|_ankle|_shoulder_pitch)).*": REACH_FROM}
 # Widened to every joint's limits instead, H1 stood with its arms forward for ~2.86M transitions (0 of 16 hung;
-# docs/experiments/2026-11-29-hang-reach-g1-sit.md). The reach hanging needs: shoulders ~2.85 rad up and ~0.75 out, elbows ~1.4, hips and knees ~1 to tuck the feet (scripted_wholebody.ARMS_UP).
+# docs/experiments/2026-11-29-hang-reach-g1-sit.md). The reach hanging needs: shoulders ~2.85 rad up and ~0.75
+# out, elbows ~1.4, hips and knees ~1 to tuck the feet (scripted_wholebody.ARMS_UP).
 HANG_REACH = {".*_shoulder_pitch.*": 2.9, ".*_shoulder_roll.*": 0.8, ".*_elbow.*": 1.5, ".*_hip_pitch.*|.*_knee.*": 1.2,
               "(?!.*(_shoulder_pitch|_shoulder_roll|_elbow|_hip_pitch|_knee)).*": REACH_FROM}
 SKILL_REACH = {"sit": SIT_REACH, "hang": HANG_REACH}
