@@ -188,6 +188,38 @@ def test_soft_iou_pays_for_a_stride_widening_where_the_plain_iou_does_not():
     assert soft_mask_iou(agent[6:], agent[6:]).item() == 1.0  # nothing in view on either side: they agree
 
 
+def arms(angle_deg: float) -> torch.Tensor:
+    """The stick figure standing, its arm (from the shoulder at row 6, 12 px long) raised ``angle_deg`` from hanging
+    down (0) through pointing forward (90) to straight up (180)."""
+    import math
+
+    m = robot(feet_apart=0)
+    for r in range(13):
+        row = 6 + round(r * math.cos(math.radians(angle_deg)))
+        col = 16 + round(r * math.sin(math.radians(angle_deg)))
+        m[row, col : col + 2] = True
+    return m
+
+
+def test_motion_iou_pays_for_the_move_and_nothing_for_standing_still():
+    """A whole-body skill from its first frame: the reference raises its arm straight up. The plain IoU pays standing
+    still (arm down) more than half of the reference's; the IoU of what changed since the first frame pays it
+    nothing, and more the higher the arm goes. Before the reference moves, standing still is right: 1."""
+    from nil_ext.rewards import motion_iou, soft_mask_iou
+
+    first, ref = arms(0), arms(180)
+    agent = torch.stack([arms(a) for a in (0, 45, 90, 135, 180)])
+    refs = ref[None].expand(len(agent), -1, -1)
+    plain, moved = mask_iou(agent, refs), motion_iou(agent, refs, first, sigma_px=2.0)
+    assert plain[0] > 0.5 * plain[4] and plain[1] < plain[0]  # standing earns most of it; raising the arm, less
+    assert moved[0] == 0.0 and moved[4] == pytest.approx(1.0)
+    assert (moved[1:] > moved[:-1]).all()  # every step of the arm's way up pays more
+    assert (motion_iou(agent, refs, first, sigma_px=0.0) <= moved + 1e-6).all()  # unblurred: the same, harder
+    still = motion_iou(first[None], first[None], first)  # the reference has not moved yet, nor has the agent
+    assert still.item() == 1.0 and motion_iou(agent[2:3], first[None], first).item() == 0.0
+    assert soft_mask_iou(agent[:1], refs[:1]) > 0.5  # blurring alone does not take standing's pay away
+
+
 def test_gait_period_reads_the_stride_from_the_masks_alone():
     """The gait clock's period comes from the silhouette's repeat: a stick figure whose legs look alike repeats every
     step (half its stride), one with a mark on a leg every stride; a figure that stands, or a clip shorter than two

@@ -18,6 +18,7 @@ from .reward_cfg import ABLATIONS, NilRewardCfg
 from .similarity import (
     band_spreads,
     mask_iou,
+    motion_iou,
     pose_iou,
     shape_closeness,
     silhouette_closeness,
@@ -48,6 +49,7 @@ __all__ = [
     "gait_period",
     "joint_torque_penalty",
     "mask_iou",
+    "motion_iou",
     "pose_iou",
     "reference_clip_embeddings",
     "shape_closeness",

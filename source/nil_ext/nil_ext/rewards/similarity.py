@@ -46,6 +46,21 @@ def soft_mask_iou(a: torch.Tensor, b: torch.Tensor, sigma_px: float = 3.0) -> to
     return torch.where(union > 0, inter / union.clamp(min=1e-6), torch.ones_like(union))
 
 
+def motion_iou(agent: torch.Tensor, ref: torch.Tensor, first: torch.Tensor, sigma_px: float = 2.0) -> torch.Tensor:
+    """IoU of what changed: (N,H,W) bool masks of the agent and the reference, each XOR the reference's first mask
+    (H,W) or (N,H,W), blurred by ``sigma_px`` (:func:`soft_mask_iou`; 0: the plain :func:`mask_iou`) -> (N,) in [0, 1].
+
+    Why: most of a whole-body skill's mask is the body that stays where it stood (H1's hang: the last frame's IoU
+    with the first is 0.42), so standing still earns most of the plain IoU and an arm half way up earns little more.
+    Against the first frame (the robot's own render, the image the video was imagined from) only the motion counts:
+    standing scores 0 wherever the reference moves, and the pixels an arm leaves pay as soon as it leaves them.
+    While the reference has not moved, an agent that has not either scores 1.
+    """
+    first = first.expand_as(ref)
+    moved_agent, moved_ref = agent.bool() ^ first, ref.bool() ^ first
+    return soft_mask_iou(moved_agent, moved_ref, sigma_px) if sigma_px > 0 else mask_iou(moved_agent, moved_ref)
+
+
 def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """(N,H,W) bool -> (N,*size) bool by nearest neighbour (no-op when the size already matches)."""
     if tuple(mask.shape[-2:]) == tuple(size):

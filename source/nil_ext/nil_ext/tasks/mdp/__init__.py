@@ -17,6 +17,7 @@ from .rewards import (  # noqa: F401
     nil_heading,
     nil_iou,
     nil_joint_torque,
+    nil_motion_iou,
     nil_pace,
     nil_pose_iou,
     nil_shape,

@@ -6,7 +6,7 @@ The paper's R_t = zeta * S_video + beta * S_iou + eta * P_t: :class:`nil_video` 
 one term per penalty (eta times its coefficient: :func:`nil_joint_torque`, :func:`nil_action_rate`,
 :func:`nil_ang_vel`, :func:`nil_foot_slip`, :func:`nil_tilt`). Beyond the paper, weighted 0 in its profile:
 :func:`nil_silhouette`, :func:`nil_alive`, :func:`nil_pose_iou`, :func:`nil_pace`, :func:`nil_heading`,
-:func:`nil_speed`, :func:`nil_shape`, :class:`nil_air_time`, :func:`nil_soft_iou`. Each weight
+:func:`nil_speed`, :func:`nil_shape`, :class:`nil_air_time`, :func:`nil_soft_iou`, :func:`nil_motion_iou`. Each weight
 is one ``RewardTermCfg.weight``, and each term has its own TensorBoard curve. The maths is ``nil_ext.rewards``' (pure
 torch). The paper's ablation rows (``env.imitation.reward.ablation``) switch the video, IoU and penalty terms off:
 they read 0.
@@ -34,6 +34,7 @@ from ...rewards import (
     foot_mode_time,
     foot_slip_penalty,
     joint_torque_penalty,
+    motion_iou,
     pose_iou,
     reference_clip_embeddings,
     shape_closeness,
@@ -106,6 +107,16 @@ def nil_soft_iou(env: ManagerBasedRLEnv, sigma_px: float = 3.0, command_name: st
     (docs/experiments/2026-11-29-soft-iou.md)."""
     command = _command(env, command_name)
     return soft_mask_iou(command.agent_mask, command.reference_mask, sigma_px) / env.step_dt
+
+
+def nil_motion_iou(env: ManagerBasedRLEnv, sigma_px: float = 2.0, command_name: str = "imitation") -> torch.Tensor:
+    """S_motion_iou (not the paper's): the IoU of what changed since the reference's first frame, the agent's mask
+    and the reference's each XOR that first mask, blurred by ``sigma_px`` (:func:`~nil_ext.rewards.motion_iou`).
+    Why: on a whole-body skill the plain IoU pays standing still most of its worth (H1's HangBar: 0.57 of the
+    reference's mask IoU, where trained policies kept their hands at the chest); this one pays standing 0."""
+    command = _command(env, command_name)
+    first = command.reference_masks[0]
+    return motion_iou(command.agent_mask, command.reference_mask, first, sigma_px) / env.step_dt
 
 
 def nil_joint_torque(env: ManagerBasedRLEnv) -> torch.Tensor:

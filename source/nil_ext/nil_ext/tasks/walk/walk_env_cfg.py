@@ -169,6 +169,8 @@ class RewardsCfg:
     air_time = RewTerm(func=mdp.nil_air_time, weight=0.0, params={"swing_share": 0.4})
     # S_iou on masks blurred by 3 px: pays for a stride lengthening towards the reference's before the legs overlap
     soft_iou = RewTerm(func=mdp.nil_soft_iou, weight=0.0, params={"sigma_px": 3.0})
+    # what moved since the reference's first frame (whole-body skills: standing earns most of the plain IoU)
+    motion_iou = RewTerm(func=mdp.nil_motion_iou, weight=0.0, params={"sigma_px": 2.0})
 
 
 @configclass
