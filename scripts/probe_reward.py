@@ -4,7 +4,7 @@ r"""Probe a task's reward: does it rank good motion above bad? (Video rewards fa
     ./isaaclab.sh -p scripts/probe_reward.py --task NIL-H1-Walk --preset cpu --json probe.json --strict
     ./isaaclab.sh -p scripts/probe_reward.py --task NIL-H1-Walk env.rewards.alive.weight=0.5
     ./isaaclab.sh -p scripts/probe_reward.py --task NIL-H1-Walk --checkpoint logs/bro/nil_h1_walk/<run>/model_N.pt
-    ./isaaclab.sh -p scripts/probe_reward.py --task NIL-H1-Walk --checkpoint policies/h1_walk/model_25500.pt \
+    ./isaaclab.sh -p scripts/probe_reward.py --task NIL-H1-Walk --checkpoint policies/h1_walk/model_30000.pt \
         --behaviours reference short_stride policy standing    # a trained policy beside them, term by term
 
 Scores, with the task's OWN reward (its reward manager: every term, weighted as configured, overrides included;

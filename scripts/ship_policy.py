@@ -14,7 +14,7 @@ full speed) on the shipped copy, so that what is shipped is what was judged.
 A checkpoint already in policies/<name>/ is judged again in place (after the reference or the evaluation changed):
 play.py and evaluate.py run on it, nothing is copied.
 
-    python scripts/ship_policy.py --task NIL-H1-Walk --checkpoint policies/h1_walk/model_25500.pt --name h1_walk
+    python scripts/ship_policy.py --task NIL-H1-Walk --checkpoint policies/h1_walk/model_30000.pt --name h1_walk
 """
 
 from __future__ import annotations
