@@ -51,7 +51,7 @@ def motion_iou(agent: torch.Tensor, ref: torch.Tensor, first: torch.Tensor, sigm
     (H,W) or (N,H,W), blurred by ``sigma_px`` (:func:`soft_mask_iou`; 0: the plain :func:`mask_iou`) -> (N,) in [0, 1].
 
     Why: most of a whole-body skill's mask is the body that stays where it stood (H1's hang: the last frame's IoU
-    with the first is 0.42), so standing still earns most of the plain IoU and an arm half way up earns little more.
+    with the first is 0.42), so standing still earns most of the plain IoU and an arm half way up earns no more.
     Against the first frame (the robot's own render, the image the video was imagined from) only the motion counts:
     standing scores 0 wherever the reference moves, and the pixels an arm leaves pay as soon as it leaves them.
     While the reference has not moved, an agent that has not either scores 1.
