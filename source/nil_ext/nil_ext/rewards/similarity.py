@@ -56,8 +56,7 @@ def motion_iou(agent: torch.Tensor, ref: torch.Tensor, first: torch.Tensor, sigm
     standing scores 0 wherever the reference moves, and the pixels an arm leaves pay as soon as it leaves them.
     While the reference has not moved, an agent that has not either scores 1.
     """
-    first = first.expand_as(ref)
-    moved_agent, moved_ref = agent.bool() ^ first, ref.bool() ^ first
+    moved_agent, moved_ref = agent.bool() ^ first, ref.bool() ^ first  # (H,W) broadcasts over the envs
     return soft_mask_iou(moved_agent, moved_ref, sigma_px) if sigma_px > 0 else mask_iou(moved_agent, moved_ref)
 
 
