@@ -189,13 +189,14 @@ def test_soft_iou_pays_for_a_stride_widening_where_the_plain_iou_does_not():
 
 
 def arms(angle_deg: float) -> torch.Tensor:
-    """The stick figure standing, its arm (from the shoulder at row 6, 12 px long) raised ``angle_deg`` from hanging
-    down (0) through pointing forward (90) to straight up (180)."""
+    """The stick figure standing (8 rows lower, so that a raised arm stays in the image), its arm (from the shoulder
+    at row 14, 12 px long) raised ``angle_deg`` from hanging down (0) through pointing forward (90) to straight up
+    (180)."""
     import math
 
-    m = robot(feet_apart=0)
+    m = robot(feet_apart=0).roll(8, 0)
     for r in range(13):
-        row = 6 + round(r * math.cos(math.radians(angle_deg)))
+        row = 14 + round(r * math.cos(math.radians(angle_deg)))
         col = 16 + round(r * math.sin(math.radians(angle_deg)))
         m[row, col : col + 2] = True
     return m
@@ -218,6 +219,33 @@ def test_motion_iou_pays_for_the_move_and_nothing_for_standing_still():
     still = motion_iou(first[None], first[None], first)  # the reference has not moved yet, nor has the agent
     assert still.item() == 1.0 and motion_iou(agent[2:3], first[None], first).item() == 0.0
     assert soft_mask_iou(agent[:1], refs[:1]) > 0.5  # blurring alone does not take standing's pay away
+
+
+def test_transport_pays_every_step_of_a_raise_and_of_the_way_back_to_the_reference():
+    """The arm on its way up, and the whole robot a few columns off the reference's place: where the IoU pays the
+    arm down as much as half way up and every place without overlap alike, the transport's closeness rises at every
+    step. Its distance is in robot heights (a shift of the whole mask by k columns is k / height); an empty mask on
+    either side reads 0."""
+    from nil_ext.rewards import marginal_transport, transport_closeness
+
+    ref = arms(180)
+    agent = torch.stack([arms(a) for a in (0, 45, 90, 135, 180)])
+    refs = ref[None].expand(len(agent), -1, -1)
+    raised = transport_closeness(agent, refs)
+    assert (raised[1:] > raised[:-1]).all() and raised[-1] == pytest.approx(1.0)
+    assert mask_iou(agent[1:2], refs[:1]) < mask_iou(agent[:1], refs[:1])  # the IoU: half way up pays less than down
+
+    standing = robot(feet_apart=16)
+    shifted = torch.stack([standing.roll(k, 1) for k in (0, 4, 20, 32)])
+    height = 32.0  # the figure's rows, 4-35
+    distance = marginal_transport(shifted, standing[None].expand(4, -1, -1))
+    assert distance.tolist() == pytest.approx([0.0, 4 / height, 20 / height, 32 / height])
+    closeness = transport_closeness(shifted, standing[None].expand(4, -1, -1))
+    assert (closeness[1:] < closeness[:-1]).all() and closeness[-1] > 0  # no overlap at 20 or 32 columns, still paid
+    assert mask_iou(shifted[2:3], standing[None]) == mask_iou(shifted[3:4], standing[None]) == 0.0
+    empty = torch.zeros_like(standing)[None]
+    assert transport_closeness(empty, standing[None]).item() == 0.0
+    assert transport_closeness(standing[None], empty).item() == 0.0
 
 
 def test_gait_period_reads_the_stride_from_the_masks_alone():

@@ -538,14 +538,15 @@ def test_the_imitation_command_holds_the_state_and_resets_only_the_reset_envs(la
 def test_a_reward_weight_changes_its_term_and_nothing_else(launched, menagerie_available):
     """beta is the ``iou`` term's weight: halving it halves that term's share of the reward and leaves every other
     term, and the reward's other part, as they were (two runs from the same seed); the reward stays R_t. The blurred
-    and the motion IoU are on, so that their reading of the command's masks runs in a real env too."""
+    and the motion IoU and the transport are on, so that their reading of the command's masks runs in a real env
+    too."""
     from isaaclab.envs import ManagerBasedRLEnv
 
     def run(iou_weight: float):
         cfg = load_cfg("NIL-H1-Walk", "env_cfg_entry_point", preset="cpu-smoke", num_envs=2)
         cfg.seed = 7
         cfg.rewards.iou.weight = iou_weight
-        cfg.rewards.soft_iou.weight = cfg.rewards.motion_iou.weight = 1.0
+        cfg.rewards.soft_iou.weight = cfg.rewards.motion_iou.weight = cfg.rewards.transport.weight = 1.0
         cfg.set_reference(None)
         env = ManagerBasedRLEnv(cfg)
         try:
@@ -575,9 +576,11 @@ def test_a_reward_weight_changes_its_term_and_nothing_else(launched, menagerie_a
             torch.testing.assert_close(half[name], one[name], msg=name)
     torch.testing.assert_close(reward_1 - reward_half, 0.5 * iou_1)
     assert (iou_1 > 0.2).all()
-    soft, moved = (torch.stack([share[name] for share in shares_1]) for name in ("soft_iou", "motion_iou"))
+    soft, moved, near = (torch.stack([share[name] for share in shares_1])
+                         for name in ("soft_iou", "motion_iou", "transport"))
     assert (soft >= iou_1 - 1e-5).all() and (soft <= 1).all()  # blurred masks share at least the overlap
     assert ((moved >= 0) & (moved <= 1)).all()
+    assert ((near > 0) & (near <= 1)).all()  # both robots in view: some distance, paid
 
 
 def test_feet_contact_comes_from_the_contact_sensor(launched, menagerie_available):

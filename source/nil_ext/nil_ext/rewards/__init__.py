@@ -17,12 +17,14 @@ from .penalties import (
 from .reward_cfg import ABLATIONS, NilRewardCfg
 from .similarity import (
     band_spreads,
+    marginal_transport,
     mask_iou,
     motion_iou,
     pose_iou,
     shape_closeness,
     silhouette_closeness,
     soft_mask_iou,
+    transport_closeness,
     video_similarity,
 )
 from .video_encoder import DEFAULT_ENCODER_ID, EncoderUnavailableError, VideoEncoder
@@ -48,6 +50,7 @@ __all__ = [
     "gait_clock",
     "gait_period",
     "joint_torque_penalty",
+    "marginal_transport",
     "mask_iou",
     "motion_iou",
     "pose_iou",
@@ -57,5 +60,6 @@ __all__ = [
     "single_stance_time",
     "soft_mask_iou",
     "tilt_penalty",
+    "transport_closeness",
     "video_similarity",
 ]

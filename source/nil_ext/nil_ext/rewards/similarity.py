@@ -60,6 +60,37 @@ def motion_iou(agent: torch.Tensor, ref: torch.Tensor, first: torch.Tensor, sigm
     return soft_mask_iou(moved_agent, moved_ref, sigma_px) if sigma_px > 0 else mask_iou(moved_agent, moved_ref)
 
 
+def marginal_transport(agent: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """(N,H,W) bool masks -> (N,) float: how far the agent's pixels must move to lie where the reference's do, per
+    axis: the earth mover's distance between the two masks' row profiles (pixels per row, each summing to 1) plus
+    that between their column profiles, in units of the reference robot's height (its mask's rows). 0 for the same
+    profiles; inf where either mask is empty (nothing to move, or nowhere to move it).
+
+    Why: IoU-like terms pay nothing until the pixels overlap, and on a whole-body skill overlap mostly pays for the
+    body that did not move: an arm on its way up scores no better than one hanging down (the stick figure:
+    ``tests/test_rewards_terms.py``). Moving mass towards the reference's shortens this distance at every step, by the
+    share of the mask that moved times how far: a raise pays from its first degrees, and a robot that walks off the
+    reference's place pays for each centimetre.
+    """
+    a, b = agent.bool(), ref.bool()
+    distance = torch.zeros(a.shape[0], device=a.device)
+    for axis in (2, 1):  # summed over columns: the row profile; over rows: the column profile
+        pa, pb = a.sum(axis).float(), b.sum(axis).float()
+        pa = pa / pa.sum(1, keepdim=True).clamp(min=1)
+        pb = pb / pb.sum(1, keepdim=True).clamp(min=1)
+        distance = distance + (pa.cumsum(1) - pb.cumsum(1)).abs().sum(1)  # 1-D EMD: the area between the CDFs
+    _, height = row_extent(b)
+    seen = a.flatten(1).any(1) & b.flatten(1).any(1)
+    return torch.where(seen, distance / height, torch.full_like(distance, float("inf")))
+
+
+def transport_closeness(agent: torch.Tensor, ref: torch.Tensor, scale: float = 0.05) -> torch.Tensor:
+    """exp(-d / scale) for (N,H,W) bool masks -> (N,) in [0, 1], d the :func:`marginal_transport` in robot heights.
+    Exponential, not a bell, so that it pays a step nearer as much far away as close in (in proportion). Either mask
+    empty reads 0."""
+    return torch.exp(-marginal_transport(agent, ref) / scale)
+
+
 def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """(N,H,W) bool -> (N,*size) bool by nearest neighbour (no-op when the size already matches)."""
     if tuple(mask.shape[-2:]) == tuple(size):

@@ -25,6 +25,7 @@ from .rewards import (  # noqa: F401
     nil_soft_iou,
     nil_speed,
     nil_tilt,
+    nil_transport,
     nil_video,
 )
 from .terminations import reference_finished  # noqa: F401

@@ -6,8 +6,8 @@ The paper's R_t = zeta * S_video + beta * S_iou + eta * P_t: :class:`nil_video` 
 one term per penalty (eta times its coefficient: :func:`nil_joint_torque`, :func:`nil_action_rate`,
 :func:`nil_ang_vel`, :func:`nil_foot_slip`, :func:`nil_tilt`). Beyond the paper, weighted 0 in its profile:
 :func:`nil_silhouette`, :func:`nil_alive`, :func:`nil_pose_iou`, :func:`nil_pace`, :func:`nil_heading`,
-:func:`nil_speed`, :func:`nil_shape`, :class:`nil_air_time`, :func:`nil_soft_iou`, :func:`nil_motion_iou`. Each weight
-is one ``RewardTermCfg.weight``, and each term has its own TensorBoard curve. The maths is ``nil_ext.rewards``' (pure
+:func:`nil_speed`, :func:`nil_shape`, :class:`nil_air_time`, :func:`nil_soft_iou`, :func:`nil_motion_iou`, :func:`nil_transport`. Each
+weight is one ``RewardTermCfg.weight``, and each term has its own TensorBoard curve. The maths is ``nil_ext.rewards``' (pure
 torch). The paper's ablation rows (``env.imitation.reward.ablation``) switch the video, IoU and penalty terms off:
 they read 0.
 
@@ -42,6 +42,7 @@ from ...rewards import (
     single_stance_time,
     soft_mask_iou,
     tilt_penalty,
+    transport_closeness,
 )
 from .commands import ImitationCommand
 
@@ -118,6 +119,15 @@ def nil_motion_iou(env: ManagerBasedRLEnv, sigma_px: float = 2.0, command_name: 
     command = _command(env, command_name)
     first = command.reference_masks[0]
     return motion_iou(command.agent_mask, command.reference_mask, first, sigma_px) / env.step_dt
+
+
+def nil_transport(env: ManagerBasedRLEnv, scale: float = 0.05, command_name: str = "imitation") -> torch.Tensor:
+    """S_transport (not the paper's): exp(-d / ``scale``), d how far the agent's mask pixels must move, row by row
+    and column by column, to lie where the reference's do, in robot heights (:func:`~nil_ext.rewards.transport_closeness`).
+    Why: the IoU terms pay for overlap, so an arm half way up, or a robot a body's width off its place, earns what
+    one that never moved does; this one pays every step of the way."""
+    command = _command(env, command_name)
+    return transport_closeness(command.agent_mask, command.reference_mask, scale) / env.step_dt
 
 
 def nil_joint_torque(env: ManagerBasedRLEnv) -> torch.Tensor:

@@ -171,6 +171,8 @@ class RewardsCfg:
     soft_iou = RewTerm(func=mdp.nil_soft_iou, weight=0.0, params={"sigma_px": 3.0})
     # what moved since the reference's first frame (whole-body skills: standing earns most of the plain IoU)
     motion_iou = RewTerm(func=mdp.nil_motion_iou, weight=0.0, params={"sigma_px": 2.0})
+    # how far the mask's pixels lie from the reference's, row and column profiles (pays before any overlap)
+    transport = RewTerm(func=mdp.nil_transport, weight=0.0, params={"scale": 0.05})
 
 
 @configclass
