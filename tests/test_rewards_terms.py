@@ -248,6 +248,24 @@ def test_transport_pays_every_step_of_a_raise_and_of_the_way_back_to_the_referen
     assert transport_closeness(standing[None], empty).item() == 0.0
 
 
+def test_transport_is_the_earth_movers_distance_of_the_row_and_column_profiles():
+    """Against scipy's 1-D Wasserstein distance on random blobs: rows' plus columns', over the reference's height."""
+    from scipy.stats import wasserstein_distance
+
+    from nil_ext.rewards import marginal_transport
+
+    generator = torch.Generator().manual_seed(3)
+    a, b = (torch.rand(5, 24, 32, generator=generator) < 0.1 for _ in range(2))
+    b[:, :2] = b[:, 22:] = False
+    b[:, 2, :] = b[:, 21, :] = True  # the reference spans rows 2-21: 20 rows
+    got = marginal_transport(a, b)
+    rows, cols = torch.arange(24.0), torch.arange(32.0)
+    for i in range(5):
+        want = sum(wasserstein_distance(axis, axis, a[i].sum(dim).float(), b[i].sum(dim).float())
+                   for axis, dim in ((rows, 1), (cols, 0))) / 20
+        assert got[i].item() == pytest.approx(want, rel=1e-4)
+
+
 def test_gait_period_reads_the_stride_from_the_masks_alone():
     """The gait clock's period comes from the silhouette's repeat: a stick figure whose legs look alike repeats every
     step (half its stride), one with a mark on a leg every stride; a figure that stands, or a clip shorter than two
