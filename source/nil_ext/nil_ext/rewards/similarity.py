@@ -86,8 +86,8 @@ def marginal_transport(agent: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
 
 def transport_closeness(agent: torch.Tensor, ref: torch.Tensor, scale: float = 0.05) -> torch.Tensor:
     """exp(-d / scale) for (N,H,W) bool masks -> (N,) in [0, 1], d the :func:`marginal_transport` in robot heights.
-    Exponential, not a bell, so that it pays a step nearer as much far away as close in (in proportion). Either mask
-    empty reads 0."""
+    Exponential, not a bell: a step nearer raises it by the same factor far away as close in, where a bell's slope
+    vanishes at both ends. Either mask empty reads 0."""
     return torch.exp(-marginal_transport(agent, ref) / scale)
 
 

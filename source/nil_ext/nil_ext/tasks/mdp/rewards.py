@@ -6,10 +6,10 @@ The paper's R_t = zeta * S_video + beta * S_iou + eta * P_t: :class:`nil_video` 
 one term per penalty (eta times its coefficient: :func:`nil_joint_torque`, :func:`nil_action_rate`,
 :func:`nil_ang_vel`, :func:`nil_foot_slip`, :func:`nil_tilt`). Beyond the paper, weighted 0 in its profile:
 :func:`nil_silhouette`, :func:`nil_alive`, :func:`nil_pose_iou`, :func:`nil_pace`, :func:`nil_heading`,
-:func:`nil_speed`, :func:`nil_shape`, :class:`nil_air_time`, :func:`nil_soft_iou`, :func:`nil_motion_iou`, :func:`nil_transport`. Each
-weight is one ``RewardTermCfg.weight``, and each term has its own TensorBoard curve. The maths is ``nil_ext.rewards``' (pure
-torch). The paper's ablation rows (``env.imitation.reward.ablation``) switch the video, IoU and penalty terms off:
-they read 0.
+:func:`nil_speed`, :func:`nil_shape`, :class:`nil_air_time`, :func:`nil_soft_iou`, :func:`nil_motion_iou`,
+:func:`nil_transport`. Each weight is one ``RewardTermCfg.weight``, and each term has its own TensorBoard curve. The
+maths is ``nil_ext.rewards``' (pure torch). The paper's ablation rows (``env.imitation.reward.ablation``) switch
+the video, IoU and penalty terms off: they read 0.
 
 Units: Isaac Lab multiplies a term's value by its weight and by the control step dt. The terms return their
 per-step value divided by dt, so a weight is the paper's coefficient and the env's reward is the paper's per-step
